@@ -1,0 +1,1 @@
+//! The Tollgate edge worker.

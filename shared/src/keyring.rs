@@ -1,0 +1,204 @@
+//! The keyring: several HMAC keys by id, one of them used for signing.
+//!
+//! Keys arrive as text, `id:base64key,id:base64key,...` (the `TOLLGATE_KEYS`
+//! format). The **first** entry signs; the others only verify. Rotation is:
+//! add the new key after the current one, deploy everywhere, move it to the
+//! front, and later drop the old one.
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// HMAC-SHA256 with its inner and outer pads already absorbed.
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// Shortest key accepted, in bytes.
+pub const MIN_KEY_LEN: usize = 32;
+/// Longest key id, in bytes.
+pub const MAX_KEY_ID_LEN: usize = 16;
+
+const TOKEN_DOMAIN: &[u8] = b"tollgate/token/v1";
+const LIST_DOMAIN: &[u8] = b"tollgate/revocation-list/v1";
+
+/// Why a keyring could not be built. Never contains key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyringError {
+    /// No keys were given.
+    #[error("the keyring is empty")]
+    Empty,
+    /// An entry is not of the form `id:base64key`.
+    #[error("keyring entry {index} is not of the form id:base64key")]
+    BadEntry { index: usize },
+    /// A key id is empty, too long or uses characters outside `[A-Za-z0-9._-]`.
+    #[error("keyring entry {index} has an invalid key id (1-16 of A-Z a-z 0-9 . _ -)")]
+    BadKeyId { index: usize },
+    /// The key is not valid base64.
+    #[error("key {id:?} is not valid base64")]
+    BadBase64 { id: String },
+    /// The key is shorter than [`MIN_KEY_LEN`].
+    #[error("key {id:?} is {len} bytes; at least 32 are required")]
+    TooShort { id: String, len: usize },
+    /// Two entries share an id.
+    #[error("key id {id:?} appears twice")]
+    DuplicateId { id: String },
+}
+
+/// One key, held only as precomputed HMAC states for each purpose.
+#[derive(Clone)]
+pub(crate) struct Key {
+    pub(crate) id: String,
+    pub(crate) token_mac: HmacSha256,
+    pub(crate) list_mac: HmacSha256,
+}
+
+/// Keys by id; the first one signs. `Debug` shows ids only.
+#[derive(Clone)]
+pub struct Keyring {
+    keys: Vec<Key>,
+}
+
+impl core::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Keyring").field("key_ids", &self.key_ids().collect::<Vec<_>>()).finish()
+    }
+}
+
+/// True if `id` is a valid key id.
+pub fn valid_key_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_KEY_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn derive(secret: &[u8], domain: &[u8]) -> HmacSha256 {
+    let sub = HmacSha256::new_from_slice(secret)
+        .expect("HMAC accepts keys of any length")
+        .chain_update(domain)
+        .finalize()
+        .into_bytes();
+    HmacSha256::new_from_slice(&sub).expect("HMAC accepts keys of any length")
+}
+
+impl Keyring {
+    /// Parses `id:base64key,...`; whitespace around entries is ignored.
+    pub fn parse(text: &str) -> Result<Self, KeyringError> {
+        let mut keys = Vec::new();
+        for (index, entry) in text.split(',').map(str::trim).enumerate() {
+            if entry.is_empty() {
+                continue;
+            }
+            let (id, b64) = entry.split_once(':').ok_or(KeyringError::BadEntry { index })?;
+            if !valid_key_id(id) {
+                return Err(KeyringError::BadKeyId { index });
+            }
+            let secret = decode_key(b64.trim()).ok_or_else(|| KeyringError::BadBase64 { id: id.to_owned() })?;
+            keys.push((id.to_owned(), secret));
+        }
+        Self::from_keys(keys)
+    }
+
+    /// Builds a keyring from `(id, secret)` pairs; the first pair signs.
+    pub fn from_keys(keys: impl IntoIterator<Item = (String, Vec<u8>)>) -> Result<Self, KeyringError> {
+        let mut out: Vec<Key> = Vec::new();
+        for (index, (id, secret)) in keys.into_iter().enumerate() {
+            if !valid_key_id(&id) {
+                return Err(KeyringError::BadKeyId { index });
+            }
+            if secret.len() < MIN_KEY_LEN {
+                return Err(KeyringError::TooShort { id, len: secret.len() });
+            }
+            if out.iter().any(|k| k.id == id) {
+                return Err(KeyringError::DuplicateId { id });
+            }
+            out.push(Key { token_mac: derive(&secret, TOKEN_DOMAIN), list_mac: derive(&secret, LIST_DOMAIN), id });
+        }
+        if out.is_empty() {
+            return Err(KeyringError::Empty);
+        }
+        Ok(Keyring { keys: out })
+    }
+
+    /// The id of the key that signs new tokens and lists.
+    pub fn signing_key_id(&self) -> &str {
+        &self.keys[0].id
+    }
+
+    /// All key ids, signing key first.
+    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|k| k.id.as_str())
+    }
+
+    pub(crate) fn signing(&self) -> &Key {
+        &self.keys[0]
+    }
+
+    pub(crate) fn get(&self, id: &[u8]) -> Option<&Key> {
+        self.keys.iter().find(|k| k.id.as_bytes() == id)
+    }
+}
+
+fn decode_key(b64: &str) -> Option<Vec<u8>> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let cfg = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    GeneralPurpose::new(&base64::alphabet::STANDARD, cfg)
+        .decode(b64)
+        .or_else(|_| GeneralPurpose::new(&base64::alphabet::URL_SAFE, cfg).decode(b64))
+        .ok()
+}
+
+/// A fresh random 32-byte key from the operating system's generator.
+pub fn generate_key() -> Result<[u8; 32], getrandom::Error> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)?;
+    Ok(key)
+}
+
+/// A fresh keyring entry, `id:base64key`, ready for `TOLLGATE_KEYS`.
+pub fn generate_entry(id: &str) -> Result<String, getrandom::Error> {
+    let key = generate_key()?;
+    Ok(format!("{id}:{}", base64::engine::general_purpose::STANDARD.encode(key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K32: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn parses_several_keys_first_signs() {
+        let ring = Keyring::parse(&format!("new:{K32}, old:{K32}")).unwrap();
+        assert_eq!(ring.signing_key_id(), "new");
+        assert_eq!(ring.key_ids().collect::<Vec<_>>(), ["new", "old"]);
+        assert!(ring.get(b"old").is_some());
+        assert!(ring.get(b"gone").is_none());
+    }
+
+    #[test]
+    fn rejects_bad_keyrings() {
+        assert_eq!(Keyring::parse("").unwrap_err(), KeyringError::Empty);
+        assert_eq!(Keyring::parse("nocolon").unwrap_err(), KeyringError::BadEntry { index: 0 });
+        assert_eq!(Keyring::parse(&format!("bad id:{K32}")).unwrap_err(), KeyringError::BadKeyId { index: 0 });
+        assert!(matches!(Keyring::parse("k:!!!").unwrap_err(), KeyringError::BadBase64 { .. }));
+        assert_eq!(
+            Keyring::parse("k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh4").unwrap_err(),
+            KeyringError::TooShort { id: "k".into(), len: 31 }
+        );
+        assert!(matches!(Keyring::parse(&format!("k:{K32},k:{K32}")).unwrap_err(), KeyringError::DuplicateId { .. }));
+    }
+
+    #[test]
+    fn debug_never_shows_key_material() {
+        let ring = Keyring::parse(&format!("k1:{K32}")).unwrap();
+        let shown = format!("{ring:?}");
+        assert!(shown.contains("k1") && !shown.contains("AAEC"));
+    }
+
+    #[test]
+    fn generated_entries_parse() {
+        let a = generate_entry("k1").unwrap();
+        let b = generate_entry("k1").unwrap();
+        assert_ne!(a, b);
+        assert!(Keyring::parse(&a).is_ok());
+    }
+}

@@ -1,0 +1,323 @@
+//! The token's claims and its text form.
+//!
+//! ```text
+//! tg_<base64url( payload || tag || crc32 )>
+//!
+//! payload = version:u8  key_id:len8+bytes  token_id:16  kind:u8
+//!           issued_at:u64be  expires_at:u64be  subject:len8+bytes
+//!           role_count:u8  (role:len8+bytes)*   -- roles strictly ascending
+//! tag     = HMAC-SHA256(token key of key_id, payload)        32 bytes
+//! crc32   = CRC-32/ISO-HDLC(payload || tag), big-endian        4 bytes
+//! ```
+//!
+//! The base64url is unpadded and canonical (unused trailing bits are zero),
+//! so every token has exactly one spelling. The CRC lets a secret scanner
+//! recognise a Tollgate token without any key, as GitHub's tokens allow.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::codec::{Invalid, Reader, Writer};
+use crate::keyring::{MAX_KEY_ID_LEN, valid_key_id};
+
+/// The only payload version this crate reads and writes.
+pub const VERSION: u8 = 1;
+/// The prefix used when none is configured.
+pub const DEFAULT_PREFIX: &str = "tg";
+/// Longest prefix accepted.
+pub const MAX_PREFIX_LEN: usize = 8;
+/// Longest subject, in bytes.
+pub const MAX_SUBJECT_LEN: usize = 64;
+/// Longest role, in bytes.
+pub const MAX_ROLE_LEN: usize = 64;
+/// Most roles one token can carry.
+pub const MAX_ROLES: usize = 16;
+pub(crate) const TAG_LEN: usize = 32;
+pub(crate) const CHECKSUM_LEN: usize = 4;
+/// Smallest decoded token: empty-ish payload (1-byte key id, 1-byte subject, no roles) + tag + crc.
+pub(crate) const MIN_BINARY_LEN: usize = 1 + 2 + 16 + 1 + 8 + 8 + 2 + 1 + TAG_LEN + CHECKSUM_LEN;
+/// Largest decoded token; keeps the text under ~260 characters.
+pub const MAX_BINARY_LEN: usize = 192;
+/// Shortest and longest body (the part after `prefix_`), in characters.
+pub const MIN_BODY_CHARS: usize = MIN_BINARY_LEN / 3 * 4 + [0, 2, 3][MIN_BINARY_LEN % 3];
+pub const MAX_BODY_CHARS: usize = MAX_BINARY_LEN / 3 * 4 + [0, 2, 3][MAX_BINARY_LEN % 3];
+
+/// A token's random 128-bit identifier; shown as 32 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TokenId(pub [u8; 16]);
+
+impl TokenId {
+    /// A fresh id from the operating system's generator (`getrandom`).
+    pub fn random() -> Result<Self, getrandom::Error> {
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id)?;
+        Ok(TokenId(id))
+    }
+}
+
+impl core::fmt::Display for TokenId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl core::fmt::Debug for TokenId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "TokenId({self})")
+    }
+}
+
+/// The text was not 32 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a token id is 32 lowercase hexadecimal digits")]
+pub struct BadTokenId;
+
+impl core::str::FromStr for TokenId {
+    type Err = BadTokenId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let b = s.as_bytes();
+        if b.len() != 32 {
+            return Err(BadTokenId);
+        }
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            _ => Err(BadTokenId),
+        };
+        let mut out = [0u8; 16];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = nibble(b[2 * i])? << 4 | nibble(b[2 * i + 1])?;
+        }
+        Ok(TokenId(out))
+    }
+}
+
+/// What a token stands for: a login session, a person's API token, or a service's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
+pub enum Kind {
+    /// Short-lived token returned by a password login.
+    Session,
+    /// Long-lived token a person creates for scripts and tools.
+    Personal,
+    /// Token held by a service account.
+    Service,
+}
+
+impl Kind {
+    /// The lowercase name used in headers and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Session => "session",
+            Kind::Personal => "personal",
+            Kind::Service => "service",
+        }
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            Kind::Session => 1,
+            Kind::Personal => 2,
+            Kind::Service => 3,
+        }
+    }
+
+    fn from_code(c: u8) -> Option<Self> {
+        Some(match c {
+            1 => Kind::Session,
+            2 => Kind::Personal,
+            3 => Kind::Service,
+            _ => return None,
+        })
+    }
+}
+
+impl core::str::FromStr for Kind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "session" => Kind::Session,
+            "personal" => Kind::Personal,
+            "service" => Kind::Service,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// What a token asserts, once verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    /// Random id; the revocation list refers to tokens by it.
+    pub token_id: TokenId,
+    /// User or service-account name.
+    pub subject: String,
+    /// Session, personal or service.
+    pub kind: Kind,
+    /// Roles, strictly ascending (minting sorts and de-duplicates them).
+    pub roles: Vec<String>,
+    /// Seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// Seconds since the Unix epoch; the token is invalid from this instant (plus leeway).
+    pub expires_at: u64,
+}
+
+/// A subject: 1-64 of `A-Z a-z 0-9 . _ @ + : -`.
+pub fn valid_subject(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_SUBJECT_LEN
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'+' | b':' | b'-'))
+}
+
+/// A role: 1-64 of `A-Z a-z 0-9 . _ : / -` (no spaces or commas, so lists stay unambiguous).
+pub fn valid_role(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ROLE_LEN
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'))
+}
+
+/// A prefix: 1-8 of `a-z 0-9`.
+pub fn valid_prefix(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_PREFIX_LEN && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// The regular expression that matches exactly the well-formed tokens with `prefix`:
+/// the prefix, `_`, then a canonical unpadded base64url body of a permitted length.
+/// A match still needs its checksum checked ([`has_valid_checksum`]) to be a Tollgate token.
+pub fn token_pattern(prefix: &str) -> String {
+    const C: &str = "[A-Za-z0-9_-]";
+    // Body lengths 4k, 4k+2 (last char carries 4 zero bits), 4k+3 (last char carries 2 zero bits).
+    let (min_groups, max_groups) = (MIN_BODY_CHARS / 4, MAX_BODY_CHARS / 4);
+    format!(
+        "^{prefix}_(?:(?:{C}{{4}}){{{min_groups},{}}}(?:{C}[AQgw]|{C}{{2}}[AEIMQUYcgkosw048])?|(?:{C}{{4}}){{{max_groups}}})$",
+        max_groups - 1
+    )
+}
+
+/// Decodes the body of `text` if it is well formed for `prefix` (what [`token_pattern`] matches).
+pub(crate) fn decode_body(text: &str, prefix: &str, out: &mut [u8; MAX_BINARY_LEN + 2]) -> Option<usize> {
+    let body = text.strip_prefix(prefix)?.strip_prefix('_')?;
+    if body.len() < MIN_BODY_CHARS || body.len() > MAX_BODY_CHARS {
+        return None;
+    }
+    // The engine is strict: canonical trailing bits, no padding, URL-safe alphabet only.
+    let n = URL_SAFE_NO_PAD.decode_slice(body, &mut out[..]).ok()?;
+    (MIN_BINARY_LEN..=MAX_BINARY_LEN).contains(&n).then_some(n)
+}
+
+/// True if `text` is well formed for `prefix` and its checksum matches: what a
+/// leak scanner checks. Needs no key and says nothing about validity.
+pub fn has_valid_checksum(text: &str, prefix: &str) -> bool {
+    let mut buf = [0u8; MAX_BINARY_LEN + 2];
+    decode_body(text, prefix, &mut buf).is_some_and(|n| checksum_ok(&buf[..n]))
+}
+
+pub(crate) fn checksum_ok(bin: &[u8]) -> bool {
+    let (data, crc) = bin.split_at(bin.len() - CHECKSUM_LEN);
+    crc32fast::hash(data).to_be_bytes() == crc
+}
+
+/// The signed payload, parsed but not yet trusted; borrows from the decoded buffer.
+pub(crate) struct Payload<'a> {
+    pub(crate) key_id: &'a [u8],
+    pub(crate) token_id: TokenId,
+    pub(crate) kind: Kind,
+    pub(crate) issued_at: u64,
+    pub(crate) expires_at: u64,
+    pub(crate) subject: &'a str,
+    pub(crate) roles: [&'a str; MAX_ROLES],
+    pub(crate) role_count: usize,
+}
+
+impl<'a> Payload<'a> {
+    /// Parses `payload` strictly: known version, valid fields, roles ascending, nothing left over.
+    pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, Invalid> {
+        let mut r = Reader::new(payload);
+        if r.u8()? != VERSION {
+            return Err(Invalid);
+        }
+        let key_id = r.short_str(MAX_KEY_ID_LEN, valid_key_id)?.as_bytes();
+        let token_id = TokenId(r.array()?);
+        let kind = Kind::from_code(r.u8()?).ok_or(Invalid)?;
+        let issued_at = r.u64()?;
+        let expires_at = r.u64()?;
+        if expires_at <= issued_at {
+            return Err(Invalid);
+        }
+        let subject = r.short_str(MAX_SUBJECT_LEN, valid_subject)?;
+        let role_count = usize::from(r.u8()?);
+        if role_count > MAX_ROLES {
+            return Err(Invalid);
+        }
+        let mut roles = [""; MAX_ROLES];
+        for i in 0..role_count {
+            roles[i] = r.short_str(MAX_ROLE_LEN, valid_role)?;
+            if i > 0 && roles[i] <= roles[i - 1] {
+                return Err(Invalid);
+            }
+        }
+        r.finish()?;
+        Ok(Payload { key_id, token_id, kind, issued_at, expires_at, subject, roles, role_count })
+    }
+
+    pub(crate) fn roles(&self) -> &[&'a str] {
+        &self.roles[..self.role_count]
+    }
+}
+
+/// Encodes the payload for `claims` (roles already sorted and unique).
+pub(crate) fn encode_payload(key_id: &str, claims: &Claims, out: &mut Vec<u8>) {
+    out.push(VERSION);
+    out.short_str(key_id);
+    out.extend_from_slice(&claims.token_id.0);
+    out.push(claims.kind.code());
+    out.extend_from_slice(&claims.issued_at.to_be_bytes());
+    out.extend_from_slice(&claims.expires_at.to_be_bytes());
+    out.short_str(&claims.subject);
+    out.push(claims.roles.len() as u8);
+    for role in &claims.roles {
+        out.short_str(role);
+    }
+}
+
+/// Appends the checksum and renders the text form.
+pub(crate) fn render(prefix: &str, mut bin: Vec<u8>) -> String {
+    let crc = crc32fast::hash(&bin);
+    bin.extend_from_slice(&crc.to_be_bytes());
+    let mut text = String::with_capacity(prefix.len() + 1 + bin.len() * 4 / 3 + 3);
+    text.push_str(prefix);
+    text.push('_');
+    URL_SAFE_NO_PAD.encode_string(&bin, &mut text);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_id_hex_round_trip() {
+        let id = TokenId([0xab; 16]);
+        assert_eq!(id.to_string(), "abababababababababababababababab");
+        assert_eq!(id.to_string().parse::<TokenId>(), Ok(id));
+        assert!("ABABABABABABABABABABABABABABABAB".parse::<TokenId>().is_err());
+        assert!("abab".parse::<TokenId>().is_err());
+        assert_ne!(TokenId::random().unwrap(), TokenId::random().unwrap());
+    }
+
+    #[test]
+    fn body_bounds_are_consistent() {
+        assert_eq!(MIN_BINARY_LEN, 75);
+        assert_eq!(MIN_BODY_CHARS, 100);
+        assert_eq!(MAX_BODY_CHARS, 256);
+    }
+
+    #[test]
+    fn name_rules() {
+        assert!(valid_subject("alice@example.com") && !valid_subject("a b") && !valid_subject(""));
+        assert!(valid_role("pool:ml-team") && !valid_role("a,b") && !valid_role(&"r".repeat(65)));
+        assert!(valid_prefix("tg") && !valid_prefix("TG") && !valid_prefix("t_g") && !valid_prefix("abcdefghi"));
+    }
+}
