@@ -197,18 +197,23 @@ impl Authority {
         let key = self.keyring.get(payload.key_id).ok_or(VerifyError::UnknownKey)?;
         // 4. signature, compared in constant time by `verify_slice`
         key.token_mac.clone().chain_update(payload_bytes).verify_slice(tag).map_err(|_| VerifyError::BadSignature)?;
-        // 5. time
-        if now >= payload.expires_at.saturating_add(self.leeway) {
+        // 5. time; the list may carry a changed expiry for this token
+        let entry = revocations.get(&payload.token_id);
+        let expires_at = match entry {
+            Some(e) if e.state == EntryState::ExpiryChanged => e.expires_at,
+            _ => payload.expires_at,
+        };
+        if now >= expires_at.saturating_add(self.leeway) {
             return Err(VerifyError::Expired);
         }
         if payload.issued_at > now.saturating_add(self.leeway) {
             return Err(VerifyError::NotYetValid);
         }
         // 6. revocation
-        match revocations.state(&payload.token_id) {
-            Some(EntryState::Revoked) => return Err(VerifyError::Revoked),
+        match entry.map(|e| e.state) {
+            Some(EntryState::Revoked { from }) if now >= from => return Err(VerifyError::Revoked),
             Some(EntryState::Disabled) => return Err(VerifyError::Disabled),
-            None => {}
+            _ => {}
         }
         let rule = revocations.subject_rule(payload.subject);
         if rule.is_some_and(|r| payload.issued_at < r.void_before) {
@@ -227,7 +232,7 @@ impl Authority {
                 kind: payload.kind,
                 roles,
                 issued_at: payload.issued_at,
-                expires_at: payload.expires_at,
+                expires_at,
             },
             key_id: String::from_utf8_lossy(payload.key_id).into_owned(),
         })

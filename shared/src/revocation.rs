@@ -72,19 +72,35 @@ impl From<Invalid> for ListError {
     }
 }
 
-/// Whether a listed token is revoked for good or only disabled.
+/// What the list says about one token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryState {
-    Revoked,
+    /// Refused from instant `from` on (0: at once). A regenerated token's grace period ends at `from`.
+    Revoked {
+        /// Unix seconds from which the token is refused.
+        from: u64,
+    },
+    /// Refused until re-enabled.
     Disabled,
+    /// The token's expiry was changed after minting (shortened, or extended by an admin):
+    /// it expires at the entry's `expires_at` instead of its signed expiry.
+    ExpiryChanged,
 }
 
 /// One listed token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
+    /// What applies to the token.
     pub state: EntryState,
-    /// The token's own expiry; after it the entry may be dropped.
+    /// The token's effective expiry; after it the entry may be dropped.
     pub expires_at: u64,
+}
+
+impl Entry {
+    /// Revoked at once.
+    pub fn revoked(expires_at: u64) -> Self {
+        Entry { state: EntryState::Revoked { from: 0 }, expires_at }
+    }
 }
 
 /// Cut-offs for every token of one subject.
@@ -171,13 +187,13 @@ impl RevocationList {
         RevocationList { sequence, generated_at, ..Default::default() }
     }
 
-    /// The state of `id`, if listed. O(1).
+    /// The entry for `id`, if listed. O(1).
     #[inline]
-    pub fn state(&self, id: &TokenId) -> Option<EntryState> {
+    pub fn get(&self, id: &TokenId) -> Option<&Entry> {
         if self.entries.is_empty() {
             return None;
         }
-        self.entries.get(id).map(|e| e.state)
+        self.entries.get(id)
     }
 
     /// The cut-offs for `subject`, if any.
@@ -346,8 +362,17 @@ fn encode_doc(
     out.varint(upserts.len() as u64);
     let mut prev = 0;
     for (id, e) in upserts {
-        out.varint((e.expires_at - prev) << 1 | u64::from(e.state == EntryState::Disabled));
+        let (tag, from) = match e.state {
+            EntryState::Revoked { from: 0 } => (0, None),
+            EntryState::Disabled => (1, None),
+            EntryState::Revoked { from } => (2, Some(from.min(MAX_TIME))),
+            EntryState::ExpiryChanged => (3, None),
+        };
+        out.varint((e.expires_at - prev) << 2 | tag);
         out.extend_from_slice(&id.0);
+        if let Some(from) = from {
+            out.varint(from);
+        }
         prev = e.expires_at;
     }
     out.varint(removed.len() as u64);
@@ -402,12 +427,20 @@ impl Document {
         for _ in 0..n {
             let v = r.varint()?;
             let id = TokenId(r.array()?);
-            let expires_at = prev.map_or(0, |p| p.0).checked_add(v >> 1).filter(|t| *t <= MAX_TIME).ok_or(Invalid)?;
+            let expires_at = prev.map_or(0, |p| p.0).checked_add(v >> 2).filter(|t| *t <= MAX_TIME).ok_or(Invalid)?;
             if prev.is_some_and(|p| (expires_at, id) <= p) {
                 return Err(ListError::Malformed);
             }
             prev = Some((expires_at, id));
-            let state = if v & 1 == 1 { EntryState::Disabled } else { EntryState::Revoked };
+            let state = match v & 3 {
+                0 => EntryState::Revoked { from: 0 },
+                1 => EntryState::Disabled,
+                2 => match bounded_time(&mut r)? {
+                    0 => return Err(ListError::Malformed), // canonical form of "at once" is tag 0
+                    from => EntryState::Revoked { from },
+                },
+                _ => EntryState::ExpiryChanged,
+            };
             upserts.push((id, Entry { state, expires_at }));
         }
         let n = r.count(r.remaining() / 16)?;
