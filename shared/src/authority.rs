@@ -238,3 +238,145 @@ impl Authority {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use crate::revocation::{Entry, SubjectRule};
+    use crate::token::TokenId;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn authority(keys: &str) -> Authority {
+        Authority::new(Keyring::parse(keys).unwrap())
+    }
+
+    fn ring() -> Authority {
+        authority("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,k0:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=")
+    }
+
+    fn claims() -> Claims {
+        Claims {
+            token_id: TokenId([7; 16]),
+            subject: "alice".into(),
+            kind: Kind::Personal,
+            roles: vec!["user".into(), "admin".into(), "user".into()],
+            issued_at: NOW - 60,
+            expires_at: NOW + 3600,
+        }
+    }
+
+    use crate::token::Kind;
+
+    #[test]
+    fn round_trip_sorts_roles() {
+        let a = ring();
+        let t = a.mint(&claims()).unwrap();
+        assert!(t.starts_with("tg_") && t.len() < 200, "{t}");
+        let v = a.verify(&t, NOW, &RevocationList::default()).unwrap();
+        assert_eq!(v.claims.roles, ["admin", "user"]);
+        assert_eq!(v.key_id, "k1");
+        assert!(crate::has_valid_checksum(&t, "tg"));
+    }
+
+    #[test]
+    fn old_keys_still_verify_unknown_keys_fail() {
+        let a = ring();
+        let old = a.mint_with_key(&claims(), "k0").unwrap();
+        assert_eq!(a.verify(&old, NOW, &RevocationList::default()).unwrap().key_id, "k0");
+        let retired = authority("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+        assert_eq!(retired.verify(&old, NOW, &RevocationList::default()), Err(VerifyError::UnknownKey));
+        assert_eq!(a.mint_with_key(&claims(), "nope"), Err(MintError::UnknownKey));
+    }
+
+    #[test]
+    fn each_failure_has_its_own_kind() {
+        let a = ring();
+        let none = RevocationList::default();
+        let t = a.mint(&claims()).unwrap();
+        assert_eq!(a.verify("tg_short", NOW, &none), Err(VerifyError::Malformed));
+        assert_eq!(a.verify(&t.replacen("tg_", "xx_", 1), NOW, &none), Err(VerifyError::Malformed));
+        let mut chars: Vec<char> = t.chars().collect();
+        chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };
+        assert_eq!(a.verify(&chars.iter().collect::<String>(), NOW, &none), Err(VerifyError::BadChecksum));
+        let same_id_other_key = authority("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=").mint(&claims()).unwrap();
+        assert_eq!(a.verify(&same_id_other_key, NOW, &none), Err(VerifyError::BadSignature));
+        assert_eq!(a.verify(&t, NOW + 3600 + DEFAULT_LEEWAY_SECONDS, &none), Err(VerifyError::Expired));
+        assert!(a.verify(&t, NOW + 3600 + DEFAULT_LEEWAY_SECONDS - 1, &none).is_ok(), "leeway applies");
+        assert_eq!(a.verify(&t, NOW - 60 - DEFAULT_LEEWAY_SECONDS - 1, &none), Err(VerifyError::NotYetValid));
+        let mut list = RevocationList::new(1, NOW);
+        list.insert(TokenId([7; 16]), Entry::revoked(NOW + 3600));
+        assert_eq!(a.verify(&t, NOW, &list), Err(VerifyError::Revoked));
+        list.insert(TokenId([7; 16]), Entry { state: EntryState::Disabled, expires_at: NOW + 3600 });
+        assert_eq!(a.verify(&t, NOW, &list), Err(VerifyError::Disabled));
+    }
+
+    #[test]
+    fn grace_changed_expiry_and_subject_rules() {
+        let a = ring().with_leeway(0);
+        let t = a.mint(&claims()).unwrap();
+        let id = TokenId([7; 16]);
+        let mut list = RevocationList::new(1, NOW);
+        list.insert(id, Entry { state: EntryState::Revoked { from: NOW + 10 }, expires_at: NOW + 3600 });
+        assert!(a.verify(&t, NOW + 9, &list).is_ok(), "inside the grace period");
+        assert_eq!(a.verify(&t, NOW + 10, &list), Err(VerifyError::Revoked));
+
+        list.insert(id, Entry { state: EntryState::ExpiryChanged, expires_at: NOW + 100 });
+        assert_eq!(a.verify(&t, NOW + 99, &list).unwrap().claims.expires_at, NOW + 100);
+        assert_eq!(a.verify(&t, NOW + 100, &list), Err(VerifyError::Expired));
+        list.insert(id, Entry { state: EntryState::ExpiryChanged, expires_at: NOW + 7200 });
+        assert!(a.verify(&t, NOW + 5000, &list).is_ok(), "an admin may extend");
+        list.remove(&id);
+
+        let mut rule = SubjectRule { expires_at: NOW + 9999, ..Default::default() };
+        rule.drop_roles.insert("admin".into(), NOW);
+        list.set_subject("alice".into(), rule.clone());
+        assert_eq!(a.verify(&t, NOW, &list).unwrap().claims.roles, ["user"]);
+        rule.void_before = NOW - 60; // issued exactly then: still valid
+        list.set_subject("alice".into(), rule.clone());
+        assert!(a.verify(&t, NOW, &list).is_ok());
+        rule.void_before = NOW - 59;
+        list.set_subject("alice".into(), rule);
+        assert_eq!(a.verify(&t, NOW, &list), Err(VerifyError::Revoked));
+    }
+
+    #[test]
+    fn mint_rejects_bad_claims() {
+        let a = ring();
+        let mut c = claims();
+        c.subject = "bad subject".into();
+        assert_eq!(a.mint(&c), Err(MintError::BadSubject));
+        let mut c = claims();
+        c.roles = vec!["a,b".into()];
+        assert_eq!(a.mint(&c), Err(MintError::BadRole("a,b".into())));
+        let mut c = claims();
+        c.roles = (0..17).map(|i| format!("r{i}")).collect();
+        assert_eq!(a.mint(&c), Err(MintError::TooManyRoles));
+        let mut c = claims();
+        c.roles = (0..3).map(|i| format!("{i}{}", "r".repeat(60))).collect();
+        assert_eq!(a.mint(&c), Err(MintError::TooLarge));
+        let mut c = claims();
+        c.expires_at = c.issued_at;
+        assert_eq!(a.mint(&c), Err(MintError::BadExpiry));
+    }
+
+    #[test]
+    fn custom_prefix() {
+        let a = ring().with_prefix("acme").unwrap();
+        let t = a.mint(&claims()).unwrap();
+        assert!(t.starts_with("acme_"));
+        assert!(a.verify(&t, NOW, &RevocationList::default()).is_ok());
+        assert_eq!(ring().verify(&t, NOW, &RevocationList::default()), Err(VerifyError::Malformed));
+        assert!(ring().with_prefix("Bad_").is_err());
+    }
+
+    #[test]
+    fn errors_never_echo_the_token() {
+        for e in VerifyError::ALL {
+            assert!(!e.to_string().contains("tg_"));
+            assert!(e.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
+}

@@ -162,6 +162,8 @@ pub fn generate_entry(id: &str) -> Result<String, getrandom::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const K32: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -181,7 +183,7 @@ mod tests {
         assert_eq!(Keyring::parse(&format!("bad id:{K32}")).unwrap_err(), KeyringError::BadKeyId { index: 0 });
         assert!(matches!(Keyring::parse("k:!!!").unwrap_err(), KeyringError::BadBase64 { .. }));
         assert_eq!(
-            Keyring::parse("k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh4").unwrap_err(),
+            Keyring::parse("k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==").unwrap_err(),
             KeyringError::TooShort { id: "k".into(), len: 31 }
         );
         assert!(matches!(Keyring::parse(&format!("k:{K32},k:{K32}")).unwrap_err(), KeyringError::DuplicateId { .. }));

@@ -35,5 +35,5 @@ pub use authority::{Authority, BadPrefix, DEFAULT_LEEWAY_SECONDS, MintError, Ver
 pub use keyring::{Keyring, KeyringError, generate_entry, generate_key};
 pub use revocation::{Delta, Document, Entry, EntryState, ListError, RevocationList, SubjectRule};
 pub use token::{
-    Claims, DEFAULT_PREFIX, Kind, TokenId, has_valid_checksum, token_pattern, valid_prefix, valid_role, valid_subject,
+    Claims, DEFAULT_PREFIX, Kind, TokenId, has_valid_checksum, is_well_formed, token_pattern, valid_prefix, valid_role, valid_subject,
 };

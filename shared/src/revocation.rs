@@ -504,3 +504,126 @@ fn bounded_time(r: &mut Reader<'_>) -> Result<u64, Invalid> {
     let t = r.varint()?;
     if t > MAX_TIME { Err(Invalid) } else { Ok(t) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn ring() -> Keyring {
+        Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap()
+    }
+
+    fn sample(sequence: u64) -> RevocationList {
+        let mut l = RevocationList::new(sequence, 1_000);
+        l.insert(TokenId([1; 16]), Entry::revoked(5_000));
+        l.insert(TokenId([2; 16]), Entry { state: EntryState::Disabled, expires_at: 5_000 });
+        l.insert(TokenId([3; 16]), Entry { state: EntryState::Revoked { from: 2_000 }, expires_at: 4_000 });
+        l.insert(TokenId([4; 16]), Entry { state: EntryState::ExpiryChanged, expires_at: 3_000 });
+        let mut rule = SubjectRule { void_before: 900, expires_at: 9_000, ..Default::default() };
+        rule.drop_roles.insert("admin".into(), 950);
+        l.set_subject("bob".into(), rule);
+        l
+    }
+
+    #[test]
+    fn full_list_round_trip() {
+        let l = sample(7);
+        let bytes = l.encode(&ring());
+        assert_eq!(Document::decode(&bytes, &ring()), Ok(Document::Full(l.clone())));
+        // encoding is canonical: same content, same bytes
+        assert_eq!(bytes, sample(7).encode(&ring()));
+    }
+
+    #[test]
+    fn delta_round_trip_and_apply() {
+        let old = sample(7);
+        let mut new = old.clone();
+        new.sequence = 9;
+        new.remove(&TokenId([2; 16]));
+        new.insert(TokenId([5; 16]), Entry::revoked(6_000));
+        new.remove_subject("bob");
+        new.set_subject("carol".into(), SubjectRule { void_before: 10, expires_at: 20, ..Default::default() });
+        let delta = Delta::between(&old, &new);
+        let doc = Document::decode(&delta.encode(&ring()), &ring()).unwrap();
+        let mut held = old.clone();
+        assert_eq!(held.update(doc.clone()), Ok(true));
+        assert_eq!(held, new);
+        // the same delta again no longer fits
+        assert_eq!(held.update(doc), Ok(false));
+        let mut other = sample(8);
+        let Document::Delta(d) = Document::decode(&delta.encode(&ring()), &ring()).unwrap() else { panic!() };
+        assert_eq!(other.apply(d), Err(ListError::BaseMismatch { have: 8, base: 7 }));
+    }
+
+    #[test]
+    fn never_moves_backwards() {
+        let mut held = sample(9);
+        let older = Document::decode(&sample(8).encode(&ring()), &ring()).unwrap();
+        assert_eq!(held.update(older), Err(ListError::Stale { have: 9, got: 8 }));
+        assert_eq!(held.sequence, 9);
+    }
+
+    #[test]
+    fn signature_and_key_checks() {
+        let bytes = sample(3).encode(&ring());
+        let mut tampered = bytes.clone();
+        tampered[40] ^= 1;
+        assert_eq!(Document::decode(&tampered, &ring()), Err(ListError::BadSignature));
+        let other = Keyring::parse("k2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        assert_eq!(Document::decode(&bytes, &other), Err(ListError::UnknownKey));
+        let same_id = Keyring::parse("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=").unwrap();
+        assert_eq!(Document::decode(&bytes, &same_id), Err(ListError::BadSignature));
+        assert_eq!(Document::decode(&bytes[..10], &ring()), Err(ListError::Malformed));
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert!(Document::decode(&extra, &ring()).is_err());
+    }
+
+    #[test]
+    fn prune_drops_dead_entries() {
+        let mut l = sample(1);
+        l.prune(3_000);
+        assert!(l.get(&TokenId([4; 16])).is_none());
+        assert!(l.get(&TokenId([3; 16])).is_some());
+        l.prune(9_000);
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn stays_small_at_100k_entries() {
+        let mut l = RevocationList::new(1, 0);
+        for i in 0..100_000u32 {
+            let mut id = [0u8; 16];
+            id[..4].copy_from_slice(&i.to_be_bytes());
+            id[4..8].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_le_bytes());
+            l.insert(TokenId(id), Entry::revoked(1_800_000_000 + u64::from(i) * 37));
+        }
+        let bytes = l.encode(&ring());
+        assert!(bytes.len() <= 2 * 1024 * 1024, "{} bytes", bytes.len());
+        let Document::Full(back) = Document::decode(&bytes, &ring()).unwrap() else { panic!() };
+        assert_eq!(back.len(), 100_000);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        /// Signed but arbitrary bodies reach the parser; it must refuse or accept, never panic.
+        #[test]
+        fn decode_never_panics_on_signed_garbage(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), doc in 0u8..3) {
+            let ring = ring();
+            let mut bytes = b"TGRL\x01".to_vec();
+            bytes.push(doc);
+            bytes.extend_from_slice(b"\x02k1");
+            bytes.extend_from_slice(&body);
+            let tag = ring.signing().list_mac.clone().chain_update(&bytes).finalize().into_bytes();
+            bytes.extend_from_slice(&tag);
+            let _ = Document::decode(&bytes, &ring);
+        }
+
+        #[test]
+        fn decode_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = Document::decode(&bytes, &ring());
+        }
+    }
+}

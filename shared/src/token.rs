@@ -207,6 +207,11 @@ pub(crate) fn decode_body(text: &str, prefix: &str, out: &mut [u8; MAX_BINARY_LE
     (MIN_BINARY_LEN..=MAX_BINARY_LEN).contains(&n).then_some(n)
 }
 
+/// True if `text` has the shape of a token with `prefix`: exactly what [`token_pattern`] matches.
+pub fn is_well_formed(text: &str, prefix: &str) -> bool {
+    decode_body(text, prefix, &mut [0u8; MAX_BINARY_LEN + 2]).is_some()
+}
+
 /// True if `text` is well formed for `prefix` and its checksum matches: what a
 /// leak scanner checks. Needs no key and says nothing about validity.
 pub fn has_valid_checksum(text: &str, prefix: &str) -> bool {
@@ -296,6 +301,8 @@ pub(crate) fn render(prefix: &str, mut bin: Vec<u8>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn token_id_hex_round_trip() {
