@@ -82,8 +82,8 @@ pub enum MintError {
     /// More than [`MAX_ROLES`] roles.
     #[error("a token carries at most 16 roles")]
     TooManyRoles,
-    /// `expires_at` is not after `issued_at`.
-    #[error("expiry must be after issue time")]
+    /// `expires_at` is not after `issued_at`, or is past 2106 (times are 32-bit).
+    #[error("expiry must be after issue time and before 2106")]
     BadExpiry,
     /// The key id asked for is not in the keyring.
     #[error("no such key id in the keyring")]
@@ -161,7 +161,7 @@ impl Authority {
         if let Some(bad) = claims.roles.iter().find(|r| !valid_role(r)) {
             return Err(MintError::BadRole(bad.clone()));
         }
-        if claims.expires_at <= claims.issued_at {
+        if claims.expires_at <= claims.issued_at || claims.expires_at > u64::from(u32::MAX) {
             return Err(MintError::BadExpiry);
         }
         let mut sorted = claims.clone();
@@ -221,9 +221,8 @@ impl Authority {
         }
         let roles = payload
             .roles()
-            .iter()
-            .filter(|role| rule.is_none_or(|r| r.drop_roles.get(**role).is_none_or(|&before| payload.issued_at >= before)))
-            .map(|r| (*r).to_owned())
+            .filter(|role| rule.is_none_or(|r| r.drop_roles.get(*role).is_none_or(|&before| payload.issued_at >= before)))
+            .map(str::to_owned)
             .collect();
         Ok(Verified {
             claims: Claims {
@@ -234,7 +233,7 @@ impl Authority {
                 issued_at: payload.issued_at,
                 expires_at,
             },
-            key_id: String::from_utf8_lossy(payload.key_id).into_owned(),
+            key_id: core::str::from_utf8(payload.key_id).unwrap_or_default().to_owned(),
         })
     }
 }

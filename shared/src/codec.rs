@@ -33,6 +33,10 @@ impl<'a> Reader<'a> {
         Ok(self.bytes(1)?[0])
     }
 
+    pub(crate) fn u32(&mut self) -> Result<u32, Invalid> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
     pub(crate) fn u64(&mut self) -> Result<u64, Invalid> {
         Ok(u64::from_be_bytes(self.array()?))
     }

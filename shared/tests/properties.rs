@@ -19,7 +19,7 @@ fn arb_claims() -> impl Strategy<Value = Claims> {
         "[A-Za-z0-9._@+:-]{1,24}",
         prop_oneof![Just(Kind::Session), Just(Kind::Personal), Just(Kind::Service)],
         proptest::collection::btree_set("[A-Za-z0-9._:/-]{1,12}", 0..5),
-        0u64..(1 << 40),
+        0u64..(1 << 31),
         1u64..(1 << 30),
     )
         .prop_map(|(id, subject, kind, roles, issued_at, ttl)| Claims {
@@ -82,7 +82,7 @@ proptest! {
 
     /// The documented regular expression matches exactly the well-formed shapes.
     #[test]
-    fn pattern_matches_exactly_the_well_formed(body in "[A-Za-z0-9_-]{95,262}", prefix in "(tg|xx)") {
+    fn pattern_matches_exactly_the_well_formed(body in "[A-Za-z0-9_-]{85,262}", prefix in "(tg|xx)") {
         let text = format!("{prefix}_{body}");
         let re = regex::Regex::new(&token_pattern("tg")).unwrap();
         prop_assert_eq!(re.is_match(&text), is_well_formed(&text, "tg"), "{}", text.len());
@@ -104,8 +104,8 @@ fn pattern_accepts_canonical_tails_only() {
         .unwrap();
     assert!(re.is_match(&t) && is_well_formed(&t, "tg"));
     // A body of 4k+2 characters whose last character carries non-zero spare bits is not canonical.
-    let body = format!("{}AB", "A".repeat(100));
+    let body = format!("{}AB", "A".repeat(92));
     assert!(!re.is_match(&format!("tg_{body}")) && !is_well_formed(&format!("tg_{body}"), "tg"));
-    let body = format!("{}AA", "A".repeat(100));
+    let body = format!("{}AA", "A".repeat(92));
     assert!(re.is_match(&format!("tg_{body}")) && is_well_formed(&format!("tg_{body}"), "tg"));
 }
