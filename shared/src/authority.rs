@@ -101,8 +101,10 @@ pub struct BadPrefix;
 /// A verified token: its claims (after any role cut-offs) and the key that signed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// The claims, with roles cut by the subject's rules removed and any changed expiry applied.
     pub claims: Claims,
-    pub key_id: String,
+    /// The id of the key that signed the token.
+    pub key_id: std::sync::Arc<str>,
 }
 
 /// Mints and verifies tokens with one keyring, prefix and clock leeway.
@@ -233,7 +235,7 @@ impl Authority {
                 issued_at: payload.issued_at,
                 expires_at,
             },
-            key_id: core::str::from_utf8(payload.key_id).unwrap_or_default().to_owned(),
+            key_id: key.id.clone(),
         })
     }
 }
@@ -276,7 +278,7 @@ mod tests {
         assert!(t.starts_with("tg_") && t.len() < 200, "{t}");
         let v = a.verify(&t, NOW, &RevocationList::default()).unwrap();
         assert_eq!(v.claims.roles, ["admin", "user"]);
-        assert_eq!(v.key_id, "k1");
+        assert_eq!(&*v.key_id, "k1");
         assert!(crate::has_valid_checksum(&t, "tg"));
     }
 
@@ -284,7 +286,7 @@ mod tests {
     fn old_keys_still_verify_unknown_keys_fail() {
         let a = ring();
         let old = a.mint_with_key(&claims(), "k0").unwrap();
-        assert_eq!(a.verify(&old, NOW, &RevocationList::default()).unwrap().key_id, "k0");
+        assert_eq!(&*a.verify(&old, NOW, &RevocationList::default()).unwrap().key_id, "k0");
         let retired = authority("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
         assert_eq!(retired.verify(&old, NOW, &RevocationList::default()), Err(VerifyError::UnknownKey));
         assert_eq!(a.mint_with_key(&claims(), "nope"), Err(MintError::UnknownKey));

@@ -46,7 +46,7 @@ pub enum KeyringError {
 /// One key, held only as precomputed HMAC states for each purpose.
 #[derive(Clone)]
 pub(crate) struct Key {
-    pub(crate) id: String,
+    pub(crate) id: std::sync::Arc<str>,
     pub(crate) token_mac: HmacSha256,
     pub(crate) list_mac: HmacSha256,
 }
@@ -107,10 +107,10 @@ impl Keyring {
             if secret.len() < MIN_KEY_LEN {
                 return Err(KeyringError::TooShort { id, len: secret.len() });
             }
-            if out.iter().any(|k| k.id == id) {
+            if out.iter().any(|k| *k.id == *id) {
                 return Err(KeyringError::DuplicateId { id });
             }
-            out.push(Key { token_mac: derive(&secret, TOKEN_DOMAIN), list_mac: derive(&secret, LIST_DOMAIN), id });
+            out.push(Key { token_mac: derive(&secret, TOKEN_DOMAIN), list_mac: derive(&secret, LIST_DOMAIN), id: id.into() });
         }
         if out.is_empty() {
             return Err(KeyringError::Empty);
@@ -125,7 +125,7 @@ impl Keyring {
 
     /// All key ids, signing key first.
     pub fn key_ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().map(|k| k.id.as_str())
+        self.keys.iter().map(|k| &*k.id)
     }
 
     pub(crate) fn signing(&self) -> &Key {

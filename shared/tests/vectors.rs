@@ -86,7 +86,7 @@ fn every_token_vector() {
                     let mut roles: Vec<String> = serde_json::from_value(c["roles"].clone()).unwrap();
                     roles.sort();
                     assert_eq!(claims.roles, roles, "{name}");
-                    assert_eq!(verified.key_id, case["key_id"].as_str().unwrap(), "{name}");
+                    assert_eq!(&*verified.key_id, case["key_id"].as_str().unwrap(), "{name}");
                 }
                 if let Some(roles) = case.get("roles") {
                     let roles: Vec<String> = serde_json::from_value(roles.clone()).unwrap();
