@@ -1,0 +1,287 @@
+//! The worker's settings, read from `[vars]` and secrets (`TOLLGATE_*`).
+//!
+//! [`Config::from_lookup`] parses everything at once and names the first
+//! setting that is wrong; the worker answers every request with a 500 naming
+//! that setting until the configuration is fixed, and never lets traffic
+//! through meanwhile.
+
+use tollgate_shared::{Authority, DEFAULT_PREFIX, Keyring, valid_prefix};
+
+use crate::policy::Policy;
+
+/// Where the revocation list lives: the admin's base URL.
+pub const ADMIN_URL: &str = "TOLLGATE_ADMIN_URL";
+/// Where verified requests go: the origin's base URL.
+pub const ORIGIN_URL: &str = "TOLLGATE_ORIGIN_URL";
+/// Route rules, JSON (see [`crate::policy`]).
+pub const POLICY: &str = "TOLLGATE_POLICY";
+/// Refresh the revocation list when it is older than this (seconds, default 1).
+pub const REFRESH_SECONDS: &str = "TOLLGATE_REFRESH_SECONDS";
+/// Refuse with 503 after this long without a good list (seconds, default 300).
+pub const MAX_STALE_SECONDS: &str = "TOLLGATE_MAX_STALE_SECONDS";
+/// Token prefix (default `tg`).
+pub const TOKEN_PREFIX: &str = "TOLLGATE_TOKEN_PREFIX";
+/// The keyring secret, `id:base64key,...`.
+pub const KEYS: &str = "TOLLGATE_KEYS";
+/// Clock leeway when checking token times (seconds, default 30).
+pub const LEEWAY_SECONDS: &str = "TOLLGATE_LEEWAY_SECONDS";
+/// Benchmark-only switch: `true` forwards every request without verification.
+pub const BENCHMARK_PASSTHROUGH: &str = "TOLLGATE_BENCHMARK_PASSTHROUGH";
+
+/// Every setting the worker reads, for documentation and diagnostics.
+pub const ALL: [&str; 9] = [
+    ADMIN_URL,
+    ORIGIN_URL,
+    POLICY,
+    REFRESH_SECONDS,
+    MAX_STALE_SECONDS,
+    TOKEN_PREFIX,
+    KEYS,
+    LEEWAY_SECONDS,
+    BENCHMARK_PASSTHROUGH,
+];
+
+const DEFAULT_REFRESH_SECONDS: u64 = 1;
+const DEFAULT_MAX_STALE_SECONDS: u64 = 300;
+const MAX_SECONDS: u64 = 7 * 24 * 3600;
+
+/// A setting that is missing or wrong. Never carries secret material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    /// The variable's name, e.g. `TOLLGATE_POLICY`.
+    pub setting: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn bad(setting: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { setting, problem: problem.into() }
+}
+
+/// The parsed configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The revocation list endpoint, `<admin>/api/v1/revocations`.
+    pub revocations_url: String,
+    /// The origin's base URL without a trailing slash; the request path is appended.
+    pub origin_base: String,
+    /// Route rules.
+    pub policy: Policy,
+    /// Refresh period of the revocation list, milliseconds.
+    pub refresh_ms: u64,
+    /// Longest time without a good list before failing closed, milliseconds.
+    pub max_stale_ms: u64,
+    /// Verifies tokens: keyring, prefix and leeway.
+    pub authority: Authority,
+    /// Clock leeway, seconds (also kept in `authority`); list entries are pruned this long after expiry.
+    pub leeway_s: u64,
+    /// Forward without verifying (benchmarks only).
+    pub passthrough: bool,
+}
+
+impl Config {
+    /// Reads every setting through `lookup` (name → value; `None` when unset).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let admin = base_url(ADMIN_URL, get(ADMIN_URL))?;
+        let origin_base = base_url(ORIGIN_URL, get(ORIGIN_URL))?;
+        let policy = match get(POLICY) {
+            Some(text) => Policy::parse(&text).map_err(|e| bad(POLICY, e.to_string()))?,
+            None => Policy::default(),
+        };
+        let refresh = seconds(REFRESH_SECONDS, get(REFRESH_SECONDS), DEFAULT_REFRESH_SECONDS, 1)?;
+        let max_stale = seconds(MAX_STALE_SECONDS, get(MAX_STALE_SECONDS), DEFAULT_MAX_STALE_SECONDS, 1)?;
+        if max_stale < refresh {
+            return Err(bad(
+                MAX_STALE_SECONDS,
+                format!("must be at least {REFRESH_SECONDS} ({refresh}), or every refresh would fail closed"),
+            ));
+        }
+        let leeway = seconds(LEEWAY_SECONDS, get(LEEWAY_SECONDS), tollgate_shared::DEFAULT_LEEWAY_SECONDS, 0)?;
+        let prefix = get(TOKEN_PREFIX).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
+        if !valid_prefix(&prefix) {
+            return Err(bad(TOKEN_PREFIX, "must be 1-8 of a-z 0-9"));
+        }
+        let keys = get(KEYS).ok_or_else(|| bad(KEYS, "is not set (use `wrangler secret put TOLLGATE_KEYS`, or .dev.vars locally)"))?;
+        let keyring = Keyring::parse(&keys).map_err(|e| bad(KEYS, e.to_string()))?;
+        let authority = Authority::new(keyring)
+            .with_prefix(&prefix)
+            .map_err(|_| bad(TOKEN_PREFIX, "must be 1-8 of a-z 0-9"))?
+            .with_leeway(leeway);
+        let passthrough = match get(BENCHMARK_PASSTHROUGH).as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => return Err(bad(BENCHMARK_PASSTHROUGH, "must be true or false")),
+        };
+        Ok(Config {
+            revocations_url: format!("{admin}/api/v1/revocations"),
+            origin_base,
+            policy,
+            refresh_ms: refresh * 1000,
+            max_stale_ms: max_stale * 1000,
+            authority,
+            leeway_s: leeway,
+            passthrough,
+        })
+    }
+
+    /// The list refresh timing.
+    pub fn timing(&self) -> crate::refresh::Timing {
+        crate::refresh::Timing { refresh_ms: self.refresh_ms, max_stale_ms: self.max_stale_ms }
+    }
+
+    /// Seconds a refused client should wait before retrying a 503 (`Retry-After`).
+    pub fn retry_after_seconds(&self) -> u64 {
+        self.refresh_ms.div_ceil(1000).max(1)
+    }
+}
+
+/// An absolute `http(s)` URL with a host and no query, fragment or credentials; returned without a trailing `/`.
+fn base_url(setting: &'static str, value: Option<String>) -> Result<String, ConfigError> {
+    let value = value.ok_or_else(|| bad(setting, "is not set"))?;
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"))
+        .ok_or_else(|| bad(setting, "must be an absolute http:// or https:// URL"))?;
+    if value.contains(['?', '#']) {
+        return Err(bad(setting, "must not have a query or fragment"));
+    }
+    if value.contains(|c: char| c.is_whitespace() || c.is_control() || c == '\\') {
+        return Err(bad(setting, "must not contain spaces, control characters or backslashes"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(bad(setting, "must not carry credentials"));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, rest)) if rest.is_empty() || rest.starts_with(':') => (addr, rest.strip_prefix(':')),
+            _ => ("", None),
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return Err(bad(setting, "has an invalid port"));
+    }
+    if host.is_empty() {
+        return Err(bad(setting, "must name a host"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+fn seconds(setting: &'static str, value: Option<String>, default: u64, min: u64) -> Result<u64, ConfigError> {
+    let Some(text) = value else { return Ok(default) };
+    let n: u64 = text.parse().map_err(|_| bad(setting, "must be a whole number of seconds"))?;
+    if n < min || n > MAX_SECONDS {
+        return Err(bad(setting, format!("must be between {min} and {MAX_SECONDS} seconds")));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEYS_OK: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut map: HashMap<String, String> = HashMap::from([
+            (ADMIN_URL.to_owned(), "http://127.0.0.1:8080/".to_owned()),
+            (ORIGIN_URL.to_owned(), "http://127.0.0.1:9000/base/".to_owned()),
+            (KEYS.to_owned(), KEYS_OK.to_owned()),
+        ]);
+        for (k, v) in pairs {
+            if v.is_empty() {
+                map.remove(*k);
+            } else {
+                map.insert((*k).to_owned(), (*v).to_owned());
+            }
+        }
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_fill_what_is_unset() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.revocations_url, "http://127.0.0.1:8080/api/v1/revocations");
+        assert_eq!(c.origin_base, "http://127.0.0.1:9000/base");
+        let c = parse(&[(ADMIN_URL, "https://[::1]:8443"), (ORIGIN_URL, "http://origin.internal")]).unwrap();
+        assert_eq!(c.revocations_url, "https://[::1]:8443/api/v1/revocations");
+        assert_eq!(c.origin_base, "http://origin.internal");
+        assert_eq!((c.refresh_ms, c.max_stale_ms), (1000, 300_000));
+        assert_eq!(c.authority.prefix(), "tg");
+        assert!(!c.passthrough);
+        assert_eq!(c.retry_after_seconds(), 1);
+    }
+
+    #[test]
+    fn explicit_values_are_used() {
+        let c = parse(&[
+            (REFRESH_SECONDS, "5"),
+            (MAX_STALE_SECONDS, "60"),
+            (TOKEN_PREFIX, "acme"),
+            (BENCHMARK_PASSTHROUGH, "true"),
+        ])
+        .unwrap();
+        assert_eq!((c.refresh_ms, c.max_stale_ms), (5000, 60_000));
+        assert_eq!(c.authority.prefix(), "acme");
+        assert!(c.passthrough);
+        assert_eq!(c.retry_after_seconds(), 5);
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        let cases: &[(&str, &str)] = &[
+            (ADMIN_URL, ""),
+            (ADMIN_URL, "not a url"),
+            (ADMIN_URL, "ftp://host"),
+            (ADMIN_URL, "http://"),
+            (ADMIN_URL, "http:///path"),
+            (ADMIN_URL, "http://host:port"),
+            (ADMIN_URL, "http://ho st"),
+            (ADMIN_URL, "http://[::1"),
+            (ADMIN_URL, "http://[::1]x"),
+            (ADMIN_URL, "http://h:1:2"),
+            (ORIGIN_URL, "http://127.0.0.1:9000/#frag"),
+            (ORIGIN_URL, "http://127.0.0.1:9000/?q=1"),
+            (ORIGIN_URL, "http://user:pw@127.0.0.1/"),
+            (POLICY, "{nope"),
+            (REFRESH_SECONDS, "0"),
+            (REFRESH_SECONDS, "1.5"),
+            (MAX_STALE_SECONDS, "-3"),
+            (TOKEN_PREFIX, "Bad_Prefix"),
+            (KEYS, ""),
+            (KEYS, "k1:short"),
+            (LEEWAY_SECONDS, "lots"),
+            (BENCHMARK_PASSTHROUGH, "yes"),
+        ];
+        for (setting, value) in cases {
+            let err = parse(&[(setting, value)]).unwrap_err();
+            assert_eq!(err.setting, *setting, "{setting}={value:?} gave {err}");
+            assert!(err.to_string().starts_with(setting));
+        }
+    }
+
+    #[test]
+    fn stale_bound_below_refresh_is_refused() {
+        let err = parse(&[(REFRESH_SECONDS, "10"), (MAX_STALE_SECONDS, "5")]).unwrap_err();
+        assert_eq!(err.setting, MAX_STALE_SECONDS);
+    }
+
+    #[test]
+    fn keyring_errors_do_not_show_key_material() {
+        let secret = "c2hvcnQ=";
+        let err = parse(&[(KEYS, &format!("k1:{secret}"))]).unwrap_err();
+        assert_eq!(err.setting, KEYS);
+        assert!(!err.to_string().contains(secret));
+    }
+}

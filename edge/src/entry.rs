@@ -1,0 +1,187 @@
+//! The `fetch` handler: configuration, the list held in the isolate, and the request path.
+//!
+//! Nothing here panics: every failure becomes a [`Refusal`] turned into a response, because a
+//! panic would reset the isolate and drop the cached revocation list.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use tollgate_shared::RevocationList;
+use wasm_bindgen::JsValue;
+use web_sys::{Request, Response, ResponseInit};
+use worker::{Context, Env, event};
+
+use crate::config::{Config, ConfigError};
+use crate::gate::{self, Incoming, Step};
+use crate::introspect;
+use crate::refresh::{ListCache, Outcome, Plan};
+use crate::refusal::{Refusal, Reply};
+use crate::{console, upstream};
+
+thread_local! {
+    static CONFIG: RefCell<Option<Result<Rc<Config>, ConfigError>>> = const { RefCell::new(None) };
+    static LIST: RefCell<ListCache> = RefCell::new(ListCache::new());
+}
+
+#[event(fetch)]
+async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    console::init();
+    match handle(&request, &env, &ctx).await {
+        Ok(response) => Ok(response),
+        Err(e) => {
+            tracing::error!(error = %upstream::describe(&e), "request failed inside the gateway");
+            Ok(respond(&Refusal::Internal.reply())?)
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// The configuration, parsed once per isolate from the environment.
+fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
+    CONFIG.with_borrow_mut(|cached| {
+        cached
+            .get_or_insert_with(|| {
+                let parsed = Config::from_lookup(|name| setting(env, name)).map(Rc::new);
+                match &parsed {
+                    Ok(c) if c.passthrough => {
+                        tracing::warn!("TOLLGATE_BENCHMARK_PASSTHROUGH is on: requests are forwarded WITHOUT verification")
+                    }
+                    Ok(c) => tracing::info!(rules = c.policy.len(), "configuration loaded"),
+                    Err(e) => tracing::error!(setting = e.setting, "bad configuration: {e}"),
+                }
+                parsed
+            })
+            .clone()
+    })
+}
+
+/// One environment value as text: strings as they are, numbers and booleans printed, objects as JSON.
+fn setting(env: &Env, name: &str) -> Option<String> {
+    let value = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(name)).ok()?;
+    if value.is_undefined() || value.is_null() {
+        None
+    } else if let Some(s) = value.as_string() {
+        Some(s)
+    } else if let Some(n) = value.as_f64() {
+        Some(n.to_string())
+    } else if let Some(b) = value.as_bool() {
+        Some(b.to_string())
+    } else {
+        js_sys::JSON::stringify(&value).ok().map(String::from)
+    }
+}
+
+/// Turns a [`Reply`] into a response.
+fn respond(reply: &Reply) -> Result<Response, JsValue> {
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in &reply.headers {
+        headers.set(name, value)?;
+    }
+    let init = ResponseInit::new();
+    init.set_status(reply.status);
+    init.set_headers(&headers);
+    Response::new_with_opt_str_and_init(Some(&reply.body), &init)
+}
+
+async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response, JsValue> {
+    let config = match config(env) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!(setting = e.setting, "refusing a request: bad configuration: {e}");
+            return respond(&Refusal::BadConfiguration(e.to_string()).reply());
+        }
+    };
+    let url = request.url();
+    let (path, query) = gate::path_and_query(&url);
+    let method = request.method().to_ascii_uppercase();
+    let authorization = request.headers().get("authorization")?;
+    let incoming =
+        Incoming { method: &method, path, query, authorization: authorization.as_deref() };
+    let step = match gate::classify(&config, &incoming) {
+        Ok(step) => step,
+        Err(refusal) => return respond(&refusal.reply()),
+    };
+    match step {
+        Step::Forward => forward(request, &config, path, query, None).await,
+        Step::Verify { token, roles } => {
+            let verdict =
+                with_list(&config, ctx, |list, now| gate::authorize(&config.authority, token, roles, list, now)).await;
+            match verdict.and_then(|v| v) {
+                Ok(verified) => forward(request, &config, path, query, Some(&verified.claims)).await,
+                Err(refusal) => respond(&refusal.reply()),
+            }
+        }
+        Step::Introspect { token } => {
+            match with_list(&config, ctx, |list, now| config.authority.verify(token, now, list)).await {
+                Ok(Ok(verified)) => respond(&Reply::json(200, introspect::active(&verified))),
+                Ok(Err(_)) => respond(&Reply::json(200, introspect::inactive())),
+                Err(refusal) => respond(&refusal.reply()),
+            }
+        }
+    }
+}
+
+async fn forward(
+    request: &Request,
+    config: &Config,
+    path: &str,
+    query: Option<&str>,
+    claims: Option<&tollgate_shared::Claims>,
+) -> Result<Response, JsValue> {
+    match upstream::forward(request, config, path, query, claims).await {
+        Ok(response) => Ok(response),
+        Err(e) => {
+            tracing::warn!(error = %upstream::describe(&e), "origin unreachable");
+            respond(&Refusal::OriginUnreachable.reply())
+        }
+    }
+}
+
+/// Runs `check` against a revocation list confirmed within the stale bound, refreshing it as
+/// the [`Plan`] says; refuses with 503 when no such list can be had.
+async fn with_list<T>(
+    config: &Rc<Config>,
+    ctx: &Context,
+    check: impl FnOnce(&RevocationList, u64) -> T,
+) -> Result<T, Refusal> {
+    let timing = config.timing();
+    let now = now_ms();
+    match LIST.with_borrow(|cache| cache.plan(now, timing)) {
+        Plan::Use => {}
+        Plan::UseAndRefresh => {
+            let config = config.clone();
+            ctx.wait_until(async move { refresh(&config).await });
+        }
+        Plan::FetchFirst => refresh(config).await,
+        Plan::Unavailable => {}
+    }
+    let now = now_ms();
+    LIST.with_borrow(|cache| cache.usable(now, timing).map(|list| check(list, now / 1000)))
+        .ok_or(Refusal::ListUnavailable { retry_after: config.retry_after_seconds() })
+}
+
+/// Fetches the list and applies the answer; asks again for the whole list once if a delta did not fit.
+async fn refresh(config: &Config) {
+    for _ in 0..2 {
+        let fetch = LIST.with_borrow_mut(|cache| cache.start(now_ms(), &config.revocations_url));
+        let answer = upstream::fetch_list(&fetch).await;
+        let now = now_ms();
+        let prune_before = (now / 1000).saturating_sub(config.leeway_s);
+        let outcome =
+            LIST.with_borrow_mut(|cache| cache.finish(now, answer, config.authority.keyring(), prune_before));
+        match &outcome {
+            Outcome::Updated { sequence } => tracing::info!(sequence, "revocation list updated"),
+            Outcome::Current { .. } => {}
+            Outcome::NeedFull => {
+                tracing::info!("revocation delta did not fit the list held; fetching the whole list");
+                continue;
+            }
+            Outcome::Rejected(e) => tracing::warn!(code = e.code(), "revocation list refused: {e}"),
+            Outcome::Failed(why) => tracing::warn!(reason = %why, "revocation list refresh failed"),
+        }
+        break;
+    }
+}

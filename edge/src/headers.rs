@@ -1,0 +1,140 @@
+//! Which request headers reach the origin, and the identity headers the edge adds.
+//!
+//! Every incoming `X-Tollgate-*` header is dropped before the edge adds its
+//! own, so an origin can trust them. A bearer `Authorization` header is
+//! dropped too: the origin learns who called from the identity headers and
+//! never sees the token itself. Hop-by-hop headers and `Host` are left to the
+//! runtime's own connection to the origin.
+
+use tollgate_shared::Claims;
+
+use crate::bearer;
+
+/// Prefix of the headers only the edge may set (lower case).
+pub const IDENTITY_PREFIX: &str = "x-tollgate-";
+/// The token's subject (user or service account).
+pub const SUBJECT: &str = "X-Tollgate-Subject";
+/// The token id, 32 lowercase hex digits.
+pub const TOKEN_ID: &str = "X-Tollgate-Token-Id";
+/// The token's roles after cut-offs, comma-separated, ascending.
+pub const ROLES: &str = "X-Tollgate-Roles";
+/// `session`, `personal` or `service`.
+pub const KIND: &str = "X-Tollgate-Kind";
+
+const HOP_BY_HOP: [&str; 9] =
+    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"];
+
+/// True for a header name the edge owns (`X-Tollgate-*`, any case).
+pub fn is_identity(name: &str) -> bool {
+    name.get(..IDENTITY_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(IDENTITY_PREFIX))
+}
+
+/// Decides header by header what is forwarded to the origin.
+#[derive(Debug, Clone, Default)]
+pub struct ForwardFilter {
+    /// Extra hop-by-hop names listed in the request's `Connection` header (lower case).
+    connection_listed: Vec<String>,
+}
+
+impl ForwardFilter {
+    /// A filter for a request whose `Connection` header (if any) is `connection`.
+    pub fn new(connection: Option<&str>) -> Self {
+        let connection_listed = connection
+            .map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect())
+            .unwrap_or_default();
+        ForwardFilter { connection_listed }
+    }
+
+    /// True if the header `name: value` should reach the origin.
+    pub fn keep(&self, name: &str, value: &str) -> bool {
+        if is_identity(name) {
+            return false;
+        }
+        if name.eq_ignore_ascii_case("authorization") && bearer::is_bearer(value) {
+            return false;
+        }
+        !HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+            && !self.connection_listed.iter().any(|h| name.eq_ignore_ascii_case(h))
+    }
+}
+
+/// The four identity headers for verified claims, in a fixed order.
+pub fn identity(claims: &Claims) -> [(&'static str, String); 4] {
+    let mut roles: Vec<&str> = claims.roles.iter().map(String::as_str).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    [
+        (SUBJECT, claims.subject.clone()),
+        (TOKEN_ID, claims.token_id.to_string()),
+        (ROLES, roles.join(",")),
+        (KIND, claims.kind.as_str().to_owned()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use tollgate_shared::{Kind, TokenId};
+
+    #[test]
+    fn identity_headers_are_recognised_in_any_case() {
+        for name in ["X-Tollgate-Subject", "x-tollgate-roles", "X-TOLLGATE-anything", "x-tollgate-"] {
+            assert!(is_identity(name), "{name}");
+        }
+        for name in ["X-Tollgate", "X-Toll-Gate-Subject", "Tollgate-Subject", "", "x-tollgat"] {
+            assert!(!is_identity(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn forwarding_drops_identity_bearer_and_hop_by_hop_headers() {
+        let f = ForwardFilter::new(Some("keep-alive, X-Secret-Hop"));
+        assert!(!f.keep("X-Tollgate-Subject", "root"));
+        assert!(!f.keep("x-TOLLGATE-roles", "admin"));
+        assert!(!f.keep("Authorization", "Bearer tg_abc"));
+        assert!(!f.keep("authorization", "bearer"));
+        assert!(f.keep("Authorization", "Basic YWxpY2U6cHc="));
+        assert!(!f.keep("Host", "edge.example"));
+        assert!(!f.keep("Transfer-Encoding", "chunked"));
+        assert!(!f.keep("x-secret-hop", "1"));
+        assert!(f.keep("Content-Type", "application/json"));
+        assert!(f.keep("Accept", "*/*"));
+        assert!(f.keep("X-Request-Id", "42"));
+        assert!(ForwardFilter::new(None).keep("X-Secret-Hop", "1"));
+    }
+
+    #[test]
+    fn identity_headers_from_claims() {
+        let claims = Claims {
+            token_id: TokenId([0xab; 16]),
+            subject: "svc:billing".into(),
+            kind: Kind::Service,
+            roles: vec!["writer".into(), "reader".into(), "admin".into()],
+            issued_at: 1,
+            expires_at: 2,
+        };
+        let h = identity(&claims);
+        assert_eq!(h[0], (SUBJECT, "svc:billing".to_owned()));
+        assert_eq!(h[1], (TOKEN_ID, "ab".repeat(16)));
+        assert_eq!(h[2], (ROLES, "admin,reader,writer".to_owned()));
+        assert_eq!(h[3], (KIND, "service".to_owned()));
+        assert!(h.iter().all(|(n, _)| is_identity(n)));
+    }
+
+    #[test]
+    fn no_roles_gives_an_empty_roles_header() {
+        let claims = Claims {
+            token_id: TokenId([0; 16]),
+            subject: "alice".into(),
+            kind: Kind::Session,
+            roles: vec![],
+            issued_at: 1,
+            expires_at: 2,
+        };
+        assert_eq!(identity(&claims)[2].1, "");
+        assert_eq!(identity(&claims)[3].1, "session");
+    }
+}

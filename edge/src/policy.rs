@@ -1,0 +1,327 @@
+//! Route rules: which requests are public and which roles a route needs.
+//!
+//! `TOLLGATE_POLICY` is a JSON array of rules, tried in order; the first rule
+//! whose route matches decides. A request no rule matches needs a valid token
+//! and no particular role.
+//!
+//! ```json
+//! [
+//!   {"route": "GET /healthz", "public": true},
+//!   {"route": "GET /reports/**", "roles": ["reports:read"]},
+//!   {"route": "POST,DELETE /orders/*", "roles": ["orders:write"]},
+//!   {"route": "* /admin/**", "roles": ["admin"]}
+//! ]
+//! ```
+//!
+//! - `route` is `METHODS PATH`. `METHODS` is `*` or a comma-separated list of
+//!   upper-case methods; a rule for `GET` also covers `HEAD`.
+//! - `PATH` starts with `/`. A `*` segment matches exactly one segment; `**`,
+//!   allowed only as the last segment, matches any number of segments (also
+//!   none). Other segments match literally and case-sensitively.
+//! - Request paths are compared segment by segment after percent-decoding,
+//!   ignoring empty segments (`//a/` is `/a`), so `/%61dmin` cannot dodge an
+//!   `/admin/**` rule.
+//! - `roles`: the token must carry every one of them (an empty list: any valid
+//!   token). `public: true`: no token is checked and no identity is added.
+
+use serde::Deserialize;
+use tollgate_shared::valid_role;
+
+/// Why `TOLLGATE_POLICY` could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Not a JSON array of rule objects with the known fields.
+    #[error("not a JSON array of rules ({0})")]
+    Json(String),
+    /// A rule is wrong; `index` counts from 0.
+    #[error("rule {index}: {problem}")]
+    Rule { index: usize, problem: String },
+}
+
+/// What a matched route requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed; forwarded without identity.
+    Public,
+    /// A valid token carrying every listed role (ascending, no duplicates).
+    Roles(Vec<String>),
+}
+
+/// The access required when no rule matches: any valid token.
+pub static ANY_VALID_TOKEN: Access = Access::Roles(Vec::new());
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    One,
+    Rest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rule {
+    /// `None`: any method.
+    methods: Option<Vec<String>>,
+    segments: Vec<Segment>,
+    access: Access,
+}
+
+/// Parsed route rules, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    rules: Vec<Rule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    route: String,
+    #[serde(default)]
+    public: bool,
+    roles: Option<Vec<String>>,
+}
+
+impl Policy {
+    /// Parses the JSON form described in the module documentation.
+    pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+        let raw: Vec<RawRule> = serde_json::from_str(text).map_err(|e| PolicyError::Json(e.to_string()))?;
+        let rules = raw
+            .into_iter()
+            .enumerate()
+            .map(|(index, r)| Rule::parse(r).map_err(|problem| PolicyError::Rule { index, problem }))
+            .collect::<Result<_, _>>()?;
+        Ok(Policy { rules })
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True if there are no rules (every request needs a valid token).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// What a request with this method and (percent-encoded) path requires.
+    pub fn access(&self, method: &str, path: &str) -> &Access {
+        let segments = request_segments(path);
+        self.rules
+            .iter()
+            .find(|r| r.matches_method(method) && matches(&r.segments, &segments))
+            .map_or(&ANY_VALID_TOKEN, |r| &r.access)
+    }
+}
+
+impl Rule {
+    fn parse(raw: RawRule) -> Result<Rule, String> {
+        let (methods, path) = raw
+            .route
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| "route must be \"METHODS /path\", e.g. \"GET /reports/**\"".to_owned())?;
+        let methods = parse_methods(methods)?;
+        let segments = parse_path(path.trim())?;
+        let access = match (raw.public, raw.roles) {
+            (true, None) => Access::Public,
+            (true, Some(_)) => return Err("a public rule cannot require roles".into()),
+            (false, None) => return Err("give \"roles\" (a list, may be empty) or \"public\": true".into()),
+            (false, Some(mut roles)) => {
+                if let Some(bad) = roles.iter().find(|r| !valid_role(r)) {
+                    return Err(format!("invalid role {bad:?} (1-64 of A-Z a-z 0-9 . _ : / -)"));
+                }
+                roles.sort();
+                roles.dedup();
+                Access::Roles(roles)
+            }
+        };
+        Ok(Rule { methods, segments, access })
+    }
+
+    fn matches_method(&self, method: &str) -> bool {
+        match &self.methods {
+            None => true,
+            Some(list) => list.iter().any(|m| m == method || (method == "HEAD" && m == "GET")),
+        }
+    }
+}
+
+fn parse_methods(text: &str) -> Result<Option<Vec<String>>, String> {
+    if text == "*" {
+        return Ok(None);
+    }
+    let methods: Vec<String> = text.split(',').map(|m| m.trim().to_owned()).collect();
+    if let Some(bad) = methods.iter().find(|m| m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase())) {
+        return Err(format!("invalid method {bad:?} (use upper-case names like GET, or *)"));
+    }
+    Ok(Some(methods))
+}
+
+fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+    if !path.starts_with('/') {
+        return Err(format!("path {path:?} must start with /"));
+    }
+    if path.contains(['?', '#', '%', ' ']) {
+        return Err(format!("path {path:?} must not contain ? # % or spaces"));
+    }
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let last = parts.len().saturating_sub(1);
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| match *part {
+            "*" => Ok(Segment::One),
+            "**" if i == last => Ok(Segment::Rest),
+            "**" => Err("** is only allowed as the last segment".to_owned()),
+            "." | ".." => Err(format!("path {path:?} must not contain . or .. segments")),
+            p if p.contains('*') => Err(format!("segment {p:?}: * must be a whole segment")),
+            p => Ok(Segment::Literal(p.to_owned())),
+        })
+        .collect()
+}
+
+/// A request path's non-empty segments, percent-decoded.
+pub fn request_segments(path: &str) -> Vec<String> {
+    path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect()
+}
+
+fn percent_decode(segment: &str) -> String {
+    if !segment.contains('%') {
+        return segment.to_owned();
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes.get(i + 1).zip(bytes.get(i + 2)).and_then(|(h, l)| Some(hex_val(*h)? << 4 | hex_val(*l)?));
+        match (b, hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn matches(pattern: &[Segment], path: &[String]) -> bool {
+    match (pattern.split_first(), path.split_first()) {
+        (None, None) => true,
+        (Some((Segment::Rest, _)), _) => true,
+        (Some((Segment::One, p)), Some((_, rest))) => matches(p, rest),
+        (Some((Segment::Literal(lit), p)), Some((seg, rest))) => lit == seg && matches(p, rest),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    const SAMPLE: &str = r#"[
+        {"route": "GET /healthz", "public": true},
+        {"route": "GET /reports/**", "roles": ["reports:read"]},
+        {"route": "POST,DELETE /orders/*", "roles": ["orders:write", "orders:write"]},
+        {"route": "* /admin/**", "roles": ["admin", "audit"]},
+        {"route": "* /docs/*/public", "public": true}
+    ]"#;
+
+    fn roles(list: &[&str]) -> Access {
+        Access::Roles(list.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    #[test]
+    fn first_matching_rule_decides() {
+        let p = Policy::parse(SAMPLE).unwrap();
+        assert_eq!(p.len(), 5);
+        assert_eq!(p.access("GET", "/healthz"), &Access::Public);
+        assert_eq!(p.access("HEAD", "/healthz"), &Access::Public, "GET rules cover HEAD");
+        assert_eq!(p.access("POST", "/healthz"), &ANY_VALID_TOKEN);
+        assert_eq!(p.access("GET", "/reports"), &roles(&["reports:read"]));
+        assert_eq!(p.access("GET", "/reports/2024/q1.csv"), &roles(&["reports:read"]));
+        assert_eq!(p.access("PUT", "/reports/x"), &ANY_VALID_TOKEN);
+        assert_eq!(p.access("DELETE", "/orders/17"), &roles(&["orders:write"]));
+        assert_eq!(p.access("DELETE", "/orders"), &ANY_VALID_TOKEN, "* needs one segment");
+        assert_eq!(p.access("DELETE", "/orders/17/items"), &ANY_VALID_TOKEN);
+        assert_eq!(p.access("PATCH", "/admin"), &roles(&["admin", "audit"]));
+        assert_eq!(p.access("GET", "/docs/v1/public"), &Access::Public);
+        assert_eq!(p.access("GET", "/docs/v1/private"), &ANY_VALID_TOKEN);
+        assert_eq!(p.access("GET", "/"), &ANY_VALID_TOKEN);
+    }
+
+    #[test]
+    fn encoded_and_doubled_slashes_do_not_dodge_rules() {
+        let p = Policy::parse(SAMPLE).unwrap();
+        assert_eq!(p.access("GET", "/%61dmin/users"), &roles(&["admin", "audit"]));
+        assert_eq!(p.access("GET", "//admin//users/"), &roles(&["admin", "audit"]));
+        assert_eq!(p.access("GET", "/Admin/users"), &ANY_VALID_TOKEN, "matching is case-sensitive");
+        assert_eq!(p.access("GET", "/health%7A"), &Access::Public);
+        assert_eq!(p.access("GET", "/healthz%"), &ANY_VALID_TOKEN);
+    }
+
+    #[test]
+    fn empty_policy_needs_a_token_everywhere() {
+        let p = Policy::parse("[]").unwrap();
+        assert!(p.is_empty());
+        assert_eq!(p.access("GET", "/anything"), &ANY_VALID_TOKEN);
+        assert_eq!(Policy::default().access("OPTIONS", "/"), &ANY_VALID_TOKEN);
+    }
+
+    #[test]
+    fn root_and_catch_all_patterns() {
+        let p = Policy::parse(r#"[{"route":"GET /","public":true},{"route":"* /**","roles":["x"]}]"#).unwrap();
+        assert_eq!(p.access("GET", "/"), &Access::Public);
+        assert_eq!(p.access("GET", "//"), &Access::Public);
+        assert_eq!(p.access("GET", "/a/b"), &roles(&["x"]));
+    }
+
+    #[test]
+    fn bad_policies_say_which_rule() {
+        let cases = [
+            (r#"{"route":"GET /"}"#, None),
+            (r#"[{"route":"GET /","public":true,"extra":1}]"#, None),
+            (r#"[{"route":"GET"," public":true}]"#, None),
+            (r#"[{"route":"/x","public":true}]"#, Some(0)),
+            (r#"[{"route":"GET /x","public":true},{"route":"get /x","public":true}]"#, Some(1)),
+            (r#"[{"route":"GET x","public":true}]"#, Some(0)),
+            (r#"[{"route":"GET /**/x","public":true}]"#, Some(0)),
+            (r#"[{"route":"GET /a*","public":true}]"#, Some(0)),
+            (r#"[{"route":"GET /a?b","public":true}]"#, Some(0)),
+            (r#"[{"route":"GET /a/../b","public":true}]"#, Some(0)),
+            (r#"[{"route":"GET /x"}]"#, Some(0)),
+            (r#"[{"route":"GET /x","public":true,"roles":[]}]"#, Some(0)),
+            (r#"[{"route":"GET /x","roles":["bad role"]}]"#, Some(0)),
+            (r#"[{"route":"GET, /x","roles":[]}]"#, Some(0)),
+        ];
+        for (text, rule) in cases {
+            let err = Policy::parse(text).unwrap_err();
+            match (rule, &err) {
+                (None, PolicyError::Json(_)) => {}
+                (Some(i), PolicyError::Rule { index, .. }) if *index == i => {}
+                _ => panic!("{text}: unexpected {err:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn percent_decoding_is_lenient_and_safe() {
+        assert_eq!(request_segments("/a%2Fb/%zz/%4"), ["a/b", "%zz", "%4"]);
+        assert_eq!(request_segments("/%ff"), ["\u{fffd}"]);
+        assert!(request_segments("/").is_empty());
+    }
+}

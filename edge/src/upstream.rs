@@ -1,0 +1,102 @@
+//! The worker's own requests: the revocation list from the admin, and forwarding to the origin.
+
+use js_sys::futures::JsFuture;
+use tollgate_shared::Claims;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Headers, Request, RequestInit, RequestRedirect, Response, WorkerGlobalScope};
+
+use crate::config::Config;
+use crate::headers::{ForwardFilter, identity};
+use crate::refresh::{Answer, Fetch};
+
+/// Give up on the admin after this long; the last good list stays in use.
+const LIST_TIMEOUT_MS: u32 = 5_000;
+
+async fn send(request: &Request) -> Result<Response, JsValue> {
+    let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+    JsFuture::from(global.fetch_with_request(request)).await?.dyn_into()
+}
+
+/// A short description of a JavaScript error, for logs.
+pub fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+/// Fetches the revocation list as `fetch` says; never fails, every problem is an [`Answer`].
+pub async fn fetch_list(fetch: &Fetch) -> Answer {
+    match try_fetch_list(fetch).await {
+        Ok(answer) => answer,
+        Err(e) => Answer::Unreachable(describe(&e)),
+    }
+}
+
+async fn try_fetch_list(fetch: &Fetch) -> Result<Answer, JsValue> {
+    let headers = Headers::new()?;
+    headers.set("Accept", "application/vnd.tollgate.revocations")?;
+    if let Some(etag) = &fetch.if_none_match {
+        headers.set("If-None-Match", etag)?;
+    }
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_headers(&headers);
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(LIST_TIMEOUT_MS)));
+    let response = send(&Request::new_with_str_and_init(&fetch.url, &init)?).await?;
+    Ok(match response.status() {
+        304 => Answer::NotModified,
+        200 => {
+            let etag = response.headers().get("etag")?;
+            let buffer = JsFuture::from(response.array_buffer()?).await?;
+            Answer::Document { body: js_sys::Uint8Array::new(&buffer).to_vec(), etag }
+        }
+        code => Answer::Unreachable(format!("the admin answered {code}")),
+    })
+}
+
+/// Forwards `request` to the origin (same method, path, query, body and headers, minus the
+/// ones [`ForwardFilter`] drops, plus identity headers for `claims`) and returns the
+/// origin's answer unread, so its body streams through.
+pub async fn forward(
+    request: &Request,
+    config: &Config,
+    path: &str,
+    query: Option<&str>,
+    claims: Option<&Claims>,
+) -> Result<Response, JsValue> {
+    let mut target = String::with_capacity(config.origin_base.len() + path.len() + 64);
+    target.push_str(&config.origin_base);
+    target.push_str(path);
+    if let Some(query) = query {
+        target.push('?');
+        target.push_str(query);
+    }
+    let incoming = request.headers();
+    let filter = ForwardFilter::new(incoming.get("connection")?.as_deref());
+    let headers = Headers::new()?;
+    if let Some(entries) = js_sys::try_iter(&incoming)? {
+        for entry in entries {
+            let pair: js_sys::Array = entry?.unchecked_into();
+            if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                if filter.keep(&name, &value) {
+                    headers.append(&name, &value)?;
+                }
+            }
+        }
+    }
+    if let Some(claims) = claims {
+        for (name, value) in identity(claims) {
+            headers.set(name, &value)?;
+        }
+    }
+    let init = RequestInit::new();
+    init.set_method(&request.method());
+    init.set_headers(&headers);
+    init.set_redirect(RequestRedirect::Manual);
+    if let Some(body) = request.body() {
+        init.set_body(&body);
+    }
+    send(&Request::new_with_str_and_init(&target, &init)?).await
+}
