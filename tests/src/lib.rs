@@ -1,0 +1,28 @@
+//! # tollgate-e2e
+//!
+//! End-to-end tests for Tollgate over real processes, and the harness they
+//! share (later suites for the admin and the whole system reuse it):
+//!
+//! - [`worker`]: builds the edge worker once (`scripts/build-worker`) and runs it
+//!   under `wrangler dev` on workerd, from a copy of `build/` with a generated
+//!   configuration, on a free 127.0.0.1 port, with nothing leaving loopback.
+//! - [`origin`]: a test origin that records what it receives.
+//! - [`revocations`]: a revocation list server the test controls (ETag, 304,
+//!   `?since=` deltas, misbehaviour, down and up again).
+//! - [`tokens`]: fresh keyrings and minted tokens.
+//! - [`load`]: a small HTTP/1.1 load generator for benchmarks.
+//!
+//! Every server and process is stopped when its handle is dropped, also when a test fails.
+
+pub mod load;
+pub mod net;
+pub mod origin;
+pub mod revocations;
+pub mod tokens;
+pub mod worker;
+
+pub use net::{Server, client, free_port};
+pub use origin::{Origin, Received};
+pub use revocations::{ListServer, Misbehave, Seen};
+pub use tokens::{Keys, Minted, now};
+pub use worker::{Worker, WorkerConfig, ensure_built};

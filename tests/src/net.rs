@@ -1,0 +1,132 @@
+//! Loopback plumbing: free ports and a tiny HTTP/1.1 server that is stopped on drop.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// A response body: fixed bytes or a stream.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// A boxed future answering one request.
+pub type Reply = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+/// Answers requests; cloned into every connection.
+pub type Handler = Arc<dyn Fn(Request<Incoming>) -> Reply + Send + Sync>;
+
+/// A body holding `bytes`.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+/// A port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, release it).
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// An HTTP/1.1 server on 127.0.0.1. Dropping it (or [`stop`](Server::stop)) closes the
+/// listener and every open connection at once, as a crashed server would.
+pub struct Server {
+    addr: SocketAddr,
+    handler: Handler,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serves `handler` on `127.0.0.1:port` (0: any free port).
+    pub async fn start(port: u16, handler: Handler) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let task = Some(tokio::spawn(accept_loop(listener, handler.clone())));
+        Ok(Server { addr, handler, task })
+    }
+
+    /// The address it listens on (kept across [`stop`](Server::stop) and [`restart`](Server::restart)).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// True while it accepts connections.
+    pub fn is_running(&self) -> bool {
+        self.task.is_some()
+    }
+
+    /// Closes the listener and drops every connection: clients get "connection refused".
+    pub fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// Listens again on the same port after [`stop`](Server::stop).
+    pub async fn restart(&mut self) -> std::io::Result<()> {
+        self.stop();
+        let mut last = None;
+        for _ in 0..50 {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => {
+                    self.task = Some(tokio::spawn(accept_loop(listener, self.handler.clone())));
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("could not rebind")))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, handler: Handler) {
+    // Dropping the JoinSet (when this task is aborted) aborts every connection task.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let handler = handler.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| {
+                        let handler = handler.clone();
+                        async move { Ok::<_, Infallible>(handler(req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// A plain HTTP client for tests: no proxy from the environment, no redirects followed.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a reqwest client with default TLS-free settings always builds")
+}
