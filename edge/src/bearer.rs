@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(check_query(Some("x=1&Access_Token"), "tg"), Err(InvalidRequest::TokenInQuery));
         assert_eq!(check_query(Some("access%5Ftoken=1"), "tg"), Err(InvalidRequest::TokenInQuery));
         assert_eq!(check_query(Some(&format!("key={t}")), "tg"), Err(InvalidRequest::TokenInQuery));
-        assert_eq!(check_query(Some(&format!("{t}")), "tg"), Err(InvalidRequest::TokenInQuery));
+        assert_eq!(check_query(Some(&t), "tg"), Err(InvalidRequest::TokenInQuery));
         let acme = a_token("acme");
         assert_eq!(check_query(Some(&format!("key={acme}")), "acme"), Err(InvalidRequest::TokenInQuery));
         assert_eq!(check_query(Some(&format!("key={acme}")), "tg"), Ok(()), "other prefixes are not ours");

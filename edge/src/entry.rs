@@ -153,7 +153,14 @@ async fn with_list<T>(
         Plan::Use => {}
         Plan::UseAndRefresh => {
             let config = config.clone();
-            ctx.wait_until(async move { refresh(&config).await });
+            let task = js_sys::futures::future_to_promise(async move {
+                refresh(&config).await;
+                Ok(JsValue::UNDEFINED)
+            });
+            // `Context::wait_until` would unwrap this result; a failure only delays the refresh.
+            if let Err(e) = ctx.as_ref().wait_until(&task) {
+                tracing::warn!(error = %upstream::describe(&e), "could not schedule the list refresh");
+            }
         }
         Plan::FetchFirst => refresh(config).await,
         Plan::Unavailable => {}

@@ -1,1 +1,142 @@
-fn main() {}
+//! Edge worker figures under `wrangler dev` on workerd:
+//! - requests/s with a valid token, against the same build with `TOLLGATE_BENCHMARK_PASSTHROUGH=true`
+//!   (no verification) in the same run, alternating rounds so both see the same machine, and the ratio;
+//! - revoke-to-refusal time: from publishing a revocation at the list server to the first 401.
+//!
+//! `cargo bench -p tollgate-e2e --bench edge`. Tunables (environment): `TOLLGATE_BENCH_SECONDS` (per round,
+//! default 5), `TOLLGATE_BENCH_ROUNDS` (default 3), `TOLLGATE_BENCH_CONNECTIONS` (default 16),
+//! `TOLLGATE_BENCH_LIST_ENTRIES` (revoked ids in the list, default 10000), `TOLLGATE_BENCH_LOAD`
+//! (`wrk` to use Debian's `wrk -t2`, `rust` for the built-in generator; default: `wrk` when on `PATH`).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tollgate_e2e::load::{self, LoadResult, Target};
+use tollgate_e2e::{Keys, ListServer, Origin, Worker, WorkerConfig, client, now};
+use tollgate_shared::{Entry, Kind, TokenId};
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    runtime.block_on(bench());
+}
+
+fn addr(worker: &Worker) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], worker.port()))
+}
+
+async fn bench() {
+    let seconds = setting("TOLLGATE_BENCH_SECONDS", 5);
+    let rounds = setting("TOLLGATE_BENCH_ROUNDS", 3);
+    let connections = setting("TOLLGATE_BENCH_CONNECTIONS", 16) as usize;
+    let entries = setting("TOLLGATE_BENCH_LIST_ENTRIES", 10_000);
+
+    let keys = Keys::generate("k1");
+    let list = ListServer::start(keys.keyring.clone()).await.expect("list server");
+    list.update(|l| {
+        for _ in 0..entries {
+            l.insert(TokenId::random().expect("random"), Entry::revoked(now() + 86_400));
+        }
+    });
+    let origin = Origin::start_unrecorded().await.expect("origin");
+    let base = WorkerConfig::new(&list.url(), &origin.url(), &keys.text);
+    let verified = Worker::start(&base).await.expect("wrangler dev (verifying)");
+    let passthrough =
+        Worker::start(&base.clone().var("TOLLGATE_BENCHMARK_PASSTHROUGH", "true")).await.expect("wrangler dev (passthrough)");
+
+    let token = keys.mint("bench", Kind::Personal, &["user"], 3600);
+    let headers = vec![("authorization".to_owned(), token.bearer())];
+    let verify_target = Target { addr: addr(&verified), path: "/bench".into(), headers: headers.clone(), expect: 200 };
+    let pass_target = Target { addr: addr(&passthrough), path: "/bench".into(), headers, expect: 200 };
+
+    println!(
+        "edge throughput through wrangler dev: {connections} connections, {rounds} rounds x {seconds} s per variant, \
+         list of {entries} revoked ids"
+    );
+    let use_wrk = match std::env::var("TOLLGATE_BENCH_LOAD").as_deref() {
+        Ok("rust") => false,
+        Ok("wrk") => true,
+        _ => std::process::Command::new("wrk").arg("--version").output().is_ok(),
+    };
+    println!("load generator: {}", if use_wrk { "wrk -t2" } else { "built-in (tokio + hyper)" });
+    let run = |target: Target, duration: Duration| async move {
+        if use_wrk {
+            tokio::task::spawn_blocking(move || load::run_wrk(&target, 2, connections, duration))
+                .await
+                .ok()
+                .flatten()
+                .expect("wrk ran and printed its report")
+        } else {
+            load::run(&target, connections, duration).await
+        }
+    };
+    let warmup = Duration::from_secs(2);
+    run(verify_target.clone(), warmup).await;
+    run(pass_target.clone(), warmup).await;
+
+    let per_round = Duration::from_secs(seconds);
+    let (mut v_total, mut p_total) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (v, p) = if round % 2 == 0 {
+            let v = run(verify_target.clone(), per_round).await;
+            (v, run(pass_target.clone(), per_round).await)
+        } else {
+            let p = run(pass_target.clone(), per_round).await;
+            (run(verify_target.clone(), per_round).await, p)
+        };
+        println!(
+            "  round {}: verified {:8.1} req/s ({} errors)   passthrough {:8.1} req/s ({} errors)",
+            round + 1,
+            v.per_second(),
+            v.errors,
+            p.per_second(),
+            p.errors
+        );
+        v_total.push(v);
+        p_total.push(p);
+    }
+    let rate = |runs: &[LoadResult]| {
+        let ok: u64 = runs.iter().map(|r| r.ok).sum();
+        let secs: f64 = runs.iter().map(|r| r.elapsed.as_secs_f64()).sum();
+        ok as f64 / secs
+    };
+    let errors: u64 = v_total.iter().chain(&p_total).map(|r| r.errors).sum();
+    let (v, p) = (rate(&v_total), rate(&p_total));
+    println!("verified (valid token)      {v:8.1} req/s");
+    println!("passthrough (no verifying)  {p:8.1} req/s");
+    println!("ratio verified/passthrough  {:.3}   (errors: {errors})", v / p);
+
+    // Revoke-to-refusal, with the default refresh period (1 s).
+    let http = client();
+    let mut samples = Vec::new();
+    for i in 0..7u64 {
+        let victim = keys.mint("victim", Kind::Personal, &[], 3600);
+        let get = || http.get(verified.url("/bench")).header("authorization", victim.bearer()).send();
+        assert_eq!(get().await.map(|r| r.status().as_u16()).ok(), Some(200));
+        // Spread the revocations over the refresh cycle.
+        tokio::time::sleep(Duration::from_millis(150 * i + 100)).await;
+        let revoked_at = Instant::now();
+        list.revoke(victim.id(), victim.claims.expires_at);
+        loop {
+            let status = get().await.map(|r| r.status().as_u16()).unwrap_or(0);
+            if status == 401 {
+                break;
+            }
+            assert!(revoked_at.elapsed() < Duration::from_secs(30), "revocation never took effect");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        samples.push(revoked_at.elapsed());
+    }
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "revoke-to-refusal (refresh period 1 s, {} revocations): min {:.0} ms, median {:.0} ms, max {:.0} ms",
+        samples.len(),
+        ms(samples[0]),
+        ms(samples[samples.len() / 2]),
+        ms(samples[samples.len() - 1])
+    );
+}

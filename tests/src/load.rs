@@ -98,3 +98,64 @@ async fn connection(target: &Target, deadline: Instant, ok: &AtomicU64, errors: 
         driver.abort();
     }
 }
+
+/// Runs the same load with `wrk` (if it is on `PATH`): `threads` threads, `connections` connections.
+/// Returns `None` when `wrk` is missing or its output cannot be read.
+pub fn run_wrk(target: &Target, threads: usize, connections: usize, duration: Duration) -> Option<LoadResult> {
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args(["-t", &threads.to_string(), "-c", &connections.to_string()])
+        .args(["-d", &format!("{}s", duration.as_secs().max(1))]);
+    for (name, value) in &target.headers {
+        cmd.args(["-H", &format!("{name}: {value}")]);
+    }
+    let out = cmd.arg(format!("http://{}{}", target.addr, target.path)).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Reads `N requests in S`, `Non-2xx or 3xx responses: M` and socket errors from `wrk`'s report.
+pub fn parse_wrk(report: &str) -> Option<LoadResult> {
+    let mut total = None;
+    let mut elapsed = None;
+    let mut errors = 0u64;
+    for line in report.lines().map(str::trim) {
+        if let Some((n, rest)) = line.split_once(" requests in ") {
+            total = n.trim().parse::<u64>().ok();
+            let secs = rest.split(',').next()?.trim();
+            elapsed = match secs.strip_suffix("ms") {
+                Some(ms) => ms.parse::<f64>().ok().map(|v| v / 1000.0),
+                None => secs.strip_suffix('s').and_then(|s| s.parse::<f64>().ok()),
+            }
+            .or_else(|| secs.strip_suffix('m').and_then(|m| m.parse::<f64>().ok()).map(|v| v * 60.0));
+        } else if let Some(n) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            errors += n.trim().parse::<u64>().unwrap_or(0);
+        } else if let Some(list) = line.strip_prefix("Socket errors:") {
+            errors += list.split(',').filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok()).sum::<u64>();
+        }
+    }
+    let total = total?;
+    Some(LoadResult {
+        ok: total.saturating_sub(errors),
+        errors,
+        elapsed: Duration::from_secs_f64(elapsed?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_wrk_report() {
+        let report = "Running 5s test @ http://127.0.0.1:1/bench\n  2 threads and 16 connections\n\
+            Thread Stats   Avg      Stdev     Max   +/- Stdev\n    Latency    11.90ms    3.10ms  40.00ms   80.00%\n\
+            6123 requests in 5.01s, 1.20MB read\n  Socket errors: connect 0, read 2, write 0, timeout 1\n\
+            Non-2xx or 3xx responses: 4\nRequests/sec:   1222.15\nTransfer/sec:    245.00KB\n";
+        let r = parse_wrk(report).unwrap();
+        assert_eq!((r.ok, r.errors), (6116, 7));
+        assert!((r.elapsed.as_secs_f64() - 5.01).abs() < 1e-9);
+        assert!(parse_wrk("garbage").is_none());
+    }
+}

@@ -55,6 +55,9 @@ fn typo(token: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// One refusal case: label, path, Authorization header, status, WWW-Authenticate, JSON error code.
+type Case = (&'static str, String, Option<String>, u16, String, &'static str);
+
 fn claims(subject: &str, roles: &[&str], issued_at: u64, expires_at: u64) -> Claims {
     Claims {
         token_id: TokenId::random().unwrap(),
@@ -88,7 +91,7 @@ async fn every_refusal_has_its_status_challenge_and_json_body() {
     let typo_token = typo(&good.token);
     let query_path = format!("/data?access_token={}", good.token);
     let shaped_query = format!("/data?key={}", good.token);
-    let cases: Vec<(&str, String, Option<String>, u16, String, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("no header", "/data".into(), None, 401, bare.clone(), "missing_token"),
         ("other scheme", "/data".into(), Some("Basic YWxpY2U6cHc=".into()), 401, bare.clone(), "missing_token"),
         (
