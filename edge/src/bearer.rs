@@ -29,7 +29,9 @@ impl InvalidRequest {
 /// carries no bearer token. `Err`: a `Bearer` credential that is not one
 /// `b64token` (RFC 6750 §2.1), or an empty header.
 pub fn token(authorization: Option<&str>) -> Result<Option<&str>, InvalidRequest> {
-    let Some(value) = authorization else { return Ok(None) };
+    let Some(value) = authorization else {
+        return Ok(None);
+    };
     let value = value.trim_matches(|c| c == ' ' || c == '\t');
     if value.is_empty() {
         return Err(InvalidRequest::MalformedHeader);
@@ -39,20 +41,29 @@ pub fn token(authorization: Option<&str>) -> Result<Option<&str>, InvalidRequest
         return Ok(None);
     }
     let token = rest.trim_start_matches(' ');
-    if is_b64token(token) { Ok(Some(token)) } else { Err(InvalidRequest::MalformedHeader) }
+    if is_b64token(token) {
+        Ok(Some(token))
+    } else {
+        Err(InvalidRequest::MalformedHeader)
+    }
 }
 
 /// True if the header value uses the Bearer scheme (whatever follows).
 pub fn is_bearer(authorization: &str) -> bool {
     let value = authorization.trim_matches([' ', '\t']);
-    value.eq_ignore_ascii_case("bearer") || value.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+    value.eq_ignore_ascii_case("bearer")
+        || value
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// Refuses a query string that carries a token: an `access_token` parameter
@@ -122,12 +133,19 @@ mod tests {
             issued_at: 1_700_000_000,
             expires_at: 1_800_000_000,
         };
-        Authority::new(keyring).with_prefix(prefix).unwrap().mint(&claims).unwrap()
+        Authority::new(keyring)
+            .with_prefix(prefix)
+            .unwrap()
+            .mint(&claims)
+            .unwrap()
     }
 
     #[test]
     fn reads_the_bearer_token() {
-        assert_eq!(token(Some("Bearer tg_abc-DEF.123")), Ok(Some("tg_abc-DEF.123")));
+        assert_eq!(
+            token(Some("Bearer tg_abc-DEF.123")),
+            Ok(Some("tg_abc-DEF.123"))
+        );
         assert_eq!(token(Some("bearer   tg_abc==")), Ok(Some("tg_abc==")));
         assert_eq!(token(Some("BEARER x/y+z~")), Ok(Some("x/y+z~")));
     }
@@ -141,8 +159,22 @@ mod tests {
 
     #[test]
     fn malformed_bearer_credentials_are_invalid_requests() {
-        for value in ["", "  ", "Bearer", "Bearer ", "Bearer a b", "Bearer tg_a,Bearer tg_b", "Bearer ===", "Bearer tg_é", "Bearer a=b"] {
-            assert_eq!(token(Some(value)), Err(InvalidRequest::MalformedHeader), "{value:?}");
+        for value in [
+            "",
+            "  ",
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer tg_a,Bearer tg_b",
+            "Bearer ===",
+            "Bearer tg_é",
+            "Bearer a=b",
+        ] {
+            assert_eq!(
+                token(Some(value)),
+                Err(InvalidRequest::MalformedHeader),
+                "{value:?}"
+            );
         }
     }
 
@@ -160,14 +192,36 @@ mod tests {
         let t = a_token("tg");
         assert_eq!(check_query(None, "tg"), Ok(()));
         assert_eq!(check_query(Some("a=1&b=tg_nottoken"), "tg"), Ok(()));
-        assert_eq!(check_query(Some("access_token=whatever"), "tg"), Err(InvalidRequest::TokenInQuery));
-        assert_eq!(check_query(Some("x=1&Access_Token"), "tg"), Err(InvalidRequest::TokenInQuery));
-        assert_eq!(check_query(Some("access%5Ftoken=1"), "tg"), Err(InvalidRequest::TokenInQuery));
-        assert_eq!(check_query(Some(&format!("key={t}")), "tg"), Err(InvalidRequest::TokenInQuery));
-        assert_eq!(check_query(Some(&t), "tg"), Err(InvalidRequest::TokenInQuery));
+        assert_eq!(
+            check_query(Some("access_token=whatever"), "tg"),
+            Err(InvalidRequest::TokenInQuery)
+        );
+        assert_eq!(
+            check_query(Some("x=1&Access_Token"), "tg"),
+            Err(InvalidRequest::TokenInQuery)
+        );
+        assert_eq!(
+            check_query(Some("access%5Ftoken=1"), "tg"),
+            Err(InvalidRequest::TokenInQuery)
+        );
+        assert_eq!(
+            check_query(Some(&format!("key={t}")), "tg"),
+            Err(InvalidRequest::TokenInQuery)
+        );
+        assert_eq!(
+            check_query(Some(&t), "tg"),
+            Err(InvalidRequest::TokenInQuery)
+        );
         let acme = a_token("acme");
-        assert_eq!(check_query(Some(&format!("key={acme}")), "acme"), Err(InvalidRequest::TokenInQuery));
-        assert_eq!(check_query(Some(&format!("key={acme}")), "tg"), Ok(()), "other prefixes are not ours");
+        assert_eq!(
+            check_query(Some(&format!("key={acme}")), "acme"),
+            Err(InvalidRequest::TokenInQuery)
+        );
+        assert_eq!(
+            check_query(Some(&format!("key={acme}")), "tg"),
+            Ok(()),
+            "other prefixes are not ours"
+        );
     }
 
     #[test]

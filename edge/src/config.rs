@@ -56,7 +56,10 @@ pub struct ConfigError {
 }
 
 fn bad(setting: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { setting, problem: problem.into() }
+    ConfigError {
+        setting,
+        problem: problem.into(),
+    }
 }
 
 /// The parsed configuration.
@@ -83,7 +86,11 @@ pub struct Config {
 impl Config {
     /// Reads every setting through `lookup` (name → value; `None` when unset).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let admin = base_url(ADMIN_URL, get(ADMIN_URL))?;
         let origin_base = base_url(ORIGIN_URL, get(ORIGIN_URL))?;
@@ -91,20 +98,42 @@ impl Config {
             Some(text) => Policy::parse(&text).map_err(|e| bad(POLICY, e.to_string()))?,
             None => Policy::default(),
         };
-        let refresh = seconds(REFRESH_SECONDS, get(REFRESH_SECONDS), DEFAULT_REFRESH_SECONDS, 1)?;
-        let max_stale = seconds(MAX_STALE_SECONDS, get(MAX_STALE_SECONDS), DEFAULT_MAX_STALE_SECONDS, 1)?;
+        let refresh = seconds(
+            REFRESH_SECONDS,
+            get(REFRESH_SECONDS),
+            DEFAULT_REFRESH_SECONDS,
+            1,
+        )?;
+        let max_stale = seconds(
+            MAX_STALE_SECONDS,
+            get(MAX_STALE_SECONDS),
+            DEFAULT_MAX_STALE_SECONDS,
+            1,
+        )?;
         if max_stale < refresh {
             return Err(bad(
                 MAX_STALE_SECONDS,
-                format!("must be at least {REFRESH_SECONDS} ({refresh}), or every refresh would fail closed"),
+                format!(
+                    "must be at least {REFRESH_SECONDS} ({refresh}), or every refresh would fail closed"
+                ),
             ));
         }
-        let leeway = seconds(LEEWAY_SECONDS, get(LEEWAY_SECONDS), tollgate_shared::DEFAULT_LEEWAY_SECONDS, 0)?;
+        let leeway = seconds(
+            LEEWAY_SECONDS,
+            get(LEEWAY_SECONDS),
+            tollgate_shared::DEFAULT_LEEWAY_SECONDS,
+            0,
+        )?;
         let prefix = get(TOKEN_PREFIX).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
         if !valid_prefix(&prefix) {
             return Err(bad(TOKEN_PREFIX, "must be 1-8 of a-z 0-9"));
         }
-        let keys = get(KEYS).ok_or_else(|| bad(KEYS, "is not set (use `wrangler secret put TOLLGATE_KEYS`, or .dev.vars locally)"))?;
+        let keys = get(KEYS).ok_or_else(|| {
+            bad(
+                KEYS,
+                "is not set (use `wrangler secret put TOLLGATE_KEYS`, or .dev.vars locally)",
+            )
+        })?;
         let keyring = Keyring::parse(&keys).map_err(|e| bad(KEYS, e.to_string()))?;
         let authority = Authority::new(keyring)
             .with_prefix(&prefix)
@@ -129,7 +158,10 @@ impl Config {
 
     /// The list refresh timing.
     pub fn timing(&self) -> crate::refresh::Timing {
-        crate::refresh::Timing { refresh_ms: self.refresh_ms, max_stale_ms: self.max_stale_ms }
+        crate::refresh::Timing {
+            refresh_ms: self.refresh_ms,
+            max_stale_ms: self.max_stale_ms,
+        }
     }
 
     /// Seconds a refused client should wait before retrying a 503 (`Retry-After`).
@@ -149,7 +181,10 @@ fn base_url(setting: &'static str, value: Option<String>) -> Result<String, Conf
         return Err(bad(setting, "must not have a query or fragment"));
     }
     if value.contains(|c: char| c.is_whitespace() || c.is_control() || c == '\\') {
-        return Err(bad(setting, "must not contain spaces, control characters or backslashes"));
+        return Err(bad(
+            setting,
+            "must not contain spaces, control characters or backslashes",
+        ));
     }
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.contains('@') {
@@ -157,7 +192,9 @@ fn base_url(setting: &'static str, value: Option<String>) -> Result<String, Conf
     }
     let (host, port) = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
-            Some((addr, rest)) if rest.is_empty() || rest.starts_with(':') => (addr, rest.strip_prefix(':')),
+            Some((addr, rest)) if rest.is_empty() || rest.starts_with(':') => {
+                (addr, rest.strip_prefix(':'))
+            }
             _ => ("", None),
         },
         None => match authority.split_once(':') {
@@ -174,11 +211,23 @@ fn base_url(setting: &'static str, value: Option<String>) -> Result<String, Conf
     Ok(value.trim_end_matches('/').to_owned())
 }
 
-fn seconds(setting: &'static str, value: Option<String>, default: u64, min: u64) -> Result<u64, ConfigError> {
-    let Some(text) = value else { return Ok(default) };
-    let n: u64 = text.parse().map_err(|_| bad(setting, "must be a whole number of seconds"))?;
+fn seconds(
+    setting: &'static str,
+    value: Option<String>,
+    default: u64,
+    min: u64,
+) -> Result<u64, ConfigError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    let n: u64 = text
+        .parse()
+        .map_err(|_| bad(setting, "must be a whole number of seconds"))?;
     if n < min || n > MAX_SECONDS {
-        return Err(bad(setting, format!("must be between {min} and {MAX_SECONDS} seconds")));
+        return Err(bad(
+            setting,
+            format!("must be between {min} and {MAX_SECONDS} seconds"),
+        ));
     }
     Ok(n)
 }
@@ -196,7 +245,10 @@ mod tests {
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut map: HashMap<String, String> = HashMap::from([
             (ADMIN_URL.to_owned(), "http://127.0.0.1:8080/".to_owned()),
-            (ORIGIN_URL.to_owned(), "http://127.0.0.1:9000/base/".to_owned()),
+            (
+                ORIGIN_URL.to_owned(),
+                "http://127.0.0.1:9000/base/".to_owned(),
+            ),
             (KEYS.to_owned(), KEYS_OK.to_owned()),
         ]);
         for (k, v) in pairs {
@@ -212,9 +264,16 @@ mod tests {
     #[test]
     fn defaults_fill_what_is_unset() {
         let c = parse(&[]).unwrap();
-        assert_eq!(c.revocations_url, "http://127.0.0.1:8080/api/v1/revocations");
+        assert_eq!(
+            c.revocations_url,
+            "http://127.0.0.1:8080/api/v1/revocations"
+        );
         assert_eq!(c.origin_base, "http://127.0.0.1:9000/base");
-        let c = parse(&[(ADMIN_URL, "https://[::1]:8443"), (ORIGIN_URL, "http://origin.internal")]).unwrap();
+        let c = parse(&[
+            (ADMIN_URL, "https://[::1]:8443"),
+            (ORIGIN_URL, "http://origin.internal"),
+        ])
+        .unwrap();
         assert_eq!(c.revocations_url, "https://[::1]:8443/api/v1/revocations");
         assert_eq!(c.origin_base, "http://origin.internal");
         assert_eq!((c.refresh_ms, c.max_stale_ms), (1000, 300_000));

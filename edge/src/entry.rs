@@ -90,7 +90,10 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
     let config = match config(env) {
         Ok(config) => config,
         Err(e) => {
-            tracing::error!(setting = e.setting, "refusing a request: bad configuration: {e}");
+            tracing::error!(
+                setting = e.setting,
+                "refusing a request: bad configuration: {e}"
+            );
             return respond(&Refusal::BadConfiguration(e.to_string()).reply());
         }
     };
@@ -98,8 +101,12 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
     let (path, query) = gate::path_and_query(&url);
     let method = request.method().to_ascii_uppercase();
     let authorization = request.headers().get("authorization")?;
-    let incoming =
-        Incoming { method: &method, path, query, authorization: authorization.as_deref() };
+    let incoming = Incoming {
+        method: &method,
+        path,
+        query,
+        authorization: authorization.as_deref(),
+    };
     let step = match gate::classify(&config, &incoming) {
         Ok(step) => step,
         Err(refusal) => return respond(&refusal.reply()),
@@ -107,15 +114,23 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
     match step {
         Step::Forward => forward(request, &config, path, query, None).await,
         Step::Verify { token, roles } => {
-            let verdict =
-                with_list(&config, ctx, |list, now| gate::authorize(&config.authority, token, roles, list, now)).await;
+            let verdict = with_list(&config, ctx, |list, now| {
+                gate::authorize(&config.authority, token, roles, list, now)
+            })
+            .await;
             match verdict.and_then(|v| v) {
-                Ok(verified) => forward(request, &config, path, query, Some(&verified.claims)).await,
+                Ok(verified) => {
+                    forward(request, &config, path, query, Some(&verified.claims)).await
+                }
                 Err(refusal) => respond(&refusal.reply()),
             }
         }
         Step::Introspect { token } => {
-            match with_list(&config, ctx, |list, now| config.authority.verify(token, now, list)).await {
+            match with_list(&config, ctx, |list, now| {
+                config.authority.verify(token, now, list)
+            })
+            .await
+            {
                 Ok(Ok(verified)) => respond(&Reply::json(200, introspect::active(&verified))),
                 Ok(Err(_)) => respond(&Reply::json(200, introspect::inactive())),
                 Err(refusal) => respond(&refusal.reply()),
@@ -166,8 +181,14 @@ async fn with_list<T>(
         Plan::Unavailable => {}
     }
     let now = now_ms();
-    LIST.with_borrow(|cache| cache.usable(now, timing).map(|list| check(list, now / 1000)))
-        .ok_or(Refusal::ListUnavailable { retry_after: config.retry_after_seconds() })
+    LIST.with_borrow(|cache| {
+        cache
+            .usable(now, timing)
+            .map(|list| check(list, now / 1000))
+    })
+    .ok_or(Refusal::ListUnavailable {
+        retry_after: config.retry_after_seconds(),
+    })
 }
 
 /// Fetches the list and applies the answer; asks again for the whole list once if a delta did not fit.
@@ -177,13 +198,16 @@ async fn refresh(config: &Config) {
         let answer = upstream::fetch_list(&fetch).await;
         let now = now_ms();
         let prune_before = (now / 1000).saturating_sub(config.leeway_s);
-        let outcome =
-            LIST.with_borrow_mut(|cache| cache.finish(now, answer, config.authority.keyring(), prune_before));
+        let outcome = LIST.with_borrow_mut(|cache| {
+            cache.finish(now, answer, config.authority.keyring(), prune_before)
+        });
         match &outcome {
             Outcome::Updated { sequence } => tracing::info!(sequence, "revocation list updated"),
             Outcome::Current { .. } => {}
             Outcome::NeedFull => {
-                tracing::info!("revocation delta did not fit the list held; fetching the whole list");
+                tracing::info!(
+                    "revocation delta did not fit the list held; fetching the whole list"
+                );
                 continue;
             }
             Outcome::Rejected(e) => tracing::warn!(code = e.code(), "revocation list refused: {e}"),

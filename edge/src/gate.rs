@@ -30,7 +30,10 @@ pub struct Incoming<'a> {
 /// The path (at least `/`) and query of an absolute URL as the runtime serialises it.
 pub fn path_and_query(url: &str) -> (&str, Option<&str>) {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let target = after_scheme.find('/').and_then(|i| after_scheme.get(i..)).unwrap_or("/");
+    let target = after_scheme
+        .find('/')
+        .and_then(|i| after_scheme.get(i..))
+        .unwrap_or("/");
     let target = target.split_once('#').map_or(target, |(t, _)| t);
     match target.split_once('?') {
         Some((path, query)) => (path, Some(query)),
@@ -60,13 +63,17 @@ pub fn classify<'a>(config: &'a Config, req: &Incoming<'a>) -> Result<Step<'a>, 
             return Err(Refusal::MethodNotAllowed("GET, HEAD"));
         }
         let token = bearer::token(req.authorization).map_err(Refusal::InvalidRequest)?;
-        return token.map(|token| Step::Introspect { token }).ok_or(Refusal::MissingToken);
+        return token
+            .map(|token| Step::Introspect { token })
+            .ok_or(Refusal::MissingToken);
     }
     match config.policy.access(req.method, req.path) {
         Access::Public => Ok(Step::Forward),
         Access::Roles(roles) => {
             let token = bearer::token(req.authorization).map_err(Refusal::InvalidRequest)?;
-            token.map(|token| Step::Verify { token, roles }).ok_or(Refusal::MissingToken)
+            token
+                .map(|token| Step::Verify { token, roles })
+                .ok_or(Refusal::MissingToken)
         }
     }
 }
@@ -79,7 +86,9 @@ pub fn authorize(
     list: &RevocationList,
     now: u64,
 ) -> Result<Verified, Refusal> {
-    let verified = authority.verify(token, now, list).map_err(Refusal::InvalidToken)?;
+    let verified = authority
+        .verify(token, now, list)
+        .map_err(Refusal::InvalidToken)?;
     if roles.iter().all(|r| verified.claims.roles.contains(r)) {
         Ok(verified)
     } else {
@@ -134,13 +143,26 @@ mod tests {
         c.authority.mint(&claims(roles)).unwrap()
     }
 
-    fn req<'a>(method: &'a str, path: &'a str, query: Option<&'a str>, auth: Option<&'a str>) -> Incoming<'a> {
-        Incoming { method, path, query, authorization: auth }
+    fn req<'a>(
+        method: &'a str,
+        path: &'a str,
+        query: Option<&'a str>,
+        auth: Option<&'a str>,
+    ) -> Incoming<'a> {
+        Incoming {
+            method,
+            path,
+            query,
+            authorization: auth,
+        }
     }
 
     #[test]
     fn splits_request_urls() {
-        assert_eq!(path_and_query("http://edge.example/a/b?x=1&y"), ("/a/b", Some("x=1&y")));
+        assert_eq!(
+            path_and_query("http://edge.example/a/b?x=1&y"),
+            ("/a/b", Some("x=1&y"))
+        );
         assert_eq!(path_and_query("https://edge.example"), ("/", None));
         assert_eq!(path_and_query("http://127.0.0.1:8787/?"), ("/", Some("")));
         assert_eq!(path_and_query("http://h/p#frag"), ("/p", None));
@@ -150,15 +172,27 @@ mod tests {
     #[test]
     fn public_routes_are_forwarded_without_a_token() {
         let c = config(false);
-        assert_eq!(classify(&c, &req("GET", "/healthz", None, None)), Ok(Step::Forward));
-        assert_eq!(classify(&c, &req("GET", "/healthz", None, Some("Bearer junk"))), Ok(Step::Forward));
+        assert_eq!(
+            classify(&c, &req("GET", "/healthz", None, None)),
+            Ok(Step::Forward)
+        );
+        assert_eq!(
+            classify(&c, &req("GET", "/healthz", None, Some("Bearer junk"))),
+            Ok(Step::Forward)
+        );
     }
 
     #[test]
     fn protected_routes_need_a_bearer_token() {
         let c = config(false);
-        assert_eq!(classify(&c, &req("GET", "/x", None, None)), Err(Refusal::MissingToken));
-        assert_eq!(classify(&c, &req("GET", "/x", None, Some("Basic abc"))), Err(Refusal::MissingToken));
+        assert_eq!(
+            classify(&c, &req("GET", "/x", None, None)),
+            Err(Refusal::MissingToken)
+        );
+        assert_eq!(
+            classify(&c, &req("GET", "/x", None, Some("Basic abc"))),
+            Err(Refusal::MissingToken)
+        );
         assert_eq!(
             classify(&c, &req("GET", "/x", None, Some("Bearer a b"))),
             Err(Refusal::InvalidRequest(InvalidRequest::MalformedHeader))
@@ -166,7 +200,10 @@ mod tests {
         let roles = ["admin".to_owned()];
         assert_eq!(
             classify(&c, &req("POST", "/admin/users", None, Some("Bearer tg_x"))),
-            Ok(Step::Verify { token: "tg_x", roles: &roles })
+            Ok(Step::Verify {
+                token: "tg_x",
+                roles: &roles
+            })
         );
     }
 
@@ -191,7 +228,10 @@ mod tests {
             classify(&c, &req("GET", INTROSPECT_PATH, None, Some("Bearer tg_x"))),
             Ok(Step::Introspect { token: "tg_x" })
         );
-        assert_eq!(classify(&c, &req("GET", INTROSPECT_PATH, None, None)), Err(Refusal::MissingToken));
+        assert_eq!(
+            classify(&c, &req("GET", INTROSPECT_PATH, None, None)),
+            Err(Refusal::MissingToken)
+        );
         assert_eq!(
             classify(&c, &req("POST", INTROSPECT_PATH, None, Some("Bearer tg_x"))),
             Err(Refusal::MethodNotAllowed("GET, HEAD"))
@@ -201,7 +241,13 @@ mod tests {
     #[test]
     fn passthrough_skips_every_check() {
         let c = config(true);
-        assert_eq!(classify(&c, &req("GET", "/admin", Some("access_token=x"), Some("Bearer a b"))), Ok(Step::Forward));
+        assert_eq!(
+            classify(
+                &c,
+                &req("GET", "/admin", Some("access_token=x"), Some("Bearer a b"))
+            ),
+            Ok(Step::Forward)
+        );
     }
 
     #[test]
@@ -210,10 +256,22 @@ mod tests {
         let list = RevocationList::default();
         let need = vec!["reports:read".to_owned(), "staff".to_owned()];
         let good = mint(&c, &["reports:read", "staff", "x"]);
-        assert_eq!(authorize(&c.authority, &good, &need, &list, NOW).unwrap().claims.subject, "alice");
+        assert_eq!(
+            authorize(&c.authority, &good, &need, &list, NOW)
+                .unwrap()
+                .claims
+                .subject,
+            "alice"
+        );
         let partial = mint(&c, &["reports:read"]);
-        assert_eq!(authorize(&c.authority, &partial, &need, &list, NOW), Err(Refusal::InsufficientScope(need.clone())));
-        assert_eq!(authorize(&c.authority, &partial, &[], &list, NOW).map(|v| v.claims.roles), Ok(vec!["reports:read".into()]));
+        assert_eq!(
+            authorize(&c.authority, &partial, &need, &list, NOW),
+            Err(Refusal::InsufficientScope(need.clone()))
+        );
+        assert_eq!(
+            authorize(&c.authority, &partial, &[], &list, NOW).map(|v| v.claims.roles),
+            Ok(vec!["reports:read".into()])
+        );
         assert_eq!(
             authorize(&c.authority, "tg_garbage", &[], &list, NOW),
             Err(Refusal::InvalidToken(VerifyError::Malformed))
@@ -232,11 +290,21 @@ mod tests {
         let mut list = RevocationList::new(2, NOW);
         list.set_subject(
             "alice".into(),
-            SubjectRule { void_before: 0, drop_roles: BTreeMap::from([("admin".into(), NOW)]), expires_at: NOW + 9999 },
+            SubjectRule {
+                void_before: 0,
+                drop_roles: BTreeMap::from([("admin".into(), NOW)]),
+                expires_at: NOW + 9999,
+            },
         );
-        assert_eq!(authorize(&c.authority, &token, &admin, &list, NOW), Err(Refusal::InsufficientScope(admin.clone())));
+        assert_eq!(
+            authorize(&c.authority, &token, &admin, &list, NOW),
+            Err(Refusal::InsufficientScope(admin.clone()))
+        );
         assert!(authorize(&c.authority, &token, &[], &list, NOW).is_ok());
         list.insert(TokenId([9; 16]), Entry::revoked(NOW + 3600));
-        assert_eq!(authorize(&c.authority, &token, &[], &list, NOW), Err(Refusal::InvalidToken(VerifyError::Revoked)));
+        assert_eq!(
+            authorize(&c.authority, &token, &[], &list, NOW),
+            Err(Refusal::InvalidToken(VerifyError::Revoked))
+        );
     }
 }

@@ -21,12 +21,22 @@ pub const ROLES: &str = "X-Tollgate-Roles";
 /// `session`, `personal` or `service`.
 pub const KIND: &str = "X-Tollgate-Kind";
 
-const HOP_BY_HOP: [&str; 9] =
-    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"];
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+];
 
 /// True for a header name the edge owns (`X-Tollgate-*`, any case).
 pub fn is_identity(name: &str) -> bool {
-    name.get(..IDENTITY_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(IDENTITY_PREFIX))
+    name.get(..IDENTITY_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(IDENTITY_PREFIX))
 }
 
 /// Decides header by header what is forwarded to the origin.
@@ -40,7 +50,12 @@ impl ForwardFilter {
     /// A filter for a request whose `Connection` header (if any) is `connection`.
     pub fn new(connection: Option<&str>) -> Self {
         let connection_listed = connection
-            .map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|t| t.trim().to_ascii_lowercase())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         ForwardFilter { connection_listed }
     }
@@ -54,7 +69,10 @@ impl ForwardFilter {
             return false;
         }
         !HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
-            && !self.connection_listed.iter().any(|h| name.eq_ignore_ascii_case(h))
+            && !self
+                .connection_listed
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
     }
 }
 
@@ -81,10 +99,21 @@ mod tests {
 
     #[test]
     fn identity_headers_are_recognised_in_any_case() {
-        for name in ["X-Tollgate-Subject", "x-tollgate-roles", "X-TOLLGATE-anything", "x-tollgate-"] {
+        for name in [
+            "X-Tollgate-Subject",
+            "x-tollgate-roles",
+            "X-TOLLGATE-anything",
+            "x-tollgate-",
+        ] {
             assert!(is_identity(name), "{name}");
         }
-        for name in ["X-Tollgate", "X-Toll-Gate-Subject", "Tollgate-Subject", "", "x-tollgat"] {
+        for name in [
+            "X-Tollgate",
+            "X-Toll-Gate-Subject",
+            "Tollgate-Subject",
+            "",
+            "x-tollgat",
+        ] {
             assert!(!is_identity(name), "{name}");
         }
     }

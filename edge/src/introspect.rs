@@ -54,7 +54,10 @@ mod tests {
         assert_eq!(body["active"], true);
         assert_eq!(body["sub"], "svc:ci");
         assert_eq!(body["jti"], "0f".repeat(16));
-        assert_eq!((body["exp"].as_u64(), body["iat"].as_u64()), (Some(20), Some(10)));
+        assert_eq!(
+            (body["exp"].as_u64(), body["iat"].as_u64()),
+            (Some(20), Some(10))
+        );
         assert_eq!(body["scope"], "deploy read");
         assert_eq!(body["roles"], json!(["deploy", "read"]));
         assert_eq!(body["kind"], "service");

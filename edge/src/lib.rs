@@ -14,7 +14,15 @@
 //! ([`refresh`]) and introspection bodies ([`introspect`]). The runtime glue
 //! (`entry`, `upstream`, `console`) exists only on `wasm32`.
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod bearer;
 pub mod config;

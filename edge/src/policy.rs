@@ -83,11 +83,14 @@ struct RawRule {
 impl Policy {
     /// Parses the JSON form described in the module documentation.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        let raw: Vec<RawRule> = serde_json::from_str(text).map_err(|e| PolicyError::Json(e.to_string()))?;
+        let raw: Vec<RawRule> =
+            serde_json::from_str(text).map_err(|e| PolicyError::Json(e.to_string()))?;
         let rules = raw
             .into_iter()
             .enumerate()
-            .map(|(index, r)| Rule::parse(r).map_err(|problem| PolicyError::Rule { index, problem }))
+            .map(|(index, r)| {
+                Rule::parse(r).map_err(|problem| PolicyError::Rule { index, problem })
+            })
             .collect::<Result<_, _>>()?;
         Ok(Policy { rules })
     }
@@ -114,33 +117,41 @@ impl Policy {
 
 impl Rule {
     fn parse(raw: RawRule) -> Result<Rule, String> {
-        let (methods, path) = raw
-            .route
-            .trim()
-            .split_once(' ')
-            .ok_or_else(|| "route must be \"METHODS /path\", e.g. \"GET /reports/**\"".to_owned())?;
+        let (methods, path) = raw.route.trim().split_once(' ').ok_or_else(|| {
+            "route must be \"METHODS /path\", e.g. \"GET /reports/**\"".to_owned()
+        })?;
         let methods = parse_methods(methods)?;
         let segments = parse_path(path.trim())?;
         let access = match (raw.public, raw.roles) {
             (true, None) => Access::Public,
             (true, Some(_)) => return Err("a public rule cannot require roles".into()),
-            (false, None) => return Err("give \"roles\" (a list, may be empty) or \"public\": true".into()),
+            (false, None) => {
+                return Err("give \"roles\" (a list, may be empty) or \"public\": true".into());
+            }
             (false, Some(mut roles)) => {
                 if let Some(bad) = roles.iter().find(|r| !valid_role(r)) {
-                    return Err(format!("invalid role {bad:?} (1-64 of A-Z a-z 0-9 . _ : / -)"));
+                    return Err(format!(
+                        "invalid role {bad:?} (1-64 of A-Z a-z 0-9 . _ : / -)"
+                    ));
                 }
                 roles.sort();
                 roles.dedup();
                 Access::Roles(roles)
             }
         };
-        Ok(Rule { methods, segments, access })
+        Ok(Rule {
+            methods,
+            segments,
+            access,
+        })
     }
 
     fn matches_method(&self, method: &str) -> bool {
         match &self.methods {
             None => true,
-            Some(list) => list.iter().any(|m| m == method || (method == "HEAD" && m == "GET")),
+            Some(list) => list
+                .iter()
+                .any(|m| m == method || (method == "HEAD" && m == "GET")),
         }
     }
 }
@@ -150,8 +161,13 @@ fn parse_methods(text: &str) -> Result<Option<Vec<String>>, String> {
         return Ok(None);
     }
     let methods: Vec<String> = text.split(',').map(|m| m.trim().to_owned()).collect();
-    if let Some(bad) = methods.iter().find(|m| m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase())) {
-        return Err(format!("invalid method {bad:?} (use upper-case names like GET, or *)"));
+    if let Some(bad) = methods
+        .iter()
+        .find(|m| m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        return Err(format!(
+            "invalid method {bad:?} (use upper-case names like GET, or *)"
+        ));
     }
     Ok(Some(methods))
 }
@@ -181,7 +197,10 @@ fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
 
 /// A request path's non-empty segments, percent-decoded.
 pub fn request_segments(path: &str) -> Vec<String> {
-    path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect()
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect()
 }
 
 fn percent_decode(segment: &str) -> String {
@@ -192,7 +211,10 @@ fn percent_decode(segment: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        let hex = bytes.get(i + 1).zip(bytes.get(i + 2)).and_then(|(h, l)| Some(hex_val(*h)? << 4 | hex_val(*l)?));
+        let hex = bytes
+            .get(i + 1)
+            .zip(bytes.get(i + 2))
+            .and_then(|(h, l)| Some(hex_val(*h)? << 4 | hex_val(*l)?));
         match (b, hex) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -250,13 +272,24 @@ mod tests {
         let p = Policy::parse(SAMPLE).unwrap();
         assert_eq!(p.len(), 5);
         assert_eq!(p.access("GET", "/healthz"), &Access::Public);
-        assert_eq!(p.access("HEAD", "/healthz"), &Access::Public, "GET rules cover HEAD");
+        assert_eq!(
+            p.access("HEAD", "/healthz"),
+            &Access::Public,
+            "GET rules cover HEAD"
+        );
         assert_eq!(p.access("POST", "/healthz"), &ANY_VALID_TOKEN);
         assert_eq!(p.access("GET", "/reports"), &roles(&["reports:read"]));
-        assert_eq!(p.access("GET", "/reports/2024/q1.csv"), &roles(&["reports:read"]));
+        assert_eq!(
+            p.access("GET", "/reports/2024/q1.csv"),
+            &roles(&["reports:read"])
+        );
         assert_eq!(p.access("PUT", "/reports/x"), &ANY_VALID_TOKEN);
         assert_eq!(p.access("DELETE", "/orders/17"), &roles(&["orders:write"]));
-        assert_eq!(p.access("DELETE", "/orders"), &ANY_VALID_TOKEN, "* needs one segment");
+        assert_eq!(
+            p.access("DELETE", "/orders"),
+            &ANY_VALID_TOKEN,
+            "* needs one segment"
+        );
         assert_eq!(p.access("DELETE", "/orders/17/items"), &ANY_VALID_TOKEN);
         assert_eq!(p.access("PATCH", "/admin"), &roles(&["admin", "audit"]));
         assert_eq!(p.access("GET", "/docs/v1/public"), &Access::Public);
@@ -267,9 +300,19 @@ mod tests {
     #[test]
     fn encoded_and_doubled_slashes_do_not_dodge_rules() {
         let p = Policy::parse(SAMPLE).unwrap();
-        assert_eq!(p.access("GET", "/%61dmin/users"), &roles(&["admin", "audit"]));
-        assert_eq!(p.access("GET", "//admin//users/"), &roles(&["admin", "audit"]));
-        assert_eq!(p.access("GET", "/Admin/users"), &ANY_VALID_TOKEN, "matching is case-sensitive");
+        assert_eq!(
+            p.access("GET", "/%61dmin/users"),
+            &roles(&["admin", "audit"])
+        );
+        assert_eq!(
+            p.access("GET", "//admin//users/"),
+            &roles(&["admin", "audit"])
+        );
+        assert_eq!(
+            p.access("GET", "/Admin/users"),
+            &ANY_VALID_TOKEN,
+            "matching is case-sensitive"
+        );
         assert_eq!(p.access("GET", "/health%7A"), &Access::Public);
         assert_eq!(p.access("GET", "/healthz%"), &ANY_VALID_TOKEN);
     }
@@ -284,7 +327,9 @@ mod tests {
 
     #[test]
     fn root_and_catch_all_patterns() {
-        let p = Policy::parse(r#"[{"route":"GET /","public":true},{"route":"* /**","roles":["x"]}]"#).unwrap();
+        let p =
+            Policy::parse(r#"[{"route":"GET /","public":true},{"route":"* /**","roles":["x"]}]"#)
+                .unwrap();
         assert_eq!(p.access("GET", "/"), &Access::Public);
         assert_eq!(p.access("GET", "//"), &Access::Public);
         assert_eq!(p.access("GET", "/a/b"), &roles(&["x"]));
@@ -297,7 +342,10 @@ mod tests {
             (r#"[{"route":"GET /","public":true,"extra":1}]"#, None),
             (r#"[{"route":"GET"," public":true}]"#, None),
             (r#"[{"route":"/x","public":true}]"#, Some(0)),
-            (r#"[{"route":"GET /x","public":true},{"route":"get /x","public":true}]"#, Some(1)),
+            (
+                r#"[{"route":"GET /x","public":true},{"route":"get /x","public":true}]"#,
+                Some(1),
+            ),
             (r#"[{"route":"GET x","public":true}]"#, Some(0)),
             (r#"[{"route":"GET /**/x","public":true}]"#, Some(0)),
             (r#"[{"route":"GET /a*","public":true}]"#, Some(0)),

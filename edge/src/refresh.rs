@@ -111,7 +111,9 @@ impl ListCache {
     /// The list, if it was confirmed current within the stale bound at `now`.
     pub fn usable(&self, now: u64, timing: Timing) -> Option<&RevocationList> {
         let good_at = self.good_at?;
-        self.list.as_ref().filter(|_| now.saturating_sub(good_at) <= timing.max_stale_ms)
+        self.list
+            .as_ref()
+            .filter(|_| now.saturating_sub(good_at) <= timing.max_stale_ms)
     }
 
     /// When the list was last confirmed current.
@@ -121,11 +123,13 @@ impl ListCache {
 
     /// True while a fetch started less than [`IN_FLIGHT_LIMIT_MS`] ago has not finished.
     pub fn refreshing(&self, now: u64) -> bool {
-        self.refreshing_since.is_some_and(|t| now.saturating_sub(t) < IN_FLIGHT_LIMIT_MS)
+        self.refreshing_since
+            .is_some_and(|t| now.saturating_sub(t) < IN_FLIGHT_LIMIT_MS)
     }
 
     fn retry_due(&self, now: u64, timing: Timing) -> bool {
-        self.failed_at.is_none_or(|f| now.saturating_sub(f) >= timing.refresh_ms)
+        self.failed_at
+            .is_none_or(|f| now.saturating_sub(f) >= timing.refresh_ms)
     }
 
     /// What a request at `now` should do.
@@ -133,7 +137,8 @@ impl ListCache {
         let age = self.good_at.map(|g| now.saturating_sub(g));
         match age {
             Some(age) if self.list.is_some() && age <= timing.max_stale_ms => {
-                if age >= timing.refresh_ms && !self.refreshing(now) && self.retry_due(now, timing) {
+                if age >= timing.refresh_ms && !self.refreshing(now) && self.retry_due(now, timing)
+                {
                     Plan::UseAndRefresh
                 } else {
                     Plan::Use
@@ -150,9 +155,16 @@ impl ListCache {
         match &self.list {
             Some(list) if !self.full_next => Fetch {
                 url: format!("{revocations_url}?since={}", list.sequence),
-                if_none_match: Some(self.etag.clone().unwrap_or_else(|| format!("\"{}\"", list.sequence))),
+                if_none_match: Some(
+                    self.etag
+                        .clone()
+                        .unwrap_or_else(|| format!("\"{}\"", list.sequence)),
+                ),
             },
-            _ => Fetch { url: revocations_url.to_owned(), if_none_match: None },
+            _ => Fetch {
+                url: revocations_url.to_owned(),
+                if_none_match: None,
+            },
         }
     }
 
@@ -161,14 +173,28 @@ impl ListCache {
     /// Documents are checked against `keyring` and never move the list
     /// backwards. After an update, entries that expired before
     /// `prune_before` (Unix seconds) are dropped.
-    pub fn finish(&mut self, now: u64, answer: Answer, keyring: &Keyring, prune_before: u64) -> Outcome {
+    pub fn finish(
+        &mut self,
+        now: u64,
+        answer: Answer,
+        keyring: &Keyring,
+        prune_before: u64,
+    ) -> Outcome {
         self.refreshing_since = None;
         let (outcome, etag) = match answer {
             Answer::Unreachable(why) => (Outcome::Failed(why), None),
             Answer::Status(code) => (Outcome::Failed(format!("the admin answered {code}")), None),
             Answer::NotModified => match &self.list {
-                Some(list) => (Outcome::Current { sequence: list.sequence }, None),
-                None => (Outcome::Failed("304 Not Modified while no list is held".into()), None),
+                Some(list) => (
+                    Outcome::Current {
+                        sequence: list.sequence,
+                    },
+                    None,
+                ),
+                None => (
+                    Outcome::Failed("304 Not Modified while no list is held".into()),
+                    None,
+                ),
             },
             Answer::Document { body, etag } => (self.take(&body, keyring), etag),
         };
@@ -204,8 +230,12 @@ impl ListCache {
                 Outcome::NeedFull
             }
             (Some(held), doc) => match held.update(doc) {
-                Ok(true) => Outcome::Updated { sequence: held.sequence },
-                Ok(false) => Outcome::Current { sequence: held.sequence },
+                Ok(true) => Outcome::Updated {
+                    sequence: held.sequence,
+                },
+                Ok(false) => Outcome::Current {
+                    sequence: held.sequence,
+                },
                 Err(ListError::BaseMismatch { .. }) => {
                     self.full_next = true;
                     Outcome::NeedFull
@@ -225,7 +255,10 @@ mod tests {
     use tollgate_shared::{Delta, Entry, TokenId};
 
     const URL: &str = "http://admin/api/v1/revocations";
-    const T: Timing = Timing { refresh_ms: 1_000, max_stale_ms: 10_000 };
+    const T: Timing = Timing {
+        refresh_ms: 1_000,
+        max_stale_ms: 10_000,
+    };
 
     fn ring() -> Keyring {
         Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap()
@@ -244,13 +277,19 @@ mod tests {
     }
 
     fn doc(l: &RevocationList, keyring: &Keyring) -> Answer {
-        Answer::Document { body: l.encode(keyring), etag: Some(format!("\"{}\"", l.sequence)) }
+        Answer::Document {
+            body: l.encode(keyring),
+            etag: Some(format!("\"{}\"", l.sequence)),
+        }
     }
 
     fn loaded(sequence: u64, at: u64) -> ListCache {
         let mut c = ListCache::new();
         c.start(at, URL);
-        assert_eq!(c.finish(at, doc(&list(sequence, &[1]), &ring()), &ring(), 0), Outcome::Updated { sequence });
+        assert_eq!(
+            c.finish(at, doc(&list(sequence, &[1]), &ring()), &ring(), 0),
+            Outcome::Updated { sequence }
+        );
         c
     }
 
@@ -259,8 +298,17 @@ mod tests {
         let mut c = ListCache::new();
         assert_eq!(c.plan(0, T), Plan::FetchFirst);
         let f = c.start(0, URL);
-        assert_eq!(f, Fetch { url: URL.into(), if_none_match: None });
-        assert_eq!(c.finish(5, doc(&list(3, &[1]), &ring()), &ring(), 0), Outcome::Updated { sequence: 3 });
+        assert_eq!(
+            f,
+            Fetch {
+                url: URL.into(),
+                if_none_match: None
+            }
+        );
+        assert_eq!(
+            c.finish(5, doc(&list(3, &[1]), &ring()), &ring(), 0),
+            Outcome::Updated { sequence: 3 }
+        );
         assert_eq!(c.list().unwrap().sequence, 3);
         assert!(c.list().unwrap().get(&TokenId([1; 16])).is_some());
         assert_eq!(c.good_at(), Some(5));
@@ -274,8 +322,15 @@ mod tests {
         let f = c.start(2_000, URL);
         assert_eq!(f.url, format!("{URL}?since=3"));
         assert_eq!(f.if_none_match.as_deref(), Some("\"3\""));
-        assert_eq!(c.plan(2_100, T), Plan::Use, "one background refresh at a time");
-        assert_eq!(c.finish(2_200, Answer::NotModified, &ring(), 0), Outcome::Current { sequence: 3 });
+        assert_eq!(
+            c.plan(2_100, T),
+            Plan::Use,
+            "one background refresh at a time"
+        );
+        assert_eq!(
+            c.finish(2_200, Answer::NotModified, &ring(), 0),
+            Outcome::Current { sequence: 3 }
+        );
         assert_eq!(c.plan(2_300, T), Plan::Use);
         assert_eq!(c.plan(3_200, T), Plan::UseAndRefresh);
     }
@@ -284,9 +339,15 @@ mod tests {
     fn a_lost_background_fetch_is_replaced() {
         let mut c = loaded(3, 0);
         c.start(1_000, URL);
-        let long = Timing { refresh_ms: 1_000, max_stale_ms: 60_000 };
+        let long = Timing {
+            refresh_ms: 1_000,
+            max_stale_ms: 60_000,
+        };
         assert_eq!(c.plan(1_000 + IN_FLIGHT_LIMIT_MS - 1, long), Plan::Use);
-        assert_eq!(c.plan(1_000 + IN_FLIGHT_LIMIT_MS, long), Plan::UseAndRefresh);
+        assert_eq!(
+            c.plan(1_000 + IN_FLIGHT_LIMIT_MS, long),
+            Plan::UseAndRefresh
+        );
     }
 
     #[test]
@@ -298,11 +359,20 @@ mod tests {
         new.insert(TokenId([2; 16]), Entry::revoked(u64::MAX / 4));
         let delta = Delta::between(&old, &new);
         c.start(1_000, URL);
-        let answer = Answer::Document { body: delta.encode(&ring()), etag: Some("\"4\"".into()) };
-        assert_eq!(c.finish(1_000, answer, &ring(), 0), Outcome::Updated { sequence: 4 });
+        let answer = Answer::Document {
+            body: delta.encode(&ring()),
+            etag: Some("\"4\"".into()),
+        };
+        assert_eq!(
+            c.finish(1_000, answer, &ring(), 0),
+            Outcome::Updated { sequence: 4 }
+        );
         assert!(c.list().unwrap().get(&TokenId([2; 16])).is_some());
         assert_eq!(c.start(2_000, URL).if_none_match.as_deref(), Some("\"4\""));
-        assert_eq!(c.finish(2_000, doc(&list(9, &[5]), &ring()), &ring(), 0), Outcome::Updated { sequence: 9 });
+        assert_eq!(
+            c.finish(2_000, doc(&list(9, &[5]), &ring()), &ring(), 0),
+            Outcome::Updated { sequence: 9 }
+        );
         assert!(c.list().unwrap().get(&TokenId([2; 16])).is_none());
         assert!(c.list().unwrap().get(&TokenId([5; 16])).is_some());
     }
@@ -311,8 +381,14 @@ mod tests {
     fn same_sequence_confirms_the_list() {
         let mut c = loaded(3, 0);
         c.start(2_000, URL);
-        assert_eq!(c.finish(2_000, doc(&list(3, &[]), &ring()), &ring(), 0), Outcome::Current { sequence: 3 });
-        assert!(c.list().unwrap().get(&TokenId([1; 16])).is_some(), "an equal sequence is not re-applied");
+        assert_eq!(
+            c.finish(2_000, doc(&list(3, &[]), &ring()), &ring(), 0),
+            Outcome::Current { sequence: 3 }
+        );
+        assert!(
+            c.list().unwrap().get(&TokenId([1; 16])).is_some(),
+            "an equal sequence is not re-applied"
+        );
         assert_eq!(c.good_at(), Some(2_000));
     }
 
@@ -321,17 +397,30 @@ mod tests {
         let mut c = loaded(3, 0);
         c.start(2_000, URL);
         let forged = doc(&list(7, &[]), &other_ring());
-        assert_eq!(c.finish(2_000, forged, &ring(), 0), Outcome::Rejected(ListError::BadSignature));
+        assert_eq!(
+            c.finish(2_000, forged, &ring(), 0),
+            Outcome::Rejected(ListError::BadSignature)
+        );
         assert_eq!(c.list().unwrap().sequence, 3);
         assert!(c.list().unwrap().get(&TokenId([1; 16])).is_some());
-        assert_eq!(c.good_at(), Some(0), "a refused document does not count as fresh");
+        assert_eq!(
+            c.good_at(),
+            Some(0),
+            "a refused document does not count as fresh"
+        );
         let mut tampered = list(7, &[]).encode(&ring());
         if let Some(b) = tampered.get_mut(20) {
             *b ^= 1;
         }
         c.start(3_000, URL);
-        let answer = Answer::Document { body: tampered, etag: None };
-        assert!(matches!(c.finish(3_000, answer, &ring(), 0), Outcome::Rejected(_)));
+        let answer = Answer::Document {
+            body: tampered,
+            etag: None,
+        };
+        assert!(matches!(
+            c.finish(3_000, answer, &ring(), 0),
+            Outcome::Rejected(_)
+        ));
         assert_eq!(c.list().unwrap().sequence, 3);
     }
 
@@ -340,7 +429,10 @@ mod tests {
         let mut c = loaded(5, 0);
         c.start(2_000, URL);
         let older = doc(&list(4, &[]), &ring());
-        assert_eq!(c.finish(2_000, older, &ring(), 0), Outcome::Rejected(ListError::Stale { have: 5, got: 4 }));
+        assert_eq!(
+            c.finish(2_000, older, &ring(), 0),
+            Outcome::Rejected(ListError::Stale { have: 5, got: 4 })
+        );
         assert_eq!(c.list().unwrap().sequence, 5);
         assert!(c.list().unwrap().get(&TokenId([1; 16])).is_some());
     }
@@ -349,7 +441,10 @@ mod tests {
     fn garbage_and_errors_keep_the_last_good_list() {
         let mut c = loaded(3, 0);
         for answer in [
-            Answer::Document { body: b"<html>oops</html>".to_vec(), etag: None },
+            Answer::Document {
+                body: b"<html>oops</html>".to_vec(),
+                etag: None,
+            },
             Answer::Status(500),
             Answer::Unreachable("connection refused".into()),
         ] {
@@ -357,7 +452,11 @@ mod tests {
             assert!(!c.finish(2_000, answer, &ring(), 0).is_good());
             assert_eq!(c.list().unwrap().sequence, 3);
         }
-        assert_eq!(c.plan(2_500, T), Plan::Use, "retries wait a refresh period after a failure");
+        assert_eq!(
+            c.plan(2_500, T),
+            Plan::Use,
+            "retries wait a refresh period after a failure"
+        );
         assert_eq!(c.plan(3_000, T), Plan::UseAndRefresh);
     }
 
@@ -366,15 +465,33 @@ mod tests {
         let mut c = loaded(3, 0);
         assert_eq!(c.plan(10_000, T), Plan::UseAndRefresh);
         assert!(c.usable(10_000, T).is_some());
-        assert_eq!(c.plan(10_001, T), Plan::FetchFirst, "too old: fetch before answering");
+        assert_eq!(
+            c.plan(10_001, T),
+            Plan::FetchFirst,
+            "too old: fetch before answering"
+        );
         assert!(c.usable(10_001, T).is_none());
         c.start(10_001, URL);
-        assert!(!c.finish(10_002, Answer::Unreachable("down".into()), &ring(), 0).is_good());
+        assert!(
+            !c.finish(10_002, Answer::Unreachable("down".into()), &ring(), 0)
+                .is_good()
+        );
         assert_eq!(c.plan(10_500, T), Plan::Unavailable);
-        assert_eq!(c.plan(11_002, T), Plan::FetchFirst, "tries again after a refresh period");
+        assert_eq!(
+            c.plan(11_002, T),
+            Plan::FetchFirst,
+            "tries again after a refresh period"
+        );
         c.start(11_002, URL);
-        assert_eq!(c.finish(11_003, Answer::NotModified, &ring(), 0), Outcome::Current { sequence: 3 });
-        assert_eq!(c.plan(11_004, T), Plan::Use, "a good answer revives the list");
+        assert_eq!(
+            c.finish(11_003, Answer::NotModified, &ring(), 0),
+            Outcome::Current { sequence: 3 }
+        );
+        assert_eq!(
+            c.plan(11_004, T),
+            Plan::Use,
+            "a good answer revives the list"
+        );
         assert!(c.usable(11_004, T).is_some());
     }
 
@@ -386,7 +503,10 @@ mod tests {
         assert_eq!(c.plan(10, T), Plan::Unavailable);
         assert!(c.list().is_none() && c.usable(10, T).is_none());
         c.start(1_000, URL);
-        let answer = Answer::Document { body: list(2, &[]).encode(&other_ring()), etag: None };
+        let answer = Answer::Document {
+            body: list(2, &[]).encode(&other_ring()),
+            etag: None,
+        };
         assert!(!c.finish(1_000, answer, &ring(), 0).is_good());
         assert!(c.list().is_none());
     }
@@ -394,14 +514,30 @@ mod tests {
     #[test]
     fn delta_that_does_not_fit_asks_for_the_whole_list() {
         let mut c = loaded(3, 0);
-        let delta = Delta { base_sequence: 1, sequence: 4, ..Default::default() };
+        let delta = Delta {
+            base_sequence: 1,
+            sequence: 4,
+            ..Default::default()
+        };
         c.start(2_000, URL);
-        let answer = Answer::Document { body: delta.encode(&ring()), etag: None };
+        let answer = Answer::Document {
+            body: delta.encode(&ring()),
+            etag: None,
+        };
         assert_eq!(c.finish(2_000, answer, &ring(), 0), Outcome::NeedFull);
         assert_eq!(c.list().unwrap().sequence, 3);
         let f = c.start(2_000, URL);
-        assert_eq!(f, Fetch { url: URL.into(), if_none_match: None });
-        assert_eq!(c.finish(2_001, doc(&list(4, &[]), &ring()), &ring(), 0), Outcome::Updated { sequence: 4 });
+        assert_eq!(
+            f,
+            Fetch {
+                url: URL.into(),
+                if_none_match: None
+            }
+        );
+        assert_eq!(
+            c.finish(2_001, doc(&list(4, &[]), &ring()), &ring(), 0),
+            Outcome::Updated { sequence: 4 }
+        );
         assert!(c.start(3_000, URL).url.ends_with("?since=4"));
     }
 

@@ -54,14 +54,20 @@ impl Reply {
     pub fn json(status: u16, body: String) -> Reply {
         Reply {
             status,
-            headers: vec![("Content-Type", "application/json".into()), ("Cache-Control", "no-store".into())],
+            headers: vec![
+                ("Content-Type", "application/json".into()),
+                ("Cache-Control", "no-store".into()),
+            ],
             body,
         }
     }
 
     /// The value of header `name` (case-insensitive), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -116,15 +122,18 @@ impl Refusal {
         let realm = format!("Bearer realm=\"{REALM}\"");
         match self {
             Refusal::MissingToken => Some(realm),
-            Refusal::InvalidToken(e) => {
-                Some(format!("{realm}, error=\"invalid_token\", error_description=\"{}\"", e.code()))
-            }
-            Refusal::InsufficientScope(roles) => {
-                Some(format!("{realm}, error=\"insufficient_scope\", scope=\"{}\"", roles.join(" ")))
-            }
-            Refusal::InvalidRequest(e) => {
-                Some(format!("{realm}, error=\"invalid_request\", error_description=\"{}\"", e.code()))
-            }
+            Refusal::InvalidToken(e) => Some(format!(
+                "{realm}, error=\"invalid_token\", error_description=\"{}\"",
+                e.code()
+            )),
+            Refusal::InsufficientScope(roles) => Some(format!(
+                "{realm}, error=\"insufficient_scope\", scope=\"{}\"",
+                roles.join(" ")
+            )),
+            Refusal::InvalidRequest(e) => Some(format!(
+                "{realm}, error=\"invalid_request\", error_description=\"{}\"",
+                e.code()
+            )),
             _ => None,
         }
     }
@@ -137,7 +146,9 @@ impl Refusal {
             reply.headers.push(("WWW-Authenticate", challenge));
         }
         match self {
-            Refusal::ListUnavailable { retry_after } => reply.headers.push(("Retry-After", retry_after.to_string())),
+            Refusal::ListUnavailable { retry_after } => {
+                reply.headers.push(("Retry-After", retry_after.to_string()))
+            }
             Refusal::MethodNotAllowed(allow) => reply.headers.push(("Allow", (*allow).to_owned())),
             _ => {}
         }
@@ -160,7 +171,10 @@ mod tests {
     fn missing_token_is_a_bare_challenge() {
         let r = Refusal::MissingToken.reply();
         assert_eq!(r.status, 401);
-        assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"tollgate\""));
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer realm=\"tollgate\"")
+        );
         assert_eq!(body(&r)["error"]["code"], "missing_token");
         assert_eq!(r.header("content-type"), Some("application/json"));
         assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -173,7 +187,10 @@ mod tests {
             assert_eq!(r.status, 401);
             assert_eq!(
                 r.header("WWW-Authenticate").unwrap(),
-                format!("Bearer realm=\"tollgate\", error=\"invalid_token\", error_description=\"{}\"", e.code())
+                format!(
+                    "Bearer realm=\"tollgate\", error=\"invalid_token\", error_description=\"{}\"",
+                    e.code()
+                )
             );
             assert_eq!(body(&r)["error"]["code"], e.code());
             assert_eq!(body(&r)["error"]["message"], e.to_string());
@@ -186,18 +203,32 @@ mod tests {
         assert_eq!(r.status, 403);
         assert_eq!(
             r.header("WWW-Authenticate"),
-            Some("Bearer realm=\"tollgate\", error=\"insufficient_scope\", scope=\"admin reports:read\"")
+            Some(
+                "Bearer realm=\"tollgate\", error=\"insufficient_scope\", scope=\"admin reports:read\""
+            )
         );
         assert_eq!(body(&r)["error"]["code"], "insufficient_scope");
-        assert!(body(&r)["error"]["message"].as_str().unwrap().contains("reports:read"));
+        assert!(
+            body(&r)["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("reports:read")
+        );
     }
 
     #[test]
     fn invalid_requests_are_400() {
-        for e in [InvalidRequest::MalformedHeader, InvalidRequest::TokenInQuery] {
+        for e in [
+            InvalidRequest::MalformedHeader,
+            InvalidRequest::TokenInQuery,
+        ] {
             let r = Refusal::InvalidRequest(e).reply();
             assert_eq!(r.status, 400);
-            assert!(r.header("WWW-Authenticate").unwrap().contains("error=\"invalid_request\""));
+            assert!(
+                r.header("WWW-Authenticate")
+                    .unwrap()
+                    .contains("error=\"invalid_request\"")
+            );
             assert_eq!(body(&r)["error"]["code"], e.code());
         }
     }
@@ -214,19 +245,38 @@ mod tests {
     #[test]
     fn other_refusals() {
         let r = Refusal::BadConfiguration("TOLLGATE_POLICY: rule 2: bad".into()).reply();
-        assert_eq!((r.status, body(&r)["error"]["code"].as_str()), (500, Some("bad_configuration")));
-        assert!(body(&r)["error"]["message"].as_str().unwrap().contains("TOLLGATE_POLICY"));
+        assert_eq!(
+            (r.status, body(&r)["error"]["code"].as_str()),
+            (500, Some("bad_configuration"))
+        );
+        assert!(
+            body(&r)["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("TOLLGATE_POLICY")
+        );
         let r = Refusal::OriginUnreachable.reply();
-        assert_eq!((r.status, body(&r)["error"]["code"].as_str()), (502, Some("origin_unreachable")));
+        assert_eq!(
+            (r.status, body(&r)["error"]["code"].as_str()),
+            (502, Some("origin_unreachable"))
+        );
         let r = Refusal::MethodNotAllowed("GET, HEAD").reply();
         assert_eq!((r.status, r.header("Allow")), (405, Some("GET, HEAD")));
         let r = Refusal::Internal.reply();
-        assert_eq!((r.status, body(&r)["error"]["code"].as_str()), (500, Some("internal_error")));
+        assert_eq!(
+            (r.status, body(&r)["error"]["code"].as_str()),
+            (500, Some("internal_error"))
+        );
     }
 
     #[test]
     fn messages_with_quotes_stay_valid_json() {
         let r = Refusal::BadConfiguration("TOLLGATE_POLICY: \"quoted\" \\ text".into()).reply();
-        assert!(body(&r)["error"]["message"].as_str().unwrap().contains("\"quoted\""));
+        assert!(
+            body(&r)["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"quoted\"")
+        );
     }
 }

@@ -14,7 +14,9 @@ const LIST_TIMEOUT_MS: u32 = 5_000;
 
 async fn send(request: &Request) -> Result<Response, JsValue> {
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
-    JsFuture::from(global.fetch_with_request(request)).await?.dyn_into()
+    JsFuture::from(global.fetch_with_request(request))
+        .await?
+        .dyn_into()
 }
 
 /// A short description of a JavaScript error, for logs.
@@ -43,14 +45,19 @@ async fn try_fetch_list(fetch: &Fetch) -> Result<Answer, JsValue> {
     let init = RequestInit::new();
     init.set_method("GET");
     init.set_headers(&headers);
-    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(LIST_TIMEOUT_MS)));
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(
+        LIST_TIMEOUT_MS,
+    )));
     let response = send(&Request::new_with_str_and_init(&fetch.url, &init)?).await?;
     Ok(match response.status() {
         304 => Answer::NotModified,
         200 => {
             let etag = response.headers().get("etag")?;
             let buffer = JsFuture::from(response.array_buffer()?).await?;
-            Answer::Document { body: js_sys::Uint8Array::new(&buffer).to_vec(), etag }
+            Answer::Document {
+                body: js_sys::Uint8Array::new(&buffer).to_vec(),
+                etag,
+            }
         }
         code => Answer::Unreachable(format!("the admin answered {code}")),
     })

@@ -10,6 +10,7 @@
 //! - [`revocations`]: a revocation list server the test controls (ETag, 304,
 //!   `?since=` deltas, misbehaviour, down and up again).
 //! - [`tokens`]: fresh keyrings and minted tokens.
+//! - [`stack`]: all of the above wired together with a fresh keyring.
 //! - [`load`]: a small HTTP/1.1 load generator for benchmarks.
 //!
 //! Every server and process is stopped when its handle is dropped, also when a test fails.
@@ -18,11 +19,13 @@ pub mod load;
 pub mod net;
 pub mod origin;
 pub mod revocations;
+pub mod stack;
 pub mod tokens;
 pub mod worker;
 
 pub use net::{Server, client, free_port};
 pub use origin::{Origin, Received};
 pub use revocations::{ListServer, Misbehave, Seen};
+pub use stack::{EdgeStack, header};
 pub use tokens::{Keys, Minted, now};
 pub use worker::{Worker, WorkerConfig, ensure_built};

@@ -52,12 +52,18 @@ pub async fn run(target: &Target, connections: usize, duration: Duration) -> Loa
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let (target, ok, errors) = (target.clone(), ok.clone(), errors.clone());
-        tasks.push(tokio::spawn(async move { connection(&target, deadline, &ok, &errors).await }));
+        tasks.push(tokio::spawn(async move {
+            connection(&target, deadline, &ok, &errors).await
+        }));
     }
     for t in tasks {
         let _ = t.await;
     }
-    LoadResult { ok: ok.load(Ordering::Relaxed), errors: errors.load(Ordering::Relaxed), elapsed: started.elapsed() }
+    LoadResult {
+        ok: ok.load(Ordering::Relaxed),
+        errors: errors.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+    }
 }
 
 async fn connection(target: &Target, deadline: Instant, ok: &AtomicU64, errors: &AtomicU64) {
@@ -68,17 +74,22 @@ async fn connection(target: &Target, deadline: Instant, ok: &AtomicU64, errors: 
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
+        let Ok((mut sender, conn)) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+        else {
             errors.fetch_add(1, Ordering::Relaxed);
             continue;
         };
         let driver = tokio::spawn(conn);
         while Instant::now() < deadline {
-            let mut req = Request::get(target.path.as_str()).header("host", target.addr.to_string());
+            let mut req =
+                Request::get(target.path.as_str()).header("host", target.addr.to_string());
             for (name, value) in &target.headers {
                 req = req.header(name, value);
             }
-            let Ok(req) = req.body(Empty::<Bytes>::new()) else { return };
+            let Ok(req) = req.body(Empty::<Bytes>::new()) else {
+                return;
+            };
             match sender.send_request(req).await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -101,14 +112,22 @@ async fn connection(target: &Target, deadline: Instant, ok: &AtomicU64, errors: 
 
 /// Runs the same load with `wrk` (if it is on `PATH`): `threads` threads, `connections` connections.
 /// Returns `None` when `wrk` is missing or its output cannot be read.
-pub fn run_wrk(target: &Target, threads: usize, connections: usize, duration: Duration) -> Option<LoadResult> {
+pub fn run_wrk(
+    target: &Target,
+    threads: usize,
+    connections: usize,
+    duration: Duration,
+) -> Option<LoadResult> {
     let mut cmd = std::process::Command::new("wrk");
     cmd.args(["-t", &threads.to_string(), "-c", &connections.to_string()])
         .args(["-d", &format!("{}s", duration.as_secs().max(1))]);
     for (name, value) in &target.headers {
         cmd.args(["-H", &format!("{name}: {value}")]);
     }
-    let out = cmd.arg(format!("http://{}{}", target.addr, target.path)).output().ok()?;
+    let out = cmd
+        .arg(format!("http://{}{}", target.addr, target.path))
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -128,11 +147,18 @@ pub fn parse_wrk(report: &str) -> Option<LoadResult> {
                 Some(ms) => ms.parse::<f64>().ok().map(|v| v / 1000.0),
                 None => secs.strip_suffix('s').and_then(|s| s.parse::<f64>().ok()),
             }
-            .or_else(|| secs.strip_suffix('m').and_then(|m| m.parse::<f64>().ok()).map(|v| v * 60.0));
+            .or_else(|| {
+                secs.strip_suffix('m')
+                    .and_then(|m| m.parse::<f64>().ok())
+                    .map(|v| v * 60.0)
+            });
         } else if let Some(n) = line.strip_prefix("Non-2xx or 3xx responses:") {
             errors += n.trim().parse::<u64>().unwrap_or(0);
         } else if let Some(list) = line.strip_prefix("Socket errors:") {
-            errors += list.split(',').filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok()).sum::<u64>();
+            errors += list
+                .split(',')
+                .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
+                .sum::<u64>();
         }
     }
     let total = total?;

@@ -50,7 +50,11 @@ impl Server {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let task = Some(tokio::spawn(accept_loop(listener, handler.clone())));
-        Ok(Server { addr, handler, task })
+        Ok(Server {
+            addr,
+            handler,
+            task,
+        })
     }
 
     /// The address it listens on (kept across [`stop`](Server::stop) and [`restart`](Server::restart)).

@@ -39,13 +39,20 @@ impl Received {
     /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every header whose name starts with `prefix` (any case).
     pub fn headers_starting_with(&self, prefix: &str) -> Vec<(String, String)> {
         let prefix = prefix.to_ascii_lowercase();
-        self.headers.iter().filter(|(n, _)| n.starts_with(&prefix)).cloned().collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.starts_with(&prefix))
+            .cloned()
+            .collect()
     }
 }
 
@@ -74,13 +81,19 @@ impl Origin {
     }
 
     async fn start_with(record: bool) -> std::io::Result<Origin> {
-        let state = Arc::new(State { record, ..State::default() });
+        let state = Arc::new(State {
+            record,
+            ..State::default()
+        });
         let shared = state.clone();
         let handler: Handler = Arc::new(move |req| {
             let state = shared.clone();
             Box::pin(async move { answer(state, req).await })
         });
-        Ok(Origin { server: Server::start(0, handler).await?, state })
+        Ok(Origin {
+            server: Server::start(0, handler).await?,
+            state,
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -90,7 +103,11 @@ impl Origin {
 
     /// Everything received so far, oldest first.
     pub fn received(&self) -> Vec<Received> {
-        self.state.received.lock().map(|r| r.clone()).unwrap_or_default()
+        self.state
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// The most recent request, if any.
@@ -100,7 +117,11 @@ impl Origin {
 
     /// Number of requests received.
     pub fn count(&self) -> usize {
-        self.state.received.lock().map(|r| r.len()).unwrap_or_default()
+        self.state
+            .received
+            .lock()
+            .map(|r| r.len())
+            .unwrap_or_default()
     }
 
     /// Lets a pending `/stream` answer send its second chunk.
@@ -111,17 +132,35 @@ impl Origin {
 
 async fn answer(state: Arc<State>, req: Request<hyper::body::Incoming>) -> Response<Body> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-    let target = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     let headers = parts
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let method = parts.method.as_str().to_owned();
     if state.record {
         if let Ok(mut r) = state.received.lock() {
-            r.push(Received { method: method.clone(), target: target.clone(), headers, body });
+            r.push(Received {
+                method: method.clone(),
+                target: target.clone(),
+                headers,
+                body,
+            });
         }
     }
     let path = parts.uri.path();
@@ -133,13 +172,23 @@ async fn answer(state: Arc<State>, req: Request<hyper::body::Incoming>) -> Respo
             state.release.notified().await;
             let _ = tx.send(Bytes::from_static(b"second\n")).await;
         });
-        builder.header("content-type", "text/plain").body(ChannelBody(rx).boxed())
-    } else if let Some(code) = path.strip_prefix("/status/").and_then(|c| c.parse::<u16>().ok()) {
+        builder
+            .header("content-type", "text/plain")
+            .body(ChannelBody(rx).boxed())
+    } else if let Some(code) = path
+        .strip_prefix("/status/")
+        .and_then(|c| c.parse::<u16>().ok())
+    {
         builder.status(code).body(full(format!("status {code}")))
     } else if path == "/redirect" {
-        builder.status(302).header("location", "/elsewhere").body(full(""))
+        builder
+            .status(302)
+            .header("location", "/elsewhere")
+            .body(full(""))
     } else {
-        builder.header("content-type", "text/plain").body(full(format!("origin saw {method} {target}")))
+        builder
+            .header("content-type", "text/plain")
+            .body(full(format!("origin saw {method} {target}")))
     };
     response.unwrap_or_else(|_| Response::new(full("origin failed to build a response")))
 }
@@ -155,6 +204,8 @@ impl hyper::body::Body for ChannelBody {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.0.poll_recv(cx).map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
     }
 }

@@ -56,7 +56,10 @@ struct State {
 
 impl State {
     fn current(&self) -> RevocationList {
-        self.versions.last_key_value().map(|(_, l)| l.clone()).unwrap_or_default()
+        self.versions
+            .last_key_value()
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -67,7 +70,10 @@ pub struct ListServer {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 impl ListServer {
@@ -84,7 +90,10 @@ impl ListServer {
             let state = shared.clone();
             Box::pin(async move { answer(&state, &req) })
         });
-        Ok(ListServer { server: Server::start(0, handler).await?, state })
+        Ok(ListServer {
+            server: Server::start(0, handler).await?,
+            state,
+        })
     }
 
     /// The base URL to give the edge as `TOLLGATE_ADMIN_URL`.
@@ -93,7 +102,9 @@ impl ListServer {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Publishes a new version: `change` edits a copy of the current list; the sequence goes up by one.
@@ -141,13 +152,23 @@ impl ListServer {
 }
 
 fn since(req: &Request<hyper::body::Incoming>) -> Option<u64> {
-    req.uri().query()?.split('&').find_map(|p| p.strip_prefix("since=")).and_then(|v| v.parse().ok())
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|p| p.strip_prefix("since="))
+        .and_then(|v| v.parse().ok())
 }
 
 fn answer(state: &Mutex<State>, req: &Request<hyper::body::Incoming>) -> Response<Body> {
-    let mut state = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut state = state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let since = since(req);
-    let if_none_match = req.headers().get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let if_none_match = req
+        .headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let current = state.current();
     let etag = format!("\"{}\"", current.sequence);
     let document = |body: Vec<u8>, sequence: u64| {
@@ -158,7 +179,10 @@ fn answer(state: &Mutex<State>, req: &Request<hyper::body::Incoming>) -> Respons
             .body(full(body))
     };
     let (response, what) = if req.uri().path() != PATH {
-        (Response::builder().status(404).body(full("not found")), "other")
+        (
+            Response::builder().status(404).body(full("not found")),
+            "other",
+        )
     } else {
         match state.misbehave.clone() {
             Some(Misbehave::ForgedSignature(forger)) => {
@@ -166,28 +190,63 @@ fn answer(state: &Mutex<State>, req: &Request<hyper::body::Incoming>) -> Respons
                 (document(forged.encode(&forger), forged.sequence), "full")
             }
             Some(Misbehave::Rollback) => {
-                let previous = state.versions.range(..current.sequence).next_back().map(|(_, l)| l.clone());
+                let previous = state
+                    .versions
+                    .range(..current.sequence)
+                    .next_back()
+                    .map(|(_, l)| l.clone());
                 let previous = previous.unwrap_or_else(|| RevocationList::new(0, now()));
-                (document(previous.encode(&state.keyring), previous.sequence), "full")
+                (
+                    document(previous.encode(&state.keyring), previous.sequence),
+                    "full",
+                )
             }
             Some(Misbehave::Garbage) => (
-                Response::builder().header("content-type", CONTENT_TYPE).body(full(&b"<html>502 Bad Gateway</html>"[..])),
+                Response::builder()
+                    .header("content-type", CONTENT_TYPE)
+                    .body(full(&b"<html>502 Bad Gateway</html>"[..])),
                 "other",
             ),
-            Some(Misbehave::Status(code)) => (Response::builder().status(code).body(full("broken")), "other"),
-            None if since == Some(current.sequence) || if_none_match.as_deref() == Some(etag.as_str()) => (
-                Response::builder().status(304).header("etag", &etag).header("cache-control", "no-cache").body(full("")),
-                "not_modified",
+            Some(Misbehave::Status(code)) => (
+                Response::builder().status(code).body(full("broken")),
+                "other",
             ),
-            None => match since.and_then(|n| state.versions.get(&n)).filter(|old| old.sequence < current.sequence) {
-                Some(old) => {
-                    (document(Delta::between(old, &current).encode(&state.keyring), current.sequence), "delta")
-                }
-                None => (document(current.encode(&state.keyring), current.sequence), "full"),
+            None if since == Some(current.sequence)
+                || if_none_match.as_deref() == Some(etag.as_str()) =>
+            {
+                (
+                    Response::builder()
+                        .status(304)
+                        .header("etag", &etag)
+                        .header("cache-control", "no-cache")
+                        .body(full("")),
+                    "not_modified",
+                )
+            }
+            None => match since
+                .and_then(|n| state.versions.get(&n))
+                .filter(|old| old.sequence < current.sequence)
+            {
+                Some(old) => (
+                    document(
+                        Delta::between(old, &current).encode(&state.keyring),
+                        current.sequence,
+                    ),
+                    "delta",
+                ),
+                None => (
+                    document(current.encode(&state.keyring), current.sequence),
+                    "full",
+                ),
             },
         }
     };
     let response = response.unwrap_or_else(|_| Response::new(full("")));
-    state.seen.push(Seen { since, if_none_match, status: response.status().as_u16(), answer: what });
+    state.seen.push(Seen {
+        since,
+        if_none_match,
+        status: response.status().as_u16(),
+        answer: what,
+    });
     response
 }

@@ -4,7 +4,10 @@ use tollgate_shared::{Authority, Claims, Keyring, Kind, TokenId, generate_entry}
 
 /// Now, in Unix seconds.
 pub fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// A keyring (as `TOLLGATE_KEYS` text and parsed) and an authority minting with it.
@@ -44,7 +47,11 @@ impl Keys {
     pub fn generate(id: &str) -> Keys {
         let text = generate_entry(id).expect("the OS random generator works");
         let keyring = Keyring::parse(&text).expect("a generated entry parses");
-        Keys { text, authority: Authority::new(keyring.clone()), keyring }
+        Keys {
+            text,
+            authority: Authority::new(keyring.clone()),
+            keyring,
+        }
     }
 
     /// Mints a token for `subject` with `roles`, issued a minute ago, valid for `ttl` seconds from now.

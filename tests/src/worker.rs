@@ -35,7 +35,10 @@ pub enum HarnessError {
     Missing(String),
     /// Filesystem or process error.
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     /// `wrangler dev` exited or never answered; its log follows.
     #[error("wrangler dev did not start ({reason}); its log:\n{log}")]
     NotReady { reason: String, log: String },
@@ -48,7 +51,10 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> HarnessError
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
 }
 
 /// The directory `scripts/build-worker` writes.
@@ -65,18 +71,37 @@ fn newest_under(path: &Path) -> Option<SystemTime> {
     if !meta.is_dir() {
         return meta.modified().ok();
     }
-    std::fs::read_dir(path).ok()?.flatten().filter_map(|e| newest_under(&e.path())).max()
+    std::fs::read_dir(path)
+        .ok()?
+        .flatten()
+        .filter_map(|e| newest_under(&e.path()))
+        .max()
 }
 
 /// True if `build/` holds a worker at least as new as every input of the build.
 fn build_is_fresh(root: &Path) -> bool {
     let build = root.join("build");
-    let Some(built) = [build.join("index.js"), build.join("index_bg.wasm")].iter().map(|p| modified(p)).min().flatten()
+    let Some(built) = [build.join("index.js"), build.join("index_bg.wasm")]
+        .iter()
+        .map(|p| modified(p))
+        .min()
+        .flatten()
     else {
         return false;
     };
-    let inputs = ["edge/src", "edge/Cargo.toml", "shared/src", "shared/Cargo.toml", "Cargo.toml", "Cargo.lock", "scripts/build-worker"];
-    inputs.iter().filter_map(|p| newest_under(&root.join(p))).all(|t| t <= built)
+    let inputs = [
+        "edge/src",
+        "edge/Cargo.toml",
+        "shared/src",
+        "shared/Cargo.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+        "scripts/build-worker",
+    ];
+    inputs
+        .iter()
+        .filter_map(|p| newest_under(&root.join(p)))
+        .all(|t| t <= built)
 }
 
 /// Holds an exclusive `flock` on a file until dropped, so parallel test processes build one at a time.
@@ -98,7 +123,10 @@ impl FileLock {
         use std::os::fd::AsRawFd;
         // SAFETY: flock on a descriptor we own; the lock is released when the file closes.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(HarnessError::Io { context: "locking the build".into(), source: std::io::Error::last_os_error() });
+            return Err(HarnessError::Io {
+                context: "locking the build".into(),
+                source: std::io::Error::last_os_error(),
+            });
         }
         Ok(FileLock { _file: file })
     }
@@ -108,7 +136,10 @@ impl FileLock {
 /// Returns the build directory.
 pub fn ensure_built() -> Result<PathBuf, HarnessError> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT.get_or_init(|| build_once().map_err(|e| e.to_string())).clone().map_err(HarnessError::Build)
+    BUILT
+        .get_or_init(|| build_once().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(HarnessError::Build)
 }
 
 fn build_once() -> Result<PathBuf, HarnessError> {
@@ -134,7 +165,10 @@ fn build_once() -> Result<PathBuf, HarnessError> {
     }
     for file in ["index.js", "index_bg.wasm"] {
         if !build.join(file).is_file() {
-            return Err(HarnessError::Missing(format!("{} is missing; run scripts/build-worker", build.join(file).display())));
+            return Err(HarnessError::Missing(format!(
+                "{} is missing; run scripts/build-worker",
+                build.join(file).display()
+            )));
         }
     }
     Ok(build)
@@ -147,7 +181,8 @@ fn compatibility_date(root: &Path) -> String {
         .and_then(|text| {
             text.lines().find_map(|l| {
                 let (key, value) = l.split_once('=')?;
-                (key.trim() == "compatibility_date").then(|| value.trim().trim_matches('"').to_owned())
+                (key.trim() == "compatibility_date")
+                    .then(|| value.trim().trim_matches('"').to_owned())
             })
         })
         .unwrap_or_else(|| "2026-04-01".into())
@@ -204,7 +239,10 @@ impl WorkerConfig {
     }
 
     fn dev_vars(&self) -> String {
-        self.secrets.iter().map(|(k, v)| format!("{k}={}\n", serde_json::to_string(v).unwrap_or_default())).collect()
+        self.secrets
+            .iter()
+            .map(|(k, v)| format!("{k}={}\n", serde_json::to_string(v).unwrap_or_default()))
+            .collect()
     }
 }
 
@@ -223,24 +261,40 @@ impl Worker {
         let root = repo_root();
         let wrangler = root.join("node_modules/.bin/wrangler");
         if !wrangler.exists() {
-            return Err(HarnessError::Missing(format!("{} is missing; run scripts/setup", wrangler.display())));
+            return Err(HarnessError::Missing(format!(
+                "{} is missing; run scripts/setup",
+                wrangler.display()
+            )));
         }
-        let dir = tempfile::Builder::new().prefix("tollgate-worker-").tempdir().map_err(io("creating a scratch dir"))?;
+        let dir = tempfile::Builder::new()
+            .prefix("tollgate-worker-")
+            .tempdir()
+            .map_err(io("creating a scratch dir"))?;
         for file in ["index.js", "index_bg.wasm"] {
-            std::fs::copy(build.join(file), dir.path().join(file)).map_err(io(format!("copying build/{file}")))?;
+            std::fs::copy(build.join(file), dir.path().join(file))
+                .map_err(io(format!("copying build/{file}")))?;
         }
         for sub in ["config", "tmp", "logs"] {
             std::fs::create_dir_all(dir.path().join(sub)).map_err(io("creating scratch dirs"))?;
         }
-        std::fs::write(dir.path().join("wrangler.toml"), config.wrangler_toml(&compatibility_date(&root)))
-            .map_err(io("writing wrangler.toml"))?;
-        std::fs::write(dir.path().join(".dev.vars"), config.dev_vars()).map_err(io("writing .dev.vars"))?;
+        std::fs::write(
+            dir.path().join("wrangler.toml"),
+            config.wrangler_toml(&compatibility_date(&root)),
+        )
+        .map_err(io("writing wrangler.toml"))?;
+        std::fs::write(dir.path().join(".dev.vars"), config.dev_vars())
+            .map_err(io("writing .dev.vars"))?;
 
         let port = crate::free_port().map_err(io("finding a free port"))?;
         let inspector = crate::free_port().map_err(io("finding a free port"))?;
         let mut child = Command::new(&wrangler)
             .args(["dev", "--config", "wrangler.toml", "--ip", "127.0.0.1"])
-            .args(["--port", &port.to_string(), "--inspector-port", &inspector.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--inspector-port",
+                &inspector.to_string(),
+            ])
             .current_dir(dir.path())
             .env("WRANGLER_SEND_METRICS", "false")
             .env("CI", "true")
@@ -269,7 +323,12 @@ impl Worker {
         if let Some(err) = child.stderr.take() {
             capture(err, log.clone());
         }
-        let mut worker = Worker { port, child, log, _dir: dir };
+        let mut worker = Worker {
+            port,
+            child,
+            log,
+            _dir: dir,
+        };
         worker.wait_ready().await?;
         Ok(worker)
     }
@@ -283,13 +342,24 @@ impl Worker {
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(HarnessError::NotReady { reason: format!("exited with {status}"), log: self.logs() });
+                return Err(HarnessError::NotReady {
+                    reason: format!("exited with {status}"),
+                    log: self.logs(),
+                });
             }
-            if client.get(self.url("/.well-known/tollgate/ready")).send().await.is_ok() {
+            if client
+                .get(self.url("/.well-known/tollgate/ready"))
+                .send()
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             if started.elapsed() > START_TIMEOUT {
-                return Err(HarnessError::NotReady { reason: "no answer in time".into(), log: self.logs() });
+                return Err(HarnessError::NotReady {
+                    reason: "no answer in time".into(),
+                    log: self.logs(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
