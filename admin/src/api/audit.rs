@@ -1,0 +1,53 @@
+//! `GET /api/v1/audit`: the audit log, newest first. Admins see everything; others see the
+//! events they caused and those about them or their tokens.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use super::extract::Params;
+use super::records::{AuditRecord, cursor, page_limit, parse_number_cursor};
+use crate::auth::Caller;
+use crate::errors::ApiError;
+use crate::state::AppState;
+use crate::store::audit::{self, AuditFilter};
+
+/// Query of `GET /api/v1/audit`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// A page of events.
+#[derive(Debug, Serialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditRecord>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/audit`.
+pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<AuditQuery>) -> Result<Json<AuditPage>, ApiError> {
+    let limit = page_limit(q.limit, 100, 1000)?;
+    let before = q.cursor.as_deref().map(parse_number_cursor).transpose()?.unwrap_or(0);
+    let filter = AuditFilter {
+        visible_to: (!caller.is_admin()).then(|| caller.user.clone()),
+        actor: q.actor,
+        action: q.action,
+        target: q.target,
+        before,
+        limit: limit + 1,
+    };
+    let mut rows = audit::list(&state.store, &filter).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| cursor(&r.id.to_string()))
+    } else {
+        None
+    };
+    Ok(Json(AuditPage { events: rows.into_iter().map(AuditRecord::from).collect(), next_cursor }))
+}

@@ -1,0 +1,99 @@
+//! Request extractors that answer the conventions' JSON errors: bodies (strict JSON objects,
+//! unknown fields refused) and query strings.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::errors::ApiError;
+
+/// A JSON request body.
+pub struct Body<T>(pub T);
+
+/// A JSON request body that may be empty (then `T::default()`).
+pub struct OptionalBody<T>(pub T);
+
+/// Reads the body. The content type is not checked: the body must be JSON whatever it says,
+/// so `curl -d '{...}'` works as people expect.
+async fn read(req: Request) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, &()).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+        } else {
+            ApiError::bad_request("unreadable_body", "the request body could not be read")
+        }
+    })
+}
+
+/// Parses a JSON body, sorting syntax errors from mismatched fields.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => {
+                let code = if e.to_string().starts_with("unknown field") { "unknown_field" } else { "invalid_body" };
+                ApiError::bad_request(code, e.to_string())
+            }
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            }
+        }
+    })
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = read(req).await?;
+        parse(&bytes).map(Body)
+    }
+}
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = read(req).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(T::default()));
+        }
+        parse(&bytes).map(OptionalBody)
+    }
+}
+
+/// Query-string parameters; unknown or malformed ones answer 400.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(v)| Params(v))
+            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Named {
+        #[allow(dead_code)]
+        name: String,
+    }
+
+    #[test]
+    fn sorts_errors() {
+        assert_eq!(parse::<Named>(b"{").unwrap_err().code, "malformed_json");
+        assert_eq!(parse::<Named>(b"{\"name\": 1}").unwrap_err().code, "invalid_body");
+        assert_eq!(parse::<Named>(b"{\"name\": \"a\", \"x\": 1}").unwrap_err().code, "unknown_field");
+        assert_eq!(parse::<Named>(b"[]").unwrap_err().code, "invalid_body");
+        assert!(parse::<Named>(b"{\"name\": \"a\"}").is_ok());
+    }
+}

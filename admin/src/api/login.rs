@@ -1,0 +1,128 @@
+//! `POST /api/v1/login` (password to session token) and `POST /api/v1/logout`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tollgate_shared::Kind;
+use tollgate_shared::token::MAX_ROLES;
+
+use super::extract::{Body, OptionalBody};
+use super::records::TokenRecord;
+use super::token_actions::Empty;
+use super::tokens::mint;
+use super::with_sequence;
+use crate::auth::{Caller, verify_password};
+use crate::errors::ApiError;
+use crate::revocation::entries::refresh;
+use crate::state::AppState;
+use crate::store::audit::{self, NewEvent};
+use crate::store::list::{self, Change};
+use crate::store::{tokens, users};
+use crate::times::now;
+
+/// Body of `POST /api/v1/login`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+/// A session: the token text (shown once) and its record.
+#[derive(Serialize)]
+pub struct Session {
+    pub token: String,
+    pub record: TokenRecord,
+}
+
+fn refused() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "wrong username or password")
+}
+
+/// `POST /api/v1/login`.
+pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> Result<Response, ApiError> {
+    let now = now();
+    let user = if req.username.len() <= 64 { users::find(&state.store, &req.username).await? } else { None };
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let password = req.password;
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let reason = match &user {
+        None => Some("unknown user"),
+        Some(u) if u.service_account => Some("service accounts cannot log in with a password"),
+        Some(_) if !matches => Some("wrong password"),
+        Some(u) if !u.active => Some("user deactivated"),
+        Some(_) => None,
+    };
+    if let Some(reason) = reason {
+        state.metrics.login(false);
+        let known = user.as_ref().map(|u| u.name.as_str());
+        let e = NewEvent {
+            at: now,
+            actor: known,
+            action: "login",
+            target: known,
+            subject: known,
+            outcome: "failure",
+            detail: Some(reason.to_owned()),
+        };
+        audit::append_alone(&state.store, &e).await?;
+        return Err(refused());
+    }
+    let user = user.expect("checked above");
+    let mut roles = user.role_list();
+    roles.truncate(MAX_ROLES);
+    let expires_at = now + state.settings.session_ttl as i64;
+    let (text, mut row) = mint(&state, &user.name, Kind::Session, roles, "login session".into(), String::new(), now, expires_at, &user.name)?;
+    let mut tx = state.store.write().await?;
+    row.seq = tokens::insert(&mut tx, &row).await?;
+    let e = NewEvent {
+        at: now,
+        actor: Some(&user.name),
+        action: "login",
+        target: Some(&row.id),
+        subject: Some(&user.name),
+        outcome: "success",
+        detail: None,
+    };
+    audit::append(&mut tx, &e).await?;
+    tx.commit().await?;
+    state.metrics.login(true);
+    state.metrics.token_issued(Kind::Session);
+    Ok((StatusCode::OK, Json(Session { token: text, record: TokenRecord::of(&row, now) })).into_response())
+}
+
+/// `POST /api/v1/logout`: revokes the session token the call is made with.
+pub async fn logout(State(state): State<AppState>, caller: Caller, OptionalBody(_): OptionalBody<Empty>) -> Result<Response, ApiError> {
+    let now = now();
+    if caller.kind != Kind::Session {
+        return Err(ApiError::bad_request("not_a_session", "logout ends login sessions; revoke other tokens instead"));
+    }
+    let mut tx = state.store.write().await?;
+    let mut row = tokens::get_for_update(&mut tx, &caller.token_id).await?.ok_or_else(|| ApiError::not_found("no such token"))?;
+    row.revoked_at = Some(now);
+    row.revoked_by = Some(caller.user.clone());
+    row.revoked_from = None;
+    let mut sequence = None;
+    if let Some(old) = refresh(&mut row) {
+        tokens::update(&mut tx, &row).await?;
+        let change = Change::Token { id: &row.id, expires_at: old.expires.max(row.list_expires) };
+        sequence = Some(list::bump(&mut tx, now, &[change]).await?);
+    }
+    let e = NewEvent {
+        at: now,
+        actor: Some(&caller.user),
+        action: "logout",
+        target: Some(&row.id),
+        subject: Some(&caller.user),
+        outcome: "success",
+        detail: None,
+    };
+    audit::append(&mut tx, &e).await?;
+    tx.commit().await?;
+    state.metrics.token_revoked();
+    Ok(with_sequence(StatusCode::NO_CONTENT.into_response(), sequence))
+}

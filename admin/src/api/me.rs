@@ -1,0 +1,46 @@
+//! `GET /api/v1/me`: the caller, its roles, and the token the call was made with.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use super::records::UserRecord;
+use crate::auth::Caller;
+use crate::errors::ApiError;
+use crate::state::AppState;
+use crate::store::users;
+use crate::times::rfc3339;
+
+/// The token a call was made with.
+#[derive(Debug, Serialize)]
+pub struct CurrentToken {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub roles: Vec<String>,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// Answer of `GET /api/v1/me`.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub user: UserRecord,
+    pub token: CurrentToken,
+}
+
+/// `GET /api/v1/me`.
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    let user = users::find(&state.store, &caller.user).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    Ok(Json(Me {
+        user: UserRecord::from(&user),
+        token: CurrentToken {
+            id: caller.token_id,
+            name: caller.token_name,
+            kind: caller.kind.as_str(),
+            roles: caller.roles,
+            created_at: rfc3339(caller.issued_at),
+            expires_at: rfc3339(caller.expires_at),
+        },
+    }))
+}

@@ -1,0 +1,193 @@
+//! The HTTP API. Every route is declared once in [`operations`], which both builds the router
+//! and feeds the OpenAPI document, so the two cannot drift apart.
+
+pub mod audit;
+pub mod extract;
+pub mod login;
+pub mod me;
+pub mod records;
+pub mod revocations;
+pub mod system;
+pub mod token_actions;
+pub mod tokens;
+pub mod users;
+
+use axum::Router;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{MethodRouter, delete, get, patch, post};
+
+use crate::auth::Caller;
+use crate::errors::ApiError;
+use crate::state::AppState;
+use crate::store::audit::{NewEvent, append_alone};
+use crate::times::now;
+
+/// Response header carrying the revocation-list version that includes a change.
+pub const SEQUENCE_HEADER: &str = "x-tollgate-revocation-sequence";
+
+/// One API operation: its route, handler and what the OpenAPI document says about it.
+pub struct Operation {
+    pub method: Method,
+    /// Path template in OpenAPI (and axum) syntax, e.g. `/api/v1/tokens/{id}`.
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    /// Needs `Authorization: Bearer <token>`.
+    pub auth: bool,
+    /// Name of the request-body schema.
+    pub request: Option<&'static str>,
+    /// Success status and the name of its body schema (`None`: no JSON body).
+    pub response: (u16, Option<&'static str>),
+    /// Query parameters: name, JSON type, description.
+    pub query: &'static [(&'static str, &'static str, &'static str)],
+    /// Error statuses it may answer.
+    pub errors: &'static [u16],
+    route: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! op {
+    ($method:ident $path:literal, $handler:expr, $tag:literal, $summary:literal, auth: $auth:literal,
+     request: $req:expr, response: ($status:literal, $resp:expr), query: $query:expr, errors: $errors:expr) => {
+        Operation {
+            method: Method::$method,
+            path: $path,
+            summary: $summary,
+            tag: $tag,
+            auth: $auth,
+            request: $req,
+            response: ($status, $resp),
+            query: $query,
+            errors: $errors,
+            route: || $handler,
+        }
+    };
+}
+
+const AUTHED: &[u16] = &[400, 401, 403, 404, 409, 413, 422];
+
+/// Every operation the server answers.
+pub fn operations() -> Vec<Operation> {
+    vec![
+        op!(GET "/healthz", get(system::healthz), "system", "Health check: 200 when the store answers.", auth: false,
+            request: None, response: (200, Some("Health")), query: &[], errors: &[503]),
+        op!(GET "/metrics", get(system::metrics), "system", "Prometheus metrics (text exposition format).", auth: false,
+            request: None, response: (200, None), query: &[], errors: &[]),
+        op!(GET "/api/v1/openapi.json", get(system::openapi), "system", "This OpenAPI document.", auth: false,
+            request: None, response: (200, None), query: &[], errors: &[]),
+        op!(POST "/api/v1/login", post(login::login), "auth", "Log in with a password; returns a session token.", auth: false,
+            request: Some("Login"), response: (200, Some("Minted")), query: &[], errors: &[400, 401, 413, 422]),
+        op!(POST "/api/v1/logout", post(login::logout), "auth", "Revoke the session token the call is made with.", auth: true,
+            request: None, response: (204, None), query: &[], errors: &[400, 401]),
+        op!(GET "/api/v1/me", get(me::me), "auth", "The caller, its roles and the token in use.", auth: true,
+            request: None, response: (200, Some("Me")), query: &[], errors: &[401]),
+        op!(POST "/api/v1/tokens", post(tokens::create), "tokens", "Create a token; the text is shown only in this answer.", auth: true,
+            request: Some("CreateToken"), response: (201, Some("Minted")), query: &[], errors: AUTHED),
+        op!(GET "/api/v1/tokens", get(tokens::list), "tokens",
+            "List tokens (own; admins all or ?user=), or fetch several with ?ids=a,b,c (answers TokenBatch).", auth: true,
+            request: None, response: (200, Some("TokenPage")),
+            query: &[("user", "string", "only this user's tokens"),
+                     ("include_revoked", "boolean", "also revoked tokens"),
+                     ("kind", "string", "personal, service, session or all (default personal and service)"),
+                     ("limit", "integer", "page size, 1-500 (default 50)"),
+                     ("cursor", "string", "next_cursor of the previous page"),
+                     ("ids", "string", "comma-separated token ids (at most 100)")],
+            errors: AUTHED),
+        op!(GET "/api/v1/tokens/{id}", get(tokens::get), "tokens", "One token.", auth: true,
+            request: None, response: (200, Some("TokenRecord")), query: &[], errors: &[400, 401, 404]),
+        op!(PATCH "/api/v1/tokens/{id}", patch(token_actions::patch), "tokens",
+            "Change description, expiry (owners shorten, admins may extend) or enabled.", auth: true,
+            request: Some("PatchToken"), response: (200, Some("TokenRecord")), query: &[], errors: AUTHED),
+        op!(DELETE "/api/v1/tokens/{id}", delete(token_actions::delete), "tokens", "Revoke a token and remove it from lists.", auth: true,
+            request: None, response: (204, None), query: &[], errors: &[400, 401, 404]),
+        op!(POST "/api/v1/tokens/{id}/revoke", post(token_actions::revoke), "tokens", "Revoke a token now.", auth: true,
+            request: None, response: (200, Some("TokenRecord")), query: &[], errors: AUTHED),
+        op!(POST "/api/v1/tokens/{id}/regenerate", post(token_actions::regenerate), "tokens",
+            "Issue a new token text; the old one stops now or after grace_seconds.", auth: true,
+            request: Some("Regenerate"), response: (201, Some("Regenerated")), query: &[], errors: AUTHED),
+        op!(POST "/api/v1/users", post(users::create), "users",
+            "Create a user (admins) or a service account (token creators, with roles they hold).", auth: true,
+            request: Some("CreateUser"), response: (201, Some("UserRecord")), query: &[], errors: AUTHED),
+        op!(GET "/api/v1/users", get(users::list), "users", "List users (admins: all; others: self and their service accounts).", auth: true,
+            request: None, response: (200, Some("UserPage")),
+            query: &[("limit", "integer", "page size, 1-500 (default 50)"), ("cursor", "string", "next_cursor of the previous page")],
+            errors: &[400, 401]),
+        op!(GET "/api/v1/users/{name}", get(users::get), "users", "One user.", auth: true,
+            request: None, response: (200, Some("UserRecord")), query: &[], errors: &[401, 404]),
+        op!(PATCH "/api/v1/users/{name}", patch(users::patch), "users",
+            "Change roles, active flag, service-account flag or password.", auth: true,
+            request: Some("PatchUser"), response: (200, Some("UserRecord")), query: &[], errors: AUTHED),
+        op!(GET "/api/v1/audit", get(audit::list), "audit", "The audit log, newest first (admins: all; others: their own).", auth: true,
+            request: None, response: (200, Some("AuditPage")),
+            query: &[("actor", "string", "only events by this user"),
+                     ("action", "string", "only this action, e.g. token.create"),
+                     ("target", "string", "only events on this token id or user"),
+                     ("limit", "integer", "page size, 1-1000 (default 100)"),
+                     ("cursor", "string", "next_cursor of the previous page")],
+            errors: &[400, 401]),
+        op!(GET "/api/v1/revocations", get(revocations::get), "revocations",
+            "The signed revocation list (ETag, If-None-Match, ?since=N for a delta).", auth: false,
+            request: None, response: (200, None),
+            query: &[("since", "integer", "the sequence number held; answers a delta from it when possible, 304 if current")],
+            errors: &[400]),
+    ]
+}
+
+/// The router for every operation (state not yet attached).
+pub fn router() -> Router<AppState> {
+    operations().into_iter().fold(Router::new(), |r, op| r.route(op.path, (op.route)()))
+}
+
+/// Appends a `denied` audit event when `result` is a 403, then passes `result` on.
+pub async fn audited<T>(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: Option<&str>,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if let Err(e) = &result {
+        if e.status == StatusCode::FORBIDDEN {
+            let event = NewEvent {
+                at: now(),
+                actor: Some(&caller.user),
+                action,
+                target,
+                subject: None,
+                outcome: "denied",
+                detail: Some(format!("{}: {}", e.code, e.message)),
+            };
+            if let Err(err) = append_alone(&state.store, &event).await {
+                tracing::warn!(error = %err, "could not record a denied attempt");
+            }
+        }
+    }
+    result
+}
+
+/// Adds [`SEQUENCE_HEADER`] when a change produced a new list version.
+pub fn with_sequence(mut response: Response, sequence: Option<i64>) -> Response {
+    if let Some(s) = sequence {
+        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+            response.headers_mut().insert(SEQUENCE_HEADER, v);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_unique_and_well_formed() {
+        let ops = operations();
+        let mut seen = std::collections::HashSet::new();
+        for op in &ops {
+            assert!(seen.insert((op.method.clone(), op.path)), "duplicate {} {}", op.method, op.path);
+            assert!(op.path.starts_with('/'));
+        }
+        // Building the router panics on overlapping routes.
+        let _ = router();
+    }
+}

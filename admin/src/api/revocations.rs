@@ -1,0 +1,91 @@
+//! `GET /api/v1/revocations`: the signed revocation list. No user token needed: it is signed
+//! and holds only token ids and user names.
+//!
+//! Answers the full document with `ETag: "<sequence>"` and `Cache-Control: no-cache`;
+//! `If-None-Match` with the current ETag, or `?since=` the current sequence, answers 304;
+//! `?since=N` for an older version on record answers a delta from N (the full document when
+//! N is not a version on record).
+
+use axum::body::Body as HttpBody;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::extract::Params;
+use crate::errors::ApiError;
+use crate::state::AppState;
+use crate::store::list;
+
+/// Content type of list documents.
+pub const CONTENT_TYPE_LIST: &str = "application/vnd.tollgate.revocations";
+/// Response header naming the document kind: `full` or `delta`.
+pub const DOCUMENT_HEADER: &str = "x-tollgate-document";
+
+/// Query of `GET /api/v1/revocations`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// The sequence number the client holds.
+    pub since: Option<u64>,
+}
+
+fn etag_matches(headers: &HeaderMap, sequence: i64) -> bool {
+    let tag = format!("\"{sequence}\"");
+    headers.get_all(IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
+    })
+}
+
+fn response(status: StatusCode, sequence: i64, body: HttpBody, kind: Option<&'static str>) -> Response {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{sequence}\"")) {
+        h.insert(ETAG, v);
+    }
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(kind) = kind {
+        h.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_LIST));
+        h.insert(DOCUMENT_HEADER, HeaderValue::from_static(kind));
+    }
+    r
+}
+
+/// `GET /api/v1/revocations`.
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, Params(q): Params<ListQuery>) -> Result<Response, ApiError> {
+    let since = q.since.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let current = list::current(&state.store).await?;
+    if etag_matches(&headers, current) || since == Some(current) {
+        return Ok(response(StatusCode::NOT_MODIFIED, current, HttpBody::empty(), None));
+    }
+    let snap = state.publisher.at_least(&state.store, current).await?;
+    if etag_matches(&headers, snap.sequence) || since == Some(snap.sequence) {
+        return Ok(response(StatusCode::NOT_MODIFIED, snap.sequence, HttpBody::empty(), None));
+    }
+    state.metrics.list_served(snap.sequence, snap.list.len(), snap.body.len());
+    if let Some(n) = since.filter(|n| *n < snap.sequence) {
+        if let Some(delta) = state.publisher.delta(&state.store, &snap, n).await? {
+            return Ok(response(StatusCode::OK, snap.sequence, HttpBody::from(delta), Some("delta")));
+        }
+    }
+    Ok(response(StatusCode::OK, snap.sequence, HttpBody::from(snap.body.clone()), Some("full")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_forms() {
+        let mut h = HeaderMap::new();
+        assert!(!etag_matches(&h, 7));
+        h.insert(IF_NONE_MATCH, HeaderValue::from_static("\"6\", W/\"7\""));
+        assert!(etag_matches(&h, 7));
+        assert!(etag_matches(&h, 6));
+        assert!(!etag_matches(&h, 8));
+        h.insert(IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(etag_matches(&h, 8));
+    }
+}

@@ -1,0 +1,53 @@
+//! The `tollgate` command. `serve` runs the admin service; `keys` manages signing keys.
+//! Client commands talking to a running admin over HTTP live beside these as further
+//! subcommands of [`Command`].
+
+pub mod keys;
+pub mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Tollgate: access tokens, their lifecycle, and the revocation list the edge enforces.
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the admin service (settings from TOLLGATE_* environment variables).
+    Serve(serve::ServeArgs),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// Parses the command line and runs the command; the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Keys(cmd) => keys::run(cmd),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["tollgate", "keys", "generate", "--id", "k2"]).unwrap();
+        assert!(matches!(cli.command, Command::Keys(keys::KeysCommand::Generate { ref id }) if id.as_deref() == Some("k2")));
+        let cli = Cli::try_parse_from(["tollgate", "serve", "--listen", "127.0.0.1:0"]).unwrap();
+        assert!(matches!(cli.command, Command::Serve(ref a) if a.listen.is_some()));
+        assert!(Cli::try_parse_from(["tollgate", "frobnicate"]).is_err());
+    }
+}

@@ -1,0 +1,30 @@
+//! # tollgate-admin
+//!
+//! Tollgate's admin service: users and roles, the whole token lifecycle over HTTP, the audit
+//! log, and the signed revocation list the edge fetches. Runs on an embedded SQLite file by
+//! default and on PostgreSQL when several replicas share a database.
+//!
+//! - [`config`]: settings from `TOLLGATE_*` variables;
+//! - [`server`]: start/stop (in-process with [`Server`], or [`server::run`] for `tollgate serve`);
+//! - [`api`]: the HTTP handlers, declared in one table that also yields the OpenAPI document;
+//! - [`auth`]: passwords and bearer-token checks; [`roles`]: role rules;
+//! - [`store`]: SQLite/PostgreSQL access; [`revocation`]: publishing the list;
+//! - [`cli`]: the `tollgate` command.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod errors;
+pub mod metrics;
+pub mod openapi;
+pub mod revocation;
+pub mod roles;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod times;
+
+pub use config::Settings;
+pub use server::Server;

@@ -1,0 +1,216 @@
+//! What the admin publishes for each token and subject, and how it is stored.
+//!
+//! A token's entry is derived from its record alone (never from the clock), so every replica
+//! derives the same list from the same database state:
+//! - revoked or deleted: `Revoked { from: 0 }`, or `Revoked { from: grace end }` after a
+//!   regeneration with grace; it lives until the token's signed expiry;
+//! - disabled: `Disabled`, until the signed expiry;
+//! - expiry edited: `ExpiryChanged` with the new expiry. A shortened expiry close to its end is
+//!   turned into `Revoked { from: new expiry }` lasting until the signed expiry (see
+//!   [`crate::revocation::maintenance`]), so that dropping the entry at the new expiry can never
+//!   bring the token back to life before its signed expiry.
+
+use std::collections::BTreeMap;
+
+use tollgate_shared::{Entry, EntryState, SubjectRule};
+
+use crate::store::list::SubjectRow;
+use crate::store::tokens::TokenRow;
+
+/// `list_kind`: not listed.
+pub const NOT_LISTED: i64 = 0;
+/// `list_kind`: revoked (from `list_from`, 0: at once).
+pub const REVOKED: i64 = 1;
+/// `list_kind`: disabled.
+pub const DISABLED: i64 = 2;
+/// `list_kind`: expiry changed to `list_expires`.
+pub const EXPIRY_CHANGED: i64 = 3;
+
+/// Entries and rules stay listed this long after they expire (clock skew between admin and edge).
+pub const PRUNE_MARGIN: i64 = 3600;
+/// A shortened expiry this close is converted to a revocation from that instant.
+pub const CONVERSION_HORIZON: i64 = 300;
+
+/// A token's list entry in stored form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListColumns {
+    pub kind: i64,
+    pub from: i64,
+    pub expires: i64,
+}
+
+impl ListColumns {
+    /// Not listed.
+    pub const NONE: ListColumns = ListColumns { kind: NOT_LISTED, from: 0, expires: 0 };
+
+    /// The columns as stored on `row`.
+    pub fn of(row: &TokenRow) -> Self {
+        ListColumns { kind: row.list_kind, from: row.list_from, expires: row.list_expires }
+    }
+}
+
+/// The entry `row` should have, given its state.
+pub fn derive(row: &TokenRow) -> ListColumns {
+    if row.revoked_at.is_some() || row.deleted_at.is_some() {
+        let from = row.revoked_from.map_or(0, |grace_end| grace_end.min(row.expires_at).max(1));
+        return ListColumns { kind: REVOKED, from, expires: row.signed_expires_at };
+    }
+    if !row.enabled {
+        return ListColumns { kind: DISABLED, from: 0, expires: row.signed_expires_at };
+    }
+    if row.expires_at != row.signed_expires_at {
+        let converted =
+            row.list_kind == REVOKED && row.expires_at < row.signed_expires_at && row.list_from == row.expires_at;
+        if converted {
+            return converted_columns(row);
+        }
+        return ListColumns { kind: EXPIRY_CHANGED, from: 0, expires: row.expires_at };
+    }
+    ListColumns::NONE
+}
+
+/// The entry of a token whose shortened expiry is near: revoked from that expiry on.
+pub fn converted_columns(row: &TokenRow) -> ListColumns {
+    ListColumns { kind: REVOKED, from: row.expires_at, expires: row.signed_expires_at }
+}
+
+/// Sets `row`'s list columns to [`derive`]'s; returns the old columns if they changed.
+pub fn refresh(row: &mut TokenRow) -> Option<ListColumns> {
+    let old = ListColumns::of(row);
+    let new = derive(row);
+    if old == new {
+        return None;
+    }
+    row.list_kind = new.kind;
+    row.list_from = new.from;
+    row.list_expires = new.expires;
+    Some(old)
+}
+
+/// The published entry for stored columns, if listed.
+pub fn entry(kind: i64, from: i64, expires: i64) -> Option<Entry> {
+    let expires_at = expires.max(0) as u64;
+    let state = match kind {
+        REVOKED => EntryState::Revoked { from: from.max(0) as u64 },
+        DISABLED => EntryState::Disabled,
+        EXPIRY_CHANGED => EntryState::ExpiryChanged,
+        _ => return None,
+    };
+    Some(Entry { state, expires_at })
+}
+
+/// Parses the stored `role=before,...` form.
+pub fn parse_drop_roles(text: &str) -> BTreeMap<String, u64> {
+    text.split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .filter_map(|(role, before)| Some((role.to_owned(), before.parse().ok()?)))
+        .collect()
+}
+
+/// Formats drop roles for storage.
+pub fn format_drop_roles(roles: &BTreeMap<String, u64>) -> String {
+    roles.iter().map(|(r, t)| format!("{r}={t}")).collect::<Vec<_>>().join(",")
+}
+
+/// The published rule for a stored one.
+pub fn rule(row: &SubjectRow) -> SubjectRule {
+    SubjectRule {
+        void_before: row.void_before.max(0) as u64,
+        drop_roles: parse_drop_roles(&row.drop_roles),
+        expires_at: row.expires_at.max(0) as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token() -> TokenRow {
+        TokenRow {
+            seq: 1,
+            id: "00".repeat(16),
+            owner: "alice".into(),
+            name: "ci".into(),
+            description: String::new(),
+            kind: "personal".into(),
+            roles: "user".into(),
+            created_by: "alice".into(),
+            issued_at: 1000,
+            signed_expires_at: 5000,
+            expires_at: 5000,
+            enabled: true,
+            revoked_at: None,
+            revoked_by: None,
+            revoked_from: None,
+            deleted_at: None,
+            last_used_at: None,
+            replaces: None,
+            replaced_by: None,
+            list_kind: 0,
+            list_from: 0,
+            list_expires: 0,
+        }
+    }
+
+    #[test]
+    fn live_tokens_are_not_listed() {
+        assert_eq!(derive(&token()), ListColumns::NONE);
+    }
+
+    #[test]
+    fn revoked_and_deleted_tokens_are_revoked_until_their_signed_expiry() {
+        let mut t = token();
+        t.revoked_at = Some(2000);
+        assert_eq!(derive(&t), ListColumns { kind: REVOKED, from: 0, expires: 5000 });
+        assert_eq!(entry(REVOKED, 0, 5000), Some(Entry::revoked(5000)));
+        let mut t = token();
+        t.deleted_at = Some(2000);
+        assert_eq!(derive(&t).kind, REVOKED);
+    }
+
+    #[test]
+    fn grace_starts_the_refusal_later_but_never_after_expiry() {
+        let mut t = token();
+        t.revoked_at = Some(2000);
+        t.revoked_from = Some(2600);
+        assert_eq!(derive(&t), ListColumns { kind: REVOKED, from: 2600, expires: 5000 });
+        t.revoked_from = Some(9000);
+        assert_eq!(derive(&t).from, 5000);
+    }
+
+    #[test]
+    fn disabled_and_changed_expiry() {
+        let mut t = token();
+        t.enabled = false;
+        assert_eq!(derive(&t), ListColumns { kind: DISABLED, from: 0, expires: 5000 });
+        let mut t = token();
+        t.expires_at = 3000;
+        assert_eq!(derive(&t), ListColumns { kind: EXPIRY_CHANGED, from: 0, expires: 3000 });
+        t.expires_at = 7000;
+        assert_eq!(derive(&t), ListColumns { kind: EXPIRY_CHANGED, from: 0, expires: 7000 });
+    }
+
+    #[test]
+    fn a_converted_shortening_stays_converted_until_edited_again() {
+        let mut t = token();
+        t.expires_at = 3000;
+        let c = converted_columns(&t);
+        (t.list_kind, t.list_from, t.list_expires) = (c.kind, c.from, c.expires);
+        assert_eq!(derive(&t), ListColumns { kind: REVOKED, from: 3000, expires: 5000 });
+        assert_eq!(refresh(&mut t), None);
+        t.expires_at = 2500;
+        assert_eq!(refresh(&mut t), Some(c));
+        assert_eq!(ListColumns::of(&t), ListColumns { kind: EXPIRY_CHANGED, from: 0, expires: 2500 });
+    }
+
+    #[test]
+    fn drop_roles_round_trip() {
+        let mut m = BTreeMap::new();
+        m.insert("pool:ml".to_owned(), 17u64);
+        m.insert("admin".to_owned(), 9u64);
+        let text = format_drop_roles(&m);
+        assert_eq!(text, "admin=9,pool:ml=17");
+        assert_eq!(parse_drop_roles(&text), m);
+        assert!(parse_drop_roles("").is_empty());
+    }
+}

@@ -1,0 +1,48 @@
+//! What every handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use tollgate_shared::{Authority, BadPrefix};
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::revocation::Publisher;
+use crate::store::Store;
+
+/// Lets the signature check ignore time: the admin checks expiry against the store, where an
+/// admin may have extended it, and checks the issue time itself.
+const CHECK_LEEWAY_SECONDS: u64 = 100 * 365 * 86_400;
+
+/// Shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of [`AppState`].
+pub struct Inner {
+    pub settings: Settings,
+    pub store: Store,
+    /// Mints tokens with the signing key and prefix.
+    pub minter: Authority,
+    /// Verifies signatures (time is checked against the store).
+    pub checker: Authority,
+    pub metrics: Metrics,
+    pub publisher: Publisher,
+}
+
+impl AppState {
+    /// Builds the state for `settings` on `store`.
+    pub fn new(settings: Settings, store: Store) -> Result<Self, BadPrefix> {
+        let minter = Authority::new(settings.keyring.clone()).with_prefix(&settings.token_prefix)?;
+        let checker = minter.clone().with_leeway(CHECK_LEEWAY_SECONDS);
+        let publisher = Publisher::new(settings.keyring.clone());
+        Ok(AppState(Arc::new(Inner { settings, store, minter, checker, metrics: Metrics::default(), publisher })))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,111 @@
+//! The audit log: append-only, newest first when read.
+
+use sqlx::AssertSqlSafe;
+
+use super::{Arg, Args, Store, StoreError, Tx};
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub at: i64,
+    /// Who acted (`None`: nobody authenticated).
+    pub actor: Option<&'a str>,
+    /// What was done, e.g. `token.create`.
+    pub action: &'a str,
+    /// What it was done to: a token id or a user name.
+    pub target: Option<&'a str>,
+    /// The user the event concerns (a token's owner, the user changed); they may read it.
+    pub subject: Option<&'a str>,
+    /// `success`, `denied` or `failure`.
+    pub outcome: &'a str,
+    /// A short description; never a secret.
+    pub detail: Option<String>,
+}
+
+/// One stored event.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub subject: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// Appends `e` within `tx`.
+pub async fn append(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO audit (at, actor, action, target, subject, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(e.at)
+    .bind(e.actor)
+    .bind(e.action)
+    .bind(e.target)
+    .bind(e.subject)
+    .bind(e.outcome)
+    .bind(&e.detail)
+    .execute(&mut *c)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Appends `e` in a transaction of its own (for refused or failed attempts).
+pub async fn append_alone(store: &Store, e: &NewEvent<'_>) -> Result<(), StoreError> {
+    let mut tx = store.write().await?;
+    append(&mut tx, e).await?;
+    tx.commit().await
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only events by this actor or about this subject (a non-admin's view).
+    pub visible_to: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    /// Only events older than this id (the cursor); 0: from the newest.
+    pub before: i64,
+    pub limit: i64,
+}
+
+/// A page of events, newest first.
+pub async fn list(store: &Store, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+    let mut sql = String::from("SELECT id, at, actor, action, target, subject, outcome, detail FROM audit WHERE 1 = 1");
+    let mut args = Args::default();
+    if f.before > 0 {
+        sql.push_str(&format!(" AND id < ${}", args.int(f.before)));
+    }
+    if let Some(who) = &f.visible_to {
+        let n = args.text(who);
+        sql.push_str(&format!(" AND (actor = ${n} OR subject = ${n})"));
+    }
+    if let Some(actor) = &f.actor {
+        sql.push_str(&format!(" AND actor = ${}", args.text(actor)));
+    }
+    if let Some(action) = &f.action {
+        sql.push_str(&format!(" AND action = ${}", args.text(action)));
+    }
+    if let Some(target) = &f.target {
+        sql.push_str(&format!(" AND target = ${}", args.text(target)));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", args.int(f.limit)));
+    Ok(on_read!(store, |c| {
+        let mut q = sqlx::query_as::<_, AuditRow>(AssertSqlSafe(sql)).persistent(false);
+        for a in &args.0 {
+            q = match a {
+                Arg::Int(i) => q.bind(*i),
+                Arg::Text(t) => q.bind(t.clone()),
+            };
+        }
+        q.fetch_all(c).await
+    })?)
+}
+
+/// Number of events (for tests and metrics).
+pub async fn count(store: &Store) -> Result<i64, StoreError> {
+    Ok(on_read!(store, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit").fetch_one(c).await)?)
+}

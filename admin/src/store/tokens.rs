@@ -1,0 +1,286 @@
+//! Token records. The token text is never stored; the id inside it is the key.
+
+use sqlx::AssertSqlSafe;
+
+use super::{Arg, Args, Store, StoreError, Tx, placeholders, split_roles};
+
+/// One token as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TokenRow {
+    /// Insertion order; pages are cut on it.
+    pub seq: i64,
+    /// 32 lowercase hex digits, as inside the token.
+    pub id: String,
+    pub owner: String,
+    pub name: String,
+    pub description: String,
+    /// `session`, `personal` or `service`.
+    pub kind: String,
+    /// Ascending, comma-separated.
+    pub roles: String,
+    pub created_by: String,
+    pub issued_at: i64,
+    /// The expiry signed into the token.
+    pub signed_expires_at: i64,
+    /// The expiry in force (differs from the signed one after an edit).
+    pub expires_at: i64,
+    pub enabled: bool,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+    /// For a token regenerated with grace: when the refusal starts. `None`: at `revoked_at`.
+    pub revoked_from: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub replaces: Option<String>,
+    pub replaced_by: Option<String>,
+    /// The token's revocation-list entry: 0 none, see [`crate::revocation::entries`].
+    pub list_kind: i64,
+    pub list_from: i64,
+    pub list_expires: i64,
+}
+
+impl TokenRow {
+    /// The roles, ascending.
+    pub fn role_list(&self) -> Vec<String> {
+        split_roles(&self.roles)
+    }
+
+    /// True if a revocation is in force at `now` (immediately, or once a grace period ended).
+    pub fn revoked_by_now(&self, now: i64) -> bool {
+        self.revoked_at.is_some() && self.revoked_from.is_none_or(|from| now >= from)
+    }
+}
+
+macro_rules! token_columns {
+    () => {
+        "seq, id, owner, name, description, kind, roles, created_by, issued_at, signed_expires_at, expires_at, enabled, \
+         revoked_at, revoked_by, revoked_from, deleted_at, last_used_at, replaces, replaced_by, list_kind, list_from, list_expires"
+    };
+}
+
+/// Inserts a new token; [`StoreError::Duplicate`] if its owner has a live token of that name.
+/// Returns the record's `seq`.
+pub async fn insert(tx: &mut Tx, t: &TokenRow) -> Result<i64, StoreError> {
+    let seq = on_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "INSERT INTO tokens (id, owner, name, description, kind, roles, created_by, issued_at, signed_expires_at, expires_at,
+            enabled, revoked_at, revoked_by, revoked_from, deleted_at, last_used_at, replaces, replaced_by, list_kind, list_from, list_expires)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+         RETURNING seq"
+    )
+    .bind(&t.id)
+    .bind(&t.owner)
+    .bind(&t.name)
+    .bind(&t.description)
+    .bind(&t.kind)
+    .bind(&t.roles)
+    .bind(&t.created_by)
+    .bind(t.issued_at)
+    .bind(t.signed_expires_at)
+    .bind(t.expires_at)
+    .bind(t.enabled)
+    .bind(t.revoked_at)
+    .bind(&t.revoked_by)
+    .bind(t.revoked_from)
+    .bind(t.deleted_at)
+    .bind(t.last_used_at)
+    .bind(&t.replaces)
+    .bind(&t.replaced_by)
+    .bind(t.list_kind)
+    .bind(t.list_from)
+    .bind(t.list_expires)
+    .fetch_one(&mut *c)
+    .await)
+    .map_err(StoreError::from_write)?;
+    Ok(seq)
+}
+
+/// Writes every mutable field of `t`; [`StoreError::Duplicate`] on a name clash.
+pub async fn update(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE tokens SET description = $2, roles = $3, expires_at = $4, enabled = $5, revoked_at = $6, revoked_by = $7,
+            revoked_from = $8, deleted_at = $9, replaced_by = $10, list_kind = $11, list_from = $12, list_expires = $13
+         WHERE id = $1"
+    )
+    .bind(&t.id)
+    .bind(&t.description)
+    .bind(&t.roles)
+    .bind(t.expires_at)
+    .bind(t.enabled)
+    .bind(t.revoked_at)
+    .bind(&t.revoked_by)
+    .bind(t.revoked_from)
+    .bind(t.deleted_at)
+    .bind(&t.replaced_by)
+    .bind(t.list_kind)
+    .bind(t.list_from)
+    .bind(t.list_expires)
+    .execute(&mut *c)
+    .await.map(|r| r.rows_affected()))
+    .map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// Reads a token inside a transaction, locking its row on PostgreSQL.
+pub async fn get_for_update(tx: &mut Tx, id: &str) -> Result<Option<TokenRow>, StoreError> {
+    let sql = sql_for!(
+        tx,
+        concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = $1"),
+        concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = $1 FOR UPDATE")
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql).bind(id).fetch_optional(&mut *c).await)?)
+}
+
+/// Reads a token.
+pub async fn find(store: &Store, id: &str) -> Result<Option<TokenRow>, StoreError> {
+    Ok(on_read!(store, |c| sqlx::query_as::<_, TokenRow>(concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM tokens WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// Reads several tokens by id (missing ones are left out), in no particular order.
+pub async fn find_many(store: &Store, ids: &[String]) -> Result<Vec<TokenRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(concat!("SELECT ", token_columns!(), " FROM tokens WHERE id IN ({})"), placeholders(1, ids.len()));
+    Ok(on_read!(store, |c| {
+        let mut q = sqlx::query_as::<_, TokenRow>(AssertSqlSafe(sql)).persistent(false);
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(c).await
+    })?)
+}
+
+/// The non-deleted tokens of `owner`, locked on PostgreSQL.
+pub async fn of_owner_for_update(tx: &mut Tx, owner: &str) -> Result<Vec<TokenRow>, StoreError> {
+    let sql = sql_for!(
+        tx,
+        concat!("SELECT ", token_columns!(), " FROM tokens WHERE owner = $1 AND deleted_at IS NULL ORDER BY seq"),
+        concat!("SELECT ", token_columns!(), " FROM tokens WHERE owner = $1 AND deleted_at IS NULL ORDER BY seq FOR UPDATE")
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql).bind(owner).fetch_all(&mut *c).await)?)
+}
+
+/// The latest expiry (signed or in force) among `owner`'s tokens.
+pub async fn latest_expiry(tx: &mut Tx, owner: &str) -> Result<Option<i64>, StoreError> {
+    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MAX(CASE WHEN expires_at > signed_expires_at THEN expires_at ELSE signed_expires_at END)
+         FROM tokens WHERE owner = $1"
+    )
+    .bind(owner)
+    .fetch_one(&mut *c)
+    .await)?)
+}
+
+/// Which tokens a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this owner's tokens.
+    pub owner: Option<String>,
+    /// Also tokens whose revocation is in force.
+    pub include_revoked: bool,
+    /// Kinds to show (`session`, `personal`, `service`); must not be empty.
+    pub kinds: Vec<&'static str>,
+    /// Only records after this `seq` (the cursor).
+    pub after: i64,
+    /// At most this many.
+    pub limit: i64,
+    /// The current time, to tell grace periods from revocations in force.
+    pub now: i64,
+}
+
+/// A page of non-deleted tokens in `seq` order.
+pub async fn list(store: &Store, f: &ListFilter) -> Result<Vec<TokenRow>, StoreError> {
+    let mut sql = String::from(concat!("SELECT ", token_columns!(), " FROM tokens WHERE deleted_at IS NULL AND seq > $1"));
+    let mut args = Args::default();
+    args.int(f.after);
+    if let Some(owner) = &f.owner {
+        sql.push_str(&format!(" AND owner = ${}", args.text(owner)));
+    }
+    if !f.include_revoked {
+        let now = args.int(f.now);
+        sql.push_str(&format!(" AND (revoked_at IS NULL OR (revoked_from IS NOT NULL AND revoked_from > ${now}))"));
+    }
+    // Kinds come from a fixed set, never from the request text.
+    let kinds: Vec<String> = f.kinds.iter().map(|k| format!("'{k}'")).collect();
+    sql.push_str(&format!(" AND kind IN ({}) ORDER BY seq LIMIT ${}", kinds.join(", "), args.int(f.limit)));
+    Ok(on_read!(store, |c| {
+        let mut q = sqlx::query_as::<_, TokenRow>(AssertSqlSafe(sql)).persistent(false);
+        for a in &args.0 {
+            q = match a {
+                Arg::Int(i) => q.bind(*i),
+                Arg::Text(t) => q.bind(t.clone()),
+            };
+        }
+        q.fetch_all(c).await
+    })?)
+}
+
+/// What authentication needs: the token's state and its owner's.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuthRow {
+    pub id: String,
+    pub owner: String,
+    pub name: String,
+    pub kind: String,
+    pub roles: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub enabled: bool,
+    pub revoked_at: Option<i64>,
+    pub revoked_from: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub owner_active: bool,
+    pub owner_void_before: i64,
+    pub owner_service_account: bool,
+}
+
+/// Reads the token `id` with its owner's state.
+pub async fn auth_lookup(store: &Store, id: &str) -> Result<Option<AuthRow>, StoreError> {
+    Ok(on_read!(store, |c| sqlx::query_as::<_, AuthRow>(
+        "SELECT t.id, t.owner, t.name, t.kind, t.roles, t.issued_at, t.expires_at, t.enabled, t.revoked_at, t.revoked_from,
+                t.deleted_at, t.last_used_at, u.active AS owner_active, u.void_before AS owner_void_before,
+                u.service_account AS owner_service_account
+         FROM tokens t JOIN users u ON u.name = t.owner WHERE t.id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// Records that the token `id` was used at `now`.
+pub async fn touch(store: &Store, id: &str, now: i64) -> Result<(), StoreError> {
+    let mut tx = store.write().await?;
+    on_tx!(&mut tx, |c| sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *c)
+        .await.map(|r| r.rows_affected()))?;
+    tx.commit().await
+}
+
+/// Enabled, unrevoked tokens whose shortened expiry is at or before `until`, still published as
+/// a changed expiry; locked on PostgreSQL.
+pub async fn due_conversions(tx: &mut Tx, until: i64) -> Result<Vec<TokenRow>, StoreError> {
+    let sql = sql_for!(
+        tx,
+        concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE list_kind = 3 AND expires_at < signed_expires_at AND expires_at <= $1 ORDER BY seq"
+        ),
+        concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE list_kind = 3 AND expires_at < signed_expires_at AND expires_at <= $1 ORDER BY seq FOR UPDATE"
+        )
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql).bind(until).fetch_all(&mut *c).await)?)
+}

@@ -1,0 +1,157 @@
+//! Users and service accounts.
+
+use super::{Store, StoreError, Tx, split_roles};
+
+/// One user or service account as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub name: String,
+    /// Argon2id PHC string; `None` for service accounts.
+    pub password_hash: Option<String>,
+    pub roles: String,
+    pub active: bool,
+    pub service_account: bool,
+    /// For a service account created by a non-admin: the user who manages it.
+    pub manager: Option<String>,
+    /// Tokens of this user issued before this instant are void (set on deactivation).
+    pub void_before: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserRow {
+    /// The roles, ascending.
+    pub fn role_list(&self) -> Vec<String> {
+        split_roles(&self.roles)
+    }
+
+    /// True if the user holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.split(',').any(|r| r == role)
+    }
+}
+
+/// Inserts a user; [`StoreError::Duplicate`] if the name is taken.
+pub async fn insert(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO users (name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )
+    .bind(&u.name)
+    .bind(&u.password_hash)
+    .bind(&u.roles)
+    .bind(u.active)
+    .bind(u.service_account)
+    .bind(&u.manager)
+    .bind(u.void_before)
+    .bind(u.created_at)
+    .bind(u.updated_at)
+    .execute(&mut *c)
+    .await.map(|r| r.rows_affected()))
+    .map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// Reads a user inside a transaction, locking the row for update on PostgreSQL.
+pub async fn get_for_update(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
+    let sql = sql_for!(
+        tx,
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1 FOR UPDATE"
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql).bind(name).fetch_optional(&mut *c).await)?)
+}
+
+/// Reads a user inside a transaction, holding a share lock on PostgreSQL so its roles cannot
+/// change before the transaction ends.
+pub async fn get_for_share(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
+    let sql = sql_for!(
+        tx,
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1 FOR SHARE"
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql).bind(name).fetch_optional(&mut *c).await)?)
+}
+
+/// Reads a user.
+pub async fn find(store: &Store, name: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(on_read!(store, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1"
+    )
+    .bind(name)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// Writes every mutable field of `u`.
+pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE users SET password_hash = $2, roles = $3, active = $4, service_account = $5, void_before = $6, updated_at = $7
+         WHERE name = $1"
+    )
+    .bind(&u.name)
+    .bind(&u.password_hash)
+    .bind(&u.roles)
+    .bind(u.active)
+    .bind(u.service_account)
+    .bind(u.void_before)
+    .bind(u.updated_at)
+    .execute(&mut *c)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Number of users.
+pub async fn count(tx: &mut Tx) -> Result<i64, StoreError> {
+    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(&mut *c).await)?)
+}
+
+/// Number of active users holding `admin`, other than `except`.
+pub async fn other_active_admins(tx: &mut Tx, except: &str) -> Result<i64, StoreError> {
+    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE active AND name <> $1 AND (',' || roles || ',') LIKE '%,admin,%'"
+    )
+    .bind(except)
+    .fetch_one(&mut *c)
+    .await)?)
+}
+
+/// A page of users ordered by name, after `after`; only those managed by `manager` (plus
+/// `manager` itself) when given.
+pub async fn list(
+    store: &Store,
+    after: &str,
+    limit: i64,
+    manager: Option<&str>,
+) -> Result<Vec<UserRow>, StoreError> {
+    let rows = match manager {
+        None => on_read!(store, |c| sqlx::query_as::<_, UserRow>(
+            "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at
+             FROM users WHERE name > $1 ORDER BY name LIMIT $2"
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(c)
+        .await)?,
+        Some(m) => on_read!(store, |c| sqlx::query_as::<_, UserRow>(
+            "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at
+             FROM users WHERE name > $1 AND (name = $3 OR manager = $3) ORDER BY name LIMIT $2"
+        )
+        .bind(after)
+        .bind(limit)
+        .bind(m)
+        .fetch_all(c)
+        .await)?,
+    };
+    Ok(rows)
+}
+
+/// Reads a user inside a transaction, without locking.
+pub async fn get(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1"
+    )
+    .bind(name)
+    .fetch_optional(&mut *c)
+    .await)?)
+}

@@ -1,0 +1,13 @@
+//! The admin's HTTP-level integration suite, run against SQLite and PostgreSQL
+//! (`TOLLGATE_TEST_DATABASE_URL`), each test on a store of its own.
+
+mod harness;
+
+mod audit;
+mod auth;
+mod bad_input;
+mod replicas;
+mod revocations;
+mod service;
+mod tokens;
+mod users;
