@@ -6,7 +6,9 @@
 //! `cargo bench -p tollgate-e2e --bench edge`. Tunables (environment): `TOLLGATE_BENCH_SECONDS` (per round,
 //! default 3), `TOLLGATE_BENCH_ROUNDS` (default 6; more, shorter rounds even out a noisy machine), `TOLLGATE_BENCH_CONNECTIONS` (default 16),
 //! `TOLLGATE_BENCH_LIST_ENTRIES` (revoked ids in the list, default 10000), `TOLLGATE_BENCH_LOAD`
-//! (`wrk` to use Debian's `wrk -t2`, `rust` for the built-in generator; default: `wrk` when on `PATH`).
+//! (`wrk` to use Debian's `wrk -t2`, `rust` for the built-in generator; default: `wrk` when on `PATH`),
+//! `TOLLGATE_BENCH_MODE` (`alternate`, the default: one variant at a time, order alternating per round;
+//! `together`: both at once, so both see exactly the same machine, each with about half of it).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -113,9 +115,23 @@ async fn bench() {
     run(pass_target.clone(), warmup).await;
 
     let per_round = Duration::from_secs(seconds);
+    let together = std::env::var("TOLLGATE_BENCH_MODE").as_deref() == Ok("together");
+    println!(
+        "mode: {}",
+        if together {
+            "both variants loaded at the same time (each gets about half the machine)"
+        } else {
+            "variants loaded in turn, order alternating per round"
+        }
+    );
     let (mut v_total, mut p_total) = (Vec::new(), Vec::new());
     for round in 0..rounds {
-        let (v, p) = if round % 2 == 0 {
+        let (v, p) = if together {
+            tokio::join!(
+                run(verify_target.clone(), per_round),
+                run(pass_target.clone(), per_round)
+            )
+        } else if round % 2 == 0 {
             let v = run(verify_target.clone(), per_round).await;
             (v, run(pass_target.clone(), per_round).await)
         } else {
