@@ -1,0 +1,128 @@
+//! The client subcommands of `tollgate`, which talk to a running admin over HTTP, and what
+//! they share: the `--server` and `--output` options and an open [`Session`].
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::client::Client;
+use super::credentials::{Connection, resolve};
+use super::errors::CliResult;
+use super::output::Format;
+use super::records::{MeView, decode};
+use super::{audit, completions, login, profile, token, user};
+
+/// Options shared by every command that talks to an admin.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Admin URL [default: the server you last logged in to]
+    #[arg(long, visible_alias = "url", global = true, env = "TOLLGATE_URL", value_name = "URL")]
+    pub server: Option<String>,
+    /// How to print records: aligned columns, or the server's JSON for scripts.
+    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table, value_name = "FORMAT")]
+    pub output: Format,
+}
+
+/// Client subcommands (flattened into the top-level `tollgate` command).
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Log in to an admin (password, token or token file) and save the credentials for it.
+    #[command(after_help = login::LOGIN_EXAMPLES)]
+    Login(login::LoginArgs),
+    /// Forget the saved credentials for a server, ending the login session on it.
+    #[command(after_help = login::LOGOUT_EXAMPLES)]
+    Logout(login::LogoutArgs),
+    /// Create, list, inspect, change, revoke, regenerate and delete tokens.
+    #[command(after_help = token::EXAMPLES)]
+    Token(token::TokenArgs),
+    /// Create, list, inspect and change users and service accounts.
+    #[command(after_help = user::EXAMPLES)]
+    User(user::UserArgs),
+    /// Show who you are: user, roles, and the token in use.
+    #[command(after_help = profile::EXAMPLES)]
+    Profile(profile::ProfileArgs),
+    /// Show the audit log, newest first (admins: everything; others: their own events).
+    #[command(after_help = audit::EXAMPLES)]
+    Audit(audit::AuditArgs),
+    /// Print a shell completion script.
+    #[command(after_help = completions::EXAMPLES)]
+    Completions(completions::CompletionsArgs),
+}
+
+/// Runs a client subcommand; prints failures to stderr and returns the exit code
+/// (0 success, 1 refused by the server or unreachable, 2 usage error).
+pub fn run(cmd: ClientCommand) -> ExitCode {
+    let result = match cmd {
+        ClientCommand::Login(args) => login::login(args),
+        ClientCommand::Logout(args) => login::logout(args),
+        ClientCommand::Token(args) => token::run(args),
+        ClientCommand::User(args) => user::run(args),
+        ClientCommand::Profile(args) => profile::run(args),
+        ClientCommand::Audit(args) => audit::run(args),
+        ClientCommand::Completions(args) => completions::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}
+
+/// A client bound to the chosen server and token, and the output format.
+#[derive(Debug)]
+pub struct Session {
+    pub client: Client,
+    pub connection: Connection,
+    pub format: Format,
+}
+
+impl Session {
+    /// Resolves the server and token (see [`resolve`]) and opens a client.
+    pub fn open(common: &Common) -> CliResult<Session> {
+        let connection = resolve(common.server.as_deref())?;
+        let client = Client::new(&connection.url, Some(connection.token.clone()))?;
+        Ok(Session { client, connection, format: common.output })
+    }
+
+    /// True for `--output json`.
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// `GET /api/v1/me`.
+    pub fn me(&self) -> CliResult<MeView> {
+        let value = self.client.get("/api/v1/me", &[])?;
+        Ok(decode(&value, self.client.base())?)
+    }
+
+    /// The caller's user name: from the saved login, else asked of the server.
+    pub fn username(&self) -> CliResult<String> {
+        match &self.connection.username {
+            Some(u) => Ok(u.clone()),
+            None => Ok(self.me()?.user.name),
+        }
+    }
+}
+
+/// Encodes one path segment (user names may hold `@`, `+` and `:`).
+pub fn segment(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_escaped() {
+        assert_eq!(segment("ci-bot.1"), "ci-bot.1");
+        assert_eq!(segment("a@b+c:d/e"), "a%40b%2Bc%3Ad%2Fe");
+    }
+}

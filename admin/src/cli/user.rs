@@ -1,0 +1,207 @@
+//! `tollgate user ...`: users and service accounts through `/api/v1/users`.
+
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value, json};
+
+use super::commands::{Common, Session, segment};
+use super::errors::{CliError, CliResult};
+use super::output::print_json;
+use super::prompt;
+use super::records::{UserView, decode, user_table};
+use super::token::all_pages;
+
+/// Examples for `tollgate user`.
+pub const EXAMPLES: &str = "\
+Examples:
+  tollgate user create alice --role token_creator --role user
+  tollgate user create build-bot --service-account --role deploy
+  tollgate user list
+  tollgate user edit alice --remove-role token_creator";
+
+const CREATE_EXAMPLES: &str = "\
+Examples:
+  tollgate user create alice --role token_creator --role user       # asks for a password
+  tollgate user create alice --password-stdin < password.txt
+  tollgate user create build-bot --service-account --role deploy     # no password: tokens only";
+const LIST_EXAMPLES: &str = "\
+Examples:
+  tollgate user list
+  tollgate user list -o json";
+const DESCRIBE_EXAMPLES: &str = "\
+Examples:
+  tollgate user describe alice";
+const EDIT_EXAMPLES: &str = "\
+Examples:
+  tollgate user edit alice --add-role pool:ml-team
+  tollgate user edit alice --remove-role token_creator     # also removed from her tokens
+  tollgate user edit alice --roles user,pool:ml-team       # the whole new set
+  tollgate user edit alice --deactivate                    # all her tokens stop working
+  tollgate user edit alice --password-stdin < new-password.txt";
+
+/// `tollgate user` and its options.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+/// The user subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (admins) or a service account (token creators, with roles they hold).
+    #[command(after_help = CREATE_EXAMPLES)]
+    Create(CreateArgs),
+    /// List users (admins: everyone; others: themselves and their service accounts).
+    #[command(after_help = LIST_EXAMPLES)]
+    List,
+    /// Show a user in full.
+    #[command(after_help = DESCRIBE_EXAMPLES)]
+    Describe {
+        /// User name.
+        name: String,
+    },
+    /// Change a user's roles, active flag, account type or password.
+    #[command(after_help = EDIT_EXAMPLES)]
+    Edit(EditArgs),
+}
+
+/// Options of `tollgate user create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// User name (1-64 of A-Z a-z 0-9 . _ @ + : -).
+    pub name: String,
+    /// A role to give (repeatable) [default: user]
+    #[arg(short, long = "role", value_name = "ROLE")]
+    pub roles: Vec<String>,
+    /// Create a service account: no password, tokens only.
+    #[arg(long)]
+    pub service_account: bool,
+    /// Create the user deactivated.
+    #[arg(long)]
+    pub inactive: bool,
+    /// Read the new user's password from standard input instead of asking on the terminal.
+    #[arg(long, conflicts_with = "service_account")]
+    pub password_stdin: bool,
+}
+
+/// Options of `tollgate user edit`.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// User name.
+    pub name: String,
+    /// Replace all roles with these (comma-separated).
+    #[arg(long, value_name = "ROLES", value_delimiter = ',', conflicts_with_all = ["add_roles", "remove_roles"])]
+    pub roles: Option<Vec<String>>,
+    /// Add a role (repeatable).
+    #[arg(long = "add-role", value_name = "ROLE")]
+    pub add_roles: Vec<String>,
+    /// Remove a role (repeatable); tokens of the user lose it too.
+    #[arg(long = "remove-role", value_name = "ROLE")]
+    pub remove_roles: Vec<String>,
+    /// Activate a deactivated user.
+    #[arg(long, conflicts_with = "deactivate")]
+    pub activate: bool,
+    /// Deactivate the user: every token they hold stops working.
+    #[arg(long)]
+    pub deactivate: bool,
+    /// Turn the user into a service account (its password is removed).
+    #[arg(long, conflicts_with = "no_service_account")]
+    pub service_account: bool,
+    /// Turn a service account into a person (needs a new password).
+    #[arg(long)]
+    pub no_service_account: bool,
+    /// Set a new password, asked on the terminal.
+    #[arg(long, conflicts_with_all = ["password_stdin", "service_account"])]
+    pub password: bool,
+    /// Set a new password read from standard input.
+    #[arg(long, conflicts_with = "service_account")]
+    pub password_stdin: bool,
+}
+
+/// Runs a user subcommand.
+pub fn run(args: UserArgs) -> CliResult {
+    let session = Session::open(&args.common)?;
+    match args.command {
+        UserCommand::Create(a) => create(&session, a),
+        UserCommand::List => list(&session),
+        UserCommand::Describe { name } => {
+            let record = session.client.get(&format!("/api/v1/users/{}", segment(&name)), &[])?;
+            print_record(&session, &record)
+        }
+        UserCommand::Edit(a) => edit(&session, a),
+    }
+}
+
+fn print_record(session: &Session, record: &Value) -> CliResult {
+    if session.json() {
+        print_json(record);
+    } else {
+        print!("{}", decode::<UserView>(record, session.client.base())?.describe());
+    }
+    Ok(())
+}
+
+fn create(session: &Session, a: CreateArgs) -> CliResult {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(a.name));
+    if !a.roles.is_empty() {
+        body.insert("roles".into(), json!(a.roles));
+    }
+    if a.service_account {
+        body.insert("service_account".into(), json!(true));
+    } else {
+        let password =
+            if a.password_stdin { prompt::secret_from_stdin("password")? } else { prompt::new_secret("password", "--password-stdin")? };
+        body.insert("password".into(), json!(password));
+    }
+    if a.inactive {
+        body.insert("active".into(), json!(false));
+    }
+    let record = session.client.post("/api/v1/users", &Value::Object(body))?;
+    print_record(session, &record)
+}
+
+fn list(session: &Session) -> CliResult {
+    let users = all_pages(session, "/api/v1/users", vec![("limit", "500".to_owned())], "users")?;
+    if session.json() {
+        print_json(&Value::Array(users));
+    } else {
+        let views: Vec<UserView> = users.iter().map(|u| decode(u, session.client.base())).collect::<Result<_, _>>()?;
+        user_table(&views).print();
+    }
+    Ok(())
+}
+
+fn edit(session: &Session, a: EditArgs) -> CliResult {
+    let mut body = Map::new();
+    if let Some(roles) = a.roles {
+        body.insert("roles".into(), json!(roles));
+    }
+    if !a.add_roles.is_empty() {
+        body.insert("add_roles".into(), json!(a.add_roles));
+    }
+    if !a.remove_roles.is_empty() {
+        body.insert("remove_roles".into(), json!(a.remove_roles));
+    }
+    if a.activate || a.deactivate {
+        body.insert("active".into(), json!(a.activate));
+    }
+    if a.service_account || a.no_service_account {
+        body.insert("service_account".into(), json!(a.service_account));
+    }
+    if body.is_empty() && !a.password && !a.password_stdin {
+        return Err(CliError::usage(
+            "nothing to change: give --roles, --add-role, --remove-role, --activate, --deactivate, \
+             --service-account, --no-service-account, --password or --password-stdin",
+        ));
+    }
+    if a.password_stdin {
+        body.insert("password".into(), json!(prompt::secret_from_stdin("password")?));
+    } else if a.password {
+        body.insert("password".into(), json!(prompt::new_secret("password", "--password-stdin")?));
+    }
+    let record = session.client.patch(&format!("/api/v1/users/{}", segment(&a.name)), &Value::Object(body))?;
+    print_record(session, &record)
+}
