@@ -2,8 +2,21 @@
 //! Client commands talking to a running admin over HTTP live beside these as further
 //! subcommands of [`Command`].
 
+pub mod audit;
+pub mod client;
+pub mod commands;
+pub mod completions;
+pub mod credentials;
+pub mod errors;
 pub mod keys;
+pub mod login;
+pub mod output;
+pub mod profile;
+pub mod prompt;
+pub mod records;
 pub mod serve;
+pub mod token;
+pub mod user;
 
 use std::process::ExitCode;
 
@@ -25,6 +38,8 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    #[command(flatten)]
+    Client(commands::ClientCommand),
 }
 
 /// Parses the command line and runs the command; the process's exit code.
@@ -33,6 +48,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Client(cmd) => commands::run(cmd),
     }
 }
 
