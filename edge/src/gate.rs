@@ -47,9 +47,17 @@ pub enum Step<'a> {
     /// Forward without identity: a public route, or the benchmark passthrough.
     Forward,
     /// Verify the token, require these roles, then forward with identity.
-    Verify { token: &'a str, roles: &'a [String] },
+    Verify {
+        /// The bearer token text.
+        token: &'a str,
+        /// Roles the route requires (ascending).
+        roles: &'a [String],
+    },
     /// Answer the introspection endpoint for this token.
-    Introspect { token: &'a str },
+    Introspect {
+        /// The bearer token text.
+        token: &'a str,
+    },
 }
 
 /// Decides what a request needs, refusing it at once when no list could change the answer.

@@ -35,7 +35,12 @@ pub enum PolicyError {
     Json(String),
     /// A rule is wrong; `index` counts from 0.
     #[error("rule {index}: {problem}")]
-    Rule { index: usize, problem: String },
+    Rule {
+        /// Position of the rule in the array.
+        index: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 /// What a matched route requires.

@@ -57,7 +57,12 @@ pub enum Answer {
     /// 304 Not Modified.
     NotModified,
     /// 200 with this body and `ETag` header.
-    Document { body: Vec<u8>, etag: Option<String> },
+    Document {
+        /// The response body.
+        body: Vec<u8>,
+        /// The `ETag` header, if any.
+        etag: Option<String>,
+    },
     /// Any other status.
     Status(u16),
     /// No answer: connection refused, timeout, body cut short. The reason is for logs.
@@ -68,9 +73,15 @@ pub enum Answer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// A newer list is now held.
-    Updated { sequence: u64 },
+    Updated {
+        /// Its sequence number.
+        sequence: u64,
+    },
     /// The list held is current (304, or the same sequence).
-    Current { sequence: u64 },
+    Current {
+        /// Its sequence number.
+        sequence: u64,
+    },
     /// A delta that does not fit the list held: fetch the whole list again at once.
     NeedFull,
     /// The document was refused (bad signature, lower sequence, malformed); the last good list is kept.

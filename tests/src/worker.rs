@@ -36,12 +36,19 @@ pub enum HarnessError {
     /// Filesystem or process error.
     #[error("{context}: {source}")]
     Io {
+        /// What the harness was doing.
         context: String,
+        /// The error.
         source: std::io::Error,
     },
     /// `wrangler dev` exited or never answered; its log follows.
     #[error("wrangler dev did not start ({reason}); its log:\n{log}")]
-    NotReady { reason: String, log: String },
+    NotReady {
+        /// Exit status or timeout.
+        reason: String,
+        /// Everything it printed.
+        log: String,
+    },
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> HarnessError {
