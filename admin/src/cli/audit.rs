@@ -41,7 +41,11 @@ pub fn run(args: AuditArgs) -> CliResult {
     let session = Session::open(&args.common)?;
     let wanted = args.limit as usize;
     let mut base = Vec::new();
-    for (key, value) in [("actor", args.actor), ("action", args.action), ("target", args.target)] {
+    for (key, value) in [
+        ("actor", args.actor),
+        ("action", args.action),
+        ("target", args.target),
+    ] {
         if let Some(v) = value {
             base.push((key, v));
         }
@@ -55,12 +59,18 @@ pub fn run(args: AuditArgs) -> CliResult {
             query.push(("cursor", c.clone()));
         }
         let page = session.client.get("/api/v1/audit", &query)?;
-        let items = page.get("events").and_then(Value::as_array).ok_or_else(|| ClientError::BadAnswer {
-            url: session.client.base().to_owned(),
-            reason: "the answer holds no events".into(),
-        })?;
+        let items = page
+            .get("events")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ClientError::BadAnswer {
+                url: session.client.base().to_owned(),
+                reason: "the answer holds no events".into(),
+            })?;
         events.extend(items.iter().cloned());
-        cursor = page.get("next_cursor").and_then(Value::as_str).map(str::to_owned);
+        cursor = page
+            .get("next_cursor")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         if cursor.is_none() || items.is_empty() {
             break;
         }
@@ -69,7 +79,10 @@ pub fn run(args: AuditArgs) -> CliResult {
     if session.json() {
         print_json(&Value::Array(events));
     } else {
-        let views: Vec<AuditView> = events.iter().map(|e| decode(e, session.client.base())).collect::<Result<_, _>>()?;
+        let views: Vec<AuditView> = events
+            .iter()
+            .map(|e| decode(e, session.client.base()))
+            .collect::<Result<_, _>>()?;
         audit_table(&views).print();
     }
     Ok(())

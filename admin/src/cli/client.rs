@@ -15,7 +15,11 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 pub enum ClientError {
     /// The server answered with an error status; `code` and `message` come from its JSON body.
     #[error("{code}: {message} (HTTP {status})")]
-    Refused { status: u16, code: String, message: String },
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// No answer: connection refused, DNS, TLS, timeout.
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
@@ -29,10 +33,18 @@ pub fn normalize_url(text: &str) -> Result<String, String> {
     let text = text.trim().trim_end_matches('/');
     let url = reqwest::Url::parse(text).map_err(|e| format!("invalid URL {text:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!("invalid URL {text:?}: expected http://HOST[:PORT] or https://HOST[:PORT]"));
+        return Err(format!(
+            "invalid URL {text:?}: expected http://HOST[:PORT] or https://HOST[:PORT]"
+        ));
     }
-    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("invalid URL {text:?}: no credentials, query or fragment, please"));
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "invalid URL {text:?}: no credentials, query or fragment, please"
+        ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
@@ -51,7 +63,11 @@ fn reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         parts.insert(0, "timed out".to_owned());
     }
-    if parts.is_empty() { e.to_string() } else { parts.join(": ") }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// A connection to one admin, optionally with a bearer token.
@@ -63,7 +79,10 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).field("token", &self.token.as_ref().map(|_| "<hidden>")).finish()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .finish()
     }
 }
 
@@ -76,8 +95,15 @@ impl Client {
             .timeout(TIMEOUT)
             .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ClientError::Unreachable { url: base.to_owned(), reason: reason(&e) })?;
-        Ok(Client { http, base: base.to_owned(), token })
+            .map_err(|e| ClientError::Unreachable {
+                url: base.to_owned(),
+                reason: reason(&e),
+            })?;
+        Ok(Client {
+            http,
+            base: base.to_owned(),
+            token,
+        })
     }
 
     /// The admin URL.
@@ -106,7 +132,13 @@ impl Client {
     }
 
     /// Sends a request; a success answers its JSON body (`null` when empty).
-    pub fn send(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>) -> Result<Value, ClientError> {
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, ClientError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method, &url);
         if !query.is_empty() {
@@ -118,25 +150,36 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().map_err(|e| ClientError::Unreachable { url: self.base.clone(), reason: reason(&e) })?;
+        let response = request.send().map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: reason(&e),
+        })?;
         self.answer(response)
     }
 
     fn answer(&self, response: Response) -> Result<Value, ClientError> {
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .map_err(|e| ClientError::Unreachable { url: self.base.clone(), reason: reason(&e) })?;
+        let bytes = response.bytes().map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: reason(&e),
+        })?;
         if status.is_success() {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Value::Null);
             }
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| ClientError::BadAnswer { url: self.base.clone(), reason: format!("HTTP {status}, not JSON: {e}") });
+            return serde_json::from_slice(&bytes).map_err(|e| ClientError::BadAnswer {
+                url: self.base.clone(),
+                reason: format!("HTTP {status}, not JSON: {e}"),
+            });
         }
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         let error = parsed.as_ref().and_then(|v| v.get("error"));
-        let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).map(str::to_owned);
+        let field = |name: &str| {
+            error
+                .and_then(|e| e.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         match (field("code"), field("message")) {
             (Some(code), message) => Err(ClientError::Refused {
                 status: status.as_u16(),
@@ -146,7 +189,10 @@ impl Client {
             _ => Err(ClientError::Refused {
                 status: status.as_u16(),
                 code: format!("http_{}", status.as_u16()),
-                message: status.canonical_reason().unwrap_or("error").to_ascii_lowercase(),
+                message: status
+                    .canonical_reason()
+                    .unwrap_or("error")
+                    .to_ascii_lowercase(),
             }),
         }
     }
@@ -158,9 +204,18 @@ mod tests {
 
     #[test]
     fn urls_are_checked_and_normalised() {
-        assert_eq!(normalize_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
-        assert_eq!(normalize_url(" https://admin.example.com/tollgate/ ").unwrap(), "https://admin.example.com/tollgate");
-        assert_eq!(normalize_url("HTTP://Admin.Example.com").unwrap(), "http://admin.example.com");
+        assert_eq!(
+            normalize_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            normalize_url(" https://admin.example.com/tollgate/ ").unwrap(),
+            "https://admin.example.com/tollgate"
+        );
+        assert_eq!(
+            normalize_url("HTTP://Admin.Example.com").unwrap(),
+            "http://admin.example.com"
+        );
         assert!(normalize_url("127.0.0.1:8080").is_err());
         assert!(normalize_url("ftp://host").is_err());
         assert!(normalize_url("http://user:pw@host").is_err());

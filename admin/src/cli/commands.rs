@@ -12,11 +12,42 @@ use super::output::Format;
 use super::records::{MeView, decode};
 use super::{audit, completions, login, profile, token, user};
 
+/// The top-level help's closing text: a first session, exit codes, environment.
+pub const TOUR: &str = "\
+Getting started:
+  export TOLLGATE_KEYS=$(tollgate keys generate)
+  TOLLGATE_BOOTSTRAP_ADMIN='admin:correct horse battery' tollgate serve &
+  tollgate login http://127.0.0.1:8080 --username admin
+  tollgate token create ci-deploy --ttl 12h
+  tollgate token list
+  tollgate token revoke ID
+
+Exit codes: 0 success; 1 the server refused (its error code and message are printed) or could
+not be reached; 2 usage error. TOLLGATE_URL and TOLLGATE_TOKEN override the saved login (CI).";
+
+/// Examples for `tollgate serve`.
+pub const SERVE_EXAMPLES: &str = "\
+Examples:
+  TOLLGATE_KEYS=$(tollgate keys generate) tollgate serve
+  TOLLGATE_KEYS_FILE=/etc/tollgate/keys TOLLGATE_DATABASE_URL=postgres://tollgate@db/tollgate tollgate serve --listen 0.0.0.0:8080";
+
+/// Examples for `tollgate keys` and `tollgate keys generate`.
+pub const KEYS_EXAMPLES: &str = "\
+Examples:
+  tollgate keys generate
+  tollgate keys generate --id k2026b          # then TOLLGATE_KEYS=NEW,OLD to rotate";
+
 /// Options shared by every command that talks to an admin.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
     /// Admin URL [default: the server you last logged in to]
-    #[arg(long, visible_alias = "url", global = true, env = "TOLLGATE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        visible_alias = "url",
+        global = true,
+        env = "TOLLGATE_URL",
+        value_name = "URL"
+    )]
     pub server: Option<String>,
     /// How to print records: aligned columns, or the server's JSON for scripts.
     #[arg(short, long, global = true, value_enum, default_value_t = Format::Table, value_name = "FORMAT")]
@@ -80,7 +111,11 @@ impl Session {
     pub fn open(common: &Common) -> CliResult<Session> {
         let connection = resolve(common.server.as_deref())?;
         let client = Client::new(&connection.url, Some(connection.token.clone()))?;
-        Ok(Session { client, connection, format: common.output })
+        Ok(Session {
+            client,
+            connection,
+            format: common.output,
+        })
     }
 
     /// True for `--output json`.
@@ -119,6 +154,27 @@ pub fn segment(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every subcommand's help ends with examples.
+    #[test]
+    fn every_subcommand_has_examples() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                if !sub
+                    .get_after_help()
+                    .is_some_and(|h| h.to_string().contains("Examples:"))
+                {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::super::Cli::command(), "tollgate", &mut missing);
+        assert!(missing.is_empty(), "no examples in: {missing:?}");
+    }
 
     #[test]
     fn segments_are_escaped() {

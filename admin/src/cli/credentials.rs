@@ -57,14 +57,19 @@ pub struct Credentials {
 
 /// The directory holding the file.
 pub fn config_dir() -> CliResult<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let base = if cfg!(windows) {
         var("APPDATA")
     } else {
         var("XDG_CONFIG_HOME").or_else(|| var("HOME").map(|h| h.join(".config")))
     };
-    base.map(|b| b.join("tollgate"))
-        .ok_or_else(|| CliError::usage("cannot find a configuration directory: set HOME or XDG_CONFIG_HOME"))
+    base.map(|b| b.join("tollgate")).ok_or_else(|| {
+        CliError::usage("cannot find a configuration directory: set HOME or XDG_CONFIG_HOME")
+    })
 }
 
 /// The credentials file's path.
@@ -83,11 +88,19 @@ impl Credentials {
         let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::default()),
-            Err(e) => return Err(CliError::usage(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(CliError::usage(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
         };
         warn_if_exposed(path);
         serde_json::from_str(&text).map_err(|e| {
-            CliError::usage(format!("{} is damaged ({e}); delete it and log in again", path.display()))
+            CliError::usage(format!(
+                "{} is damaged ({e}); delete it and log in again",
+                path.display()
+            ))
         })
     }
 
@@ -98,10 +111,15 @@ impl Credentials {
 
     /// Writes the file at `path`.
     pub fn save_to(&self, path: &Path) -> CliResult {
-        let fail = |what: &str, e: std::io::Error| CliError::Local(format!("cannot {what} {}: {e}", path.display()));
-        let dir = path.parent().ok_or_else(|| CliError::Local(format!("invalid path {}", path.display())))?;
+        let fail = |what: &str, e: std::io::Error| {
+            CliError::Local(format!("cannot {what} {}: {e}", path.display()))
+        };
+        let dir = path
+            .parent()
+            .ok_or_else(|| CliError::Local(format!("invalid path {}", path.display())))?;
         create_private_dir(dir).map_err(|e| fail("create the directory of", e))?;
-        let text = serde_json::to_string_pretty(self).map_err(|e| CliError::Local(e.to_string()))? + "\n";
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| CliError::Local(e.to_string()))? + "\n";
         let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
         let _ = fs::remove_file(&tmp);
         let written = (|| {
@@ -125,7 +143,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -136,12 +157,19 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(unix)]
 fn private_file(path: &Path) -> std::io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
 }
 
 #[cfg(not(unix))]
 fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    fs::OpenOptions::new().write(true).create_new(true).open(path)
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// Sets mode 0600, whatever the umask did.
@@ -161,7 +189,10 @@ fn warn_if_exposed(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = fs::metadata(path) {
         if meta.permissions().mode() & 0o077 != 0 {
-            eprintln!("tollgate: warning: {} is readable by others; run `chmod 600` on it", path.display());
+            eprintln!(
+                "tollgate: warning: {} is readable by others; run `chmod 600` on it",
+                path.display()
+            );
         }
     }
 }
@@ -181,18 +212,31 @@ pub struct Connection {
 /// Picks the server (`--server`/`TOLLGATE_URL`, else the saved current one) and the token
 /// (`TOLLGATE_TOKEN`, else the one saved for that server).
 pub fn resolve(server: Option<&str>) -> CliResult<Connection> {
-    let env_token = std::env::var(TOKEN_ENV).ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    let env_token = std::env::var(TOKEN_ENV)
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
     let saved = Credentials::load()?;
     let url = match server {
         Some(s) => normalize_url(s).map_err(CliError::Usage)?,
         None => saved.current.clone().ok_or_else(|| {
-            CliError::usage("not logged in: run `tollgate login URL`, or set TOLLGATE_URL and TOLLGATE_TOKEN")
+            CliError::usage(
+                "not logged in: run `tollgate login URL`, or set TOLLGATE_URL and TOLLGATE_TOKEN",
+            )
         })?,
     };
     let entry = saved.servers.get(&url);
     match (env_token, entry) {
-        (Some(token), _) => Ok(Connection { url, token, username: None }),
-        (None, Some(s)) => Ok(Connection { url, token: s.token.clone(), username: s.username.clone() }),
+        (Some(token), _) => Ok(Connection {
+            url,
+            token,
+            username: None,
+        }),
+        (None, Some(s)) => Ok(Connection {
+            url,
+            token: s.token.clone(),
+            username: s.username.clone(),
+        }),
         (None, None) => Err(CliError::usage(format!(
             "not logged in to {url}: run `tollgate login {url}`, or set TOLLGATE_TOKEN"
         ))),
@@ -204,7 +248,10 @@ mod tests {
     use super::*;
 
     fn sample() -> Credentials {
-        let mut c = Credentials { current: Some("http://a".into()), ..Default::default() };
+        let mut c = Credentials {
+            current: Some("http://a".into()),
+            ..Default::default()
+        };
         let saved = Saved {
             token: "tg_secret".into(),
             username: Some("alice".into()),
@@ -220,21 +267,41 @@ mod tests {
     fn round_trips_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested").join(FILE_NAME);
-        assert_eq!(Credentials::load_from(&path).unwrap(), Credentials::default());
+        assert_eq!(
+            Credentials::load_from(&path).unwrap(),
+            Credentials::default()
+        );
         let c = sample();
         c.save_to(&path).unwrap();
         assert_eq!(Credentials::load_from(&path).unwrap(), c);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-            assert_eq!(fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                fs::metadata(path.parent().unwrap())
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o700
+            );
             // A file loosened by hand is tightened again on the next save.
             fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
             c.save_to(&path).unwrap();
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
-        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "no temporary file left behind");
+        assert_eq!(
+            fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
     }
 
     #[test]

@@ -59,7 +59,11 @@ mod tests {
     fn exit_codes() {
         assert_eq!(CliError::usage("x").exit_code(), 2);
         assert_eq!(CliError::Local("x".into()).exit_code(), 1);
-        let refused = ClientError::Refused { status: 409, code: "already_revoked".into(), message: "m".into() };
+        let refused = ClientError::Refused {
+            status: 409,
+            code: "already_revoked".into(),
+            message: "m".into(),
+        };
         let e = CliError::from(refused);
         assert_eq!(e.exit_code(), 1);
         assert_eq!(e.to_string(), "already_revoked: m (HTTP 409)");

@@ -10,6 +10,7 @@ use tollgate_shared::keyring::valid_key_id;
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Print a new random key as `id:base64key` (put it first in TOLLGATE_KEYS to sign with it).
+    #[command(after_help = super::commands::KEYS_EXAMPLES)]
     Generate {
         /// Key id (1-16 of A-Z a-z 0-9 . _ -); default `k` followed by today's date.
         #[arg(long)]

@@ -60,14 +60,21 @@ fn read_token_file(path: &PathBuf) -> CliResult<String> {
     let text = if path.as_os_str() == "-" {
         prompt::secret_from_stdin("token")?
     } else {
-        std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?
+        std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?
     };
     let token = text.trim();
     if token.is_empty() {
-        return Err(CliError::usage(format!("{} holds no token", path.display())));
+        return Err(CliError::usage(format!(
+            "{} holds no token",
+            path.display()
+        )));
     }
     if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(CliError::usage(format!("{} must hold one token and nothing else", path.display())));
+        return Err(CliError::usage(format!(
+            "{} must hold one token and nothing else",
+            path.display()
+        )));
     }
     Ok(token.to_owned())
 }
@@ -113,7 +120,11 @@ fn with_token(url: &str, token: String) -> CliResult<Saved> {
 fn with_password(url: &str, args: &LoginArgs) -> CliResult<Saved> {
     let username = match &args.username {
         Some(u) => u.clone(),
-        None => prompt::line("Username: ", "user name", "--username NAME --password-stdin, or --token-file")?,
+        None => prompt::line(
+            "Username: ",
+            "user name",
+            "--username NAME --password-stdin, or --token-file",
+        )?,
     };
     let password = if args.password_stdin {
         prompt::secret_from_stdin("password")?
@@ -121,15 +132,30 @@ fn with_password(url: &str, args: &LoginArgs) -> CliResult<Saved> {
         prompt::secret("Password: ", "password", "--password-stdin")?
     };
     let client = Client::new(url, None)?;
-    let answer = client.post("/api/v1/login", &json!({ "username": username, "password": password }))?;
-    let token = answer.get("token").and_then(|t| t.as_str()).map(str::to_owned).ok_or_else(|| {
-        ClientError::BadAnswer { url: url.to_owned(), reason: "the login answer holds no token".into() }
-    })?;
-    let record: TokenView = decode(answer.get("record").unwrap_or(&serde_json::Value::Null), url)?;
+    let answer = client.post(
+        "/api/v1/login",
+        &json!({ "username": username, "password": password }),
+    )?;
+    let token = answer
+        .get("token")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ClientError::BadAnswer {
+            url: url.to_owned(),
+            reason: "the login answer holds no token".into(),
+        })?;
+    let record: TokenView = decode(
+        answer.get("record").unwrap_or(&serde_json::Value::Null),
+        url,
+    )?;
     Ok(Saved {
         token,
         username: Some(username),
-        kind: Some(if record.kind.is_empty() { "session".to_owned() } else { record.kind }),
+        kind: Some(if record.kind.is_empty() {
+            "session".to_owned()
+        } else {
+            record.kind
+        }),
         token_id: Some(record.id),
         expires_at: record.expires_at,
     })
@@ -141,17 +167,23 @@ pub fn logout(args: LogoutArgs) -> CliResult {
     let mut credentials = Credentials::load()?;
     let url = match &args.url {
         Some(u) => normalize_url(u).map_err(CliError::Usage)?,
-        None => credentials.current.clone().ok_or_else(|| CliError::usage("not logged in to any server"))?,
+        None => credentials
+            .current
+            .clone()
+            .ok_or_else(|| CliError::usage("not logged in to any server"))?,
     };
     let Some(saved) = credentials.servers.remove(&url) else {
         eprintln!("Not logged in to {url}.");
         return Ok(());
     };
     if saved.kind.as_deref() == Some("session") {
-        let ended = Client::new(&url, Some(saved.token.clone())).and_then(|c| c.post("/api/v1/logout", &json!({})));
+        let ended = Client::new(&url, Some(saved.token.clone()))
+            .and_then(|c| c.post("/api/v1/logout", &json!({})));
         match ended {
             Ok(_) | Err(ClientError::Refused { status: 401, .. }) => {}
-            Err(e) => eprintln!("tollgate: warning: could not end the session on the server ({e}); forgetting it here"),
+            Err(e) => eprintln!(
+                "tollgate: warning: could not end the session on the server ({e}); forgetting it here"
+            ),
         }
     }
     if credentials.current.as_deref() == Some(url.as_str()) {

@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
 
 /// Tollgate: access tokens, their lifecycle, and the revocation list the edge enforces.
 #[derive(Debug, Parser)]
-#[command(name = "tollgate", version, about, propagate_version = true)]
+#[command(name = "tollgate", version, about, propagate_version = true, after_help = commands::TOUR)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -34,9 +34,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the admin service (settings from TOLLGATE_* environment variables).
+    #[command(after_help = commands::SERVE_EXAMPLES)]
     Serve(serve::ServeArgs),
     /// Signing keys.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = commands::KEYS_EXAMPLES)]
     Keys(keys::KeysCommand),
     #[command(flatten)]
     Client(commands::ClientCommand),

@@ -19,13 +19,18 @@ pub enum Format {
 
 /// Prints a JSON value, pretty, on stdout.
 pub fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
 }
 
 /// Renders an RFC 3339 time as `2026-11-23 23:41:05 UTC`; other text is returned as it is,
 /// and an absent time as `-`.
 pub fn utc(time: Option<&str>) -> String {
-    let Some(text) = time.filter(|t| !t.is_empty()) else { return "-".to_owned() };
+    let Some(text) = time.filter(|t| !t.is_empty()) else {
+        return "-".to_owned();
+    };
     let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     OffsetDateTime::parse(text, &Rfc3339)
         .ok()
@@ -40,7 +45,11 @@ pub fn yes_no(b: bool) -> &'static str {
 
 /// A list joined with `, `, or `-` when empty.
 pub fn list(items: &[String]) -> String {
-    if items.is_empty() { "-".to_owned() } else { items.join(", ") }
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// Text or `-` when absent or empty.
@@ -61,7 +70,10 @@ pub struct Table {
 impl Table {
     /// An empty table with these column headers.
     pub fn new(headers: &[&'static str]) -> Self {
-        Table { headers: headers.to_vec(), rows: Vec::new() }
+        Table {
+            headers: headers.to_vec(),
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row (one cell per header).
@@ -106,7 +118,11 @@ impl Table {
 
 /// Renders `label  value` lines with the values aligned.
 pub fn fields(pairs: &[(&str, String)]) -> String {
-    let width = pairs.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let width = pairs
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     for (k, v) in pairs {
         let pad = " ".repeat(width - k.chars().count());
@@ -123,7 +139,10 @@ mod tests {
     #[test]
     fn times_are_utc_with_the_zone_named() {
         assert_eq!(utc(Some("2027-01-15T08:00:00Z")), "2027-01-15 08:00:00 UTC");
-        assert_eq!(utc(Some("2027-01-15T09:00:00+01:00")), "2027-01-15 08:00:00 UTC");
+        assert_eq!(
+            utc(Some("2027-01-15T09:00:00+01:00")),
+            "2027-01-15 08:00:00 UTC"
+        );
         assert_eq!(utc(None), "-");
         assert_eq!(utc(Some("soon")), "soon");
     }

@@ -17,7 +17,10 @@ pub fn secret_from_stdin(what: &str) -> CliResult<String> {
         .take(MAX_SECRET)
         .read_to_string(&mut text)
         .map_err(|e| CliError::usage(format!("cannot read the {what} from standard input: {e}")))?;
-    let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    let text = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
     if text.is_empty() {
         return Err(CliError::usage(format!("standard input held no {what}")));
     }
@@ -28,7 +31,9 @@ fn need_terminal(what: &str, flag: &str) -> CliResult {
     if std::io::stdin().is_terminal() {
         Ok(())
     } else {
-        Err(CliError::usage(format!("no terminal to ask for the {what}: use {flag}")))
+        Err(CliError::usage(format!(
+            "no terminal to ask for the {what}: use {flag}"
+        )))
     }
 }
 
@@ -36,8 +41,11 @@ fn need_terminal(what: &str, flag: &str) -> CliResult {
 /// there is no terminal.
 pub fn secret(prompt: &str, what: &str, flag: &str) -> CliResult<String> {
     need_terminal(what, flag)?;
-    let text = rpassword::prompt_password(prompt)
-        .map_err(|e| CliError::usage(format!("cannot read the {what} from the terminal ({e}): use {flag}")))?;
+    let text = rpassword::prompt_password(prompt).map_err(|e| {
+        CliError::usage(format!(
+            "cannot read the {what} from the terminal ({e}): use {flag}"
+        ))
+    })?;
     if text.is_empty() {
         return Err(CliError::usage(format!("no {what} given")));
     }

@@ -10,7 +10,10 @@ use super::output::{Table, fields, list, or_dash, utc, yes_no};
 
 /// Decodes a record, or says the server sent something else.
 pub fn decode<T: serde::de::DeserializeOwned>(value: &Value, url: &str) -> Result<T, ClientError> {
-    T::deserialize(value).map_err(|e| ClientError::BadAnswer { url: url.to_owned(), reason: format!("unexpected record: {e}") })
+    T::deserialize(value).map_err(|e| ClientError::BadAnswer {
+        url: url.to_owned(),
+        reason: format!("unexpected record: {e}"),
+    })
 }
 
 /// A token record (never the token text).
@@ -38,7 +41,9 @@ pub struct TokenView {
 
 /// The columns of `tollgate token list`.
 pub fn token_table(tokens: &[TokenView]) -> Table {
-    let mut t = Table::new(&["ID", "NAME", "OWNER", "KIND", "ROLES", "STATE", "CREATED", "EXPIRES"]);
+    let mut t = Table::new(&[
+        "ID", "NAME", "OWNER", "KIND", "ROLES", "STATE", "CREATED", "EXPIRES",
+    ]);
     for k in tokens {
         t.row(vec![
             k.id.clone(),
@@ -57,7 +62,11 @@ pub fn token_table(tokens: &[TokenView]) -> Table {
 impl TokenView {
     /// Every field as `label  value` lines.
     pub fn describe(&self) -> String {
-        let by = |who: &Option<String>| who.as_deref().map(|w| format!(" by {w}")).unwrap_or_default();
+        let by = |who: &Option<String>| {
+            who.as_deref()
+                .map(|w| format!(" by {w}"))
+                .unwrap_or_default()
+        };
         let mut pairs = vec![
             ("ID", self.id.clone()),
             ("Name", self.name.clone()),
@@ -67,11 +76,25 @@ impl TokenView {
             ("Roles", list(&self.roles)),
             ("State", self.state.clone()),
             ("Enabled", yes_no(self.enabled).to_owned()),
-            ("Created", format!("{}{}", utc(self.created_at.as_deref()), by(&self.created_by))),
+            (
+                "Created",
+                format!(
+                    "{}{}",
+                    utc(self.created_at.as_deref()),
+                    by(&self.created_by)
+                ),
+            ),
             ("Expires", utc(self.expires_at.as_deref())),
         ];
         if self.revoked_at.is_some() {
-            pairs.push(("Revoked", format!("{}{}", utc(self.revoked_at.as_deref()), by(&self.revoked_by))));
+            pairs.push((
+                "Revoked",
+                format!(
+                    "{}{}",
+                    utc(self.revoked_at.as_deref()),
+                    by(&self.revoked_by)
+                ),
+            ));
         }
         if self.grace_until.is_some() {
             pairs.push(("Grace until", utc(self.grace_until.as_deref())));
@@ -103,7 +126,14 @@ pub struct UserView {
 
 /// The columns of `tollgate user list`.
 pub fn user_table(users: &[UserView]) -> Table {
-    let mut t = Table::new(&["NAME", "ROLES", "ACTIVE", "SERVICE ACCOUNT", "MANAGER", "CREATED"]);
+    let mut t = Table::new(&[
+        "NAME",
+        "ROLES",
+        "ACTIVE",
+        "SERVICE ACCOUNT",
+        "MANAGER",
+        "CREATED",
+    ]);
     for u in users {
         t.row(vec![
             u.name.clone(),
@@ -126,7 +156,10 @@ impl UserView {
             ("Active", yes_no(self.active).to_owned()),
             ("Service account", yes_no(self.service_account).to_owned()),
             ("Manager", or_dash(self.manager.as_deref())),
-            ("Password", if self.has_password { "set" } else { "none" }.to_owned()),
+            (
+                "Password",
+                if self.has_password { "set" } else { "none" }.to_owned(),
+            ),
             ("Created", utc(self.created_at.as_deref())),
             ("Updated", utc(self.updated_at.as_deref())),
         ])
@@ -156,14 +189,21 @@ pub struct MeView {
 impl MeView {
     /// The profile as `label  value` lines.
     pub fn describe(&self, server: &str) -> String {
-        let account = if self.user.service_account { "service account" } else { "person" };
+        let account = if self.user.service_account {
+            "service account"
+        } else {
+            "person"
+        };
         fields(&[
             ("Server", server.to_owned()),
             ("User", self.user.name.clone()),
             ("Account", account.to_owned()),
             ("Active", yes_no(self.user.active).to_owned()),
             ("Roles", list(&self.user.roles)),
-            ("Token", format!("{} ({})", self.token.name, self.token.kind)),
+            (
+                "Token",
+                format!("{} ({})", self.token.name, self.token.kind),
+            ),
             ("Token ID", self.token.id.clone()),
             ("Token roles", list(&self.token.roles)),
             ("Token created", utc(self.token.created_at.as_deref())),
@@ -213,7 +253,7 @@ mod tests {
                        "expires_at": "2027-01-15T08:00:00Z", "new_field": 1});
         let t: TokenView = decode(&v, "http://x").unwrap();
         assert_eq!(t.name, "ci");
-        let text = token_table(&[t.clone()]).render();
+        let text = token_table(std::slice::from_ref(&t)).render();
         assert!(text.starts_with("ID  NAME"), "{text}");
         assert!(text.contains("2027-01-15 08:00:00 UTC"), "{text}");
         assert!(t.describe().contains("Description  -"));

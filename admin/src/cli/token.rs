@@ -107,7 +107,9 @@ pub enum TokenCommand {
 
 /// Parses a positive duration such as `90m`, `12h`, `30d` or `2w` (seconds without a unit).
 pub fn duration_arg(text: &str) -> Result<u64, String> {
-    parse_duration(text).filter(|d| *d > 0).ok_or_else(|| "expected a positive duration such as 90m, 12h, 30d or 2w".into())
+    parse_duration(text)
+        .filter(|d| *d > 0)
+        .ok_or_else(|| "expected a positive duration such as 90m, 12h, 30d or 2w".into())
 }
 
 fn grace_arg(text: &str) -> Result<u64, String> {
@@ -116,7 +118,9 @@ fn grace_arg(text: &str) -> Result<u64, String> {
 
 /// Checks a date (`YYYY-MM-DD`) or RFC 3339 time and keeps its text.
 pub fn time_arg(text: &str) -> Result<String, String> {
-    parse_time(text).map(|_| text.trim().to_owned()).map_err(|e| e.to_string())
+    parse_time(text)
+        .map(|_| text.trim().to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// One way to give an expiry.
@@ -234,7 +238,9 @@ pub fn run(args: TokenArgs) -> CliResult {
 
 fn path(id: &str) -> CliResult<String> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(CliError::usage(format!("{id:?} is not a token id (32 hexadecimal digits)")));
+        return Err(CliError::usage(format!(
+            "{id:?} is not a token id (32 hexadecimal digits)"
+        )));
     }
     Ok(format!("/api/v1/tokens/{id}"))
 }
@@ -242,10 +248,14 @@ fn path(id: &str) -> CliResult<String> {
 /// Prints a freshly minted token: its text alone on stdout, the rest on stderr.
 fn print_minted(session: &Session, answer: &Value, headline: &str) -> CliResult {
     let url = session.client.base();
-    let token = answer.get("token").and_then(Value::as_str).ok_or_else(|| ClientError::BadAnswer {
-        url: url.to_owned(),
-        reason: "the answer holds no token".into(),
-    })?;
+    let token =
+        answer
+            .get("token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ClientError::BadAnswer {
+                url: url.to_owned(),
+                reason: "the answer holds no token".into(),
+            })?;
     if session.json() {
         print_json(answer);
     } else {
@@ -277,19 +287,29 @@ fn create(session: &Session, a: CreateArgs) -> CliResult {
     if let Some(u) = a.user {
         body.insert("user".into(), json!(u));
     }
-    let answer = session.client.post("/api/v1/tokens", &Value::Object(body))?;
+    let answer = session
+        .client
+        .post("/api/v1/tokens", &Value::Object(body))?;
     print_minted(session, &answer, "Created")
 }
 
 /// Fetches every page of a listing; `key` names the array in each page.
-pub fn all_pages(session: &Session, path: &str, mut query: Vec<(&str, String)>, key: &str) -> CliResult<Vec<Value>> {
+pub fn all_pages(
+    session: &Session,
+    path: &str,
+    mut query: Vec<(&str, String)>,
+    key: &str,
+) -> CliResult<Vec<Value>> {
     let mut out = Vec::new();
     loop {
         let page = session.client.get(path, &query)?;
-        let items = page.get(key).and_then(Value::as_array).ok_or_else(|| ClientError::BadAnswer {
-            url: session.client.base().to_owned(),
-            reason: format!("the answer holds no {key}"),
-        })?;
+        let items =
+            page.get(key)
+                .and_then(Value::as_array)
+                .ok_or_else(|| ClientError::BadAnswer {
+                    url: session.client.base().to_owned(),
+                    reason: format!("the answer holds no {key}"),
+                })?;
         out.extend(items.iter().cloned());
         match page.get("next_cursor").and_then(Value::as_str) {
             Some(c) if !c.is_empty() => {
@@ -318,7 +338,10 @@ fn list(session: &Session, a: ListArgs) -> CliResult {
     if session.json() {
         print_json(&Value::Array(tokens));
     } else {
-        let views: Vec<TokenView> = tokens.iter().map(|t| decode(t, session.client.base())).collect::<Result<_, _>>()?;
+        let views: Vec<TokenView> = tokens
+            .iter()
+            .map(|t| decode(t, session.client.base()))
+            .collect::<Result<_, _>>()?;
         token_table(&views).print();
     }
     Ok(())
@@ -331,11 +354,28 @@ fn describe(session: &Session, ids: &[String]) -> CliResult {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for chunk in ids.chunks(100) {
-        let answer = session.client.get("/api/v1/tokens", &[("ids", chunk.join(","))])?;
+        let answer = session
+            .client
+            .get("/api/v1/tokens", &[("ids", chunk.join(","))])?;
         let url = session.client.base();
-        let bad = |what: &str| ClientError::BadAnswer { url: url.to_owned(), reason: format!("the answer holds no {what}") };
-        found.extend(answer.get("tokens").and_then(Value::as_array).ok_or_else(|| bad("tokens"))?.iter().cloned());
-        for m in answer.get("missing").and_then(Value::as_array).into_iter().flatten() {
+        let bad = |what: &str| ClientError::BadAnswer {
+            url: url.to_owned(),
+            reason: format!("the answer holds no {what}"),
+        };
+        found.extend(
+            answer
+                .get("tokens")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("tokens"))?
+                .iter()
+                .cloned(),
+        );
+        for m in answer
+            .get("missing")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             missing.push(m.as_str().unwrap_or_default().to_owned());
         }
     }
@@ -352,7 +392,12 @@ fn describe(session: &Session, ids: &[String]) -> CliResult {
         Ok(())
     } else {
         let message = format!("no such token: {}", missing.join(", "));
-        Err(ClientError::Refused { status: 404, code: "not_found".into(), message }.into())
+        Err(ClientError::Refused {
+            status: 404,
+            code: "not_found".into(),
+            message,
+        }
+        .into())
     }
 }
 
@@ -376,7 +421,10 @@ fn print_record(session: &Session, record: &Value) -> CliResult {
     if session.json() {
         print_json(record);
     } else {
-        print!("{}", decode::<TokenView>(record, session.client.base())?.describe());
+        print!(
+            "{}",
+            decode::<TokenView>(record, session.client.base())?.describe()
+        );
     }
     Ok(())
 }
@@ -391,19 +439,28 @@ fn edit(session: &Session, a: EditArgs) -> CliResult {
         body.insert("enabled".into(), json!(a.enable));
     }
     if body.is_empty() {
-        return Err(CliError::usage("nothing to change: give --description, an expiry, --enable or --disable"));
+        return Err(CliError::usage(
+            "nothing to change: give --description, an expiry, --enable or --disable",
+        ));
     }
     let record = session.client.patch(&path(&a.id)?, &Value::Object(body))?;
     print_record(session, &record)
 }
 
 fn revoke(session: &Session, id: &str) -> CliResult {
-    let record = session.client.post(&format!("{}/revoke", path(id)?), &json!({}))?;
+    let record = session
+        .client
+        .post(&format!("{}/revoke", path(id)?), &json!({}))?;
     if session.json() {
         print_json(&record);
     } else {
         let v: TokenView = decode(&record, session.client.base())?;
-        println!("Revoked token {} ({:?}) at {}.", v.id, v.name, utc(v.revoked_at.as_deref()));
+        println!(
+            "Revoked token {} ({:?}) at {}.",
+            v.id,
+            v.name,
+            utc(v.revoked_at.as_deref())
+        );
     }
     Ok(())
 }
@@ -414,11 +471,29 @@ fn regenerate(session: &Session, a: RegenerateArgs) -> CliResult {
         body.insert("grace_seconds".into(), json!(g));
     }
     a.expiry.add_to(&mut body);
-    let answer = session.client.post(&format!("{}/regenerate", path(&a.id)?), &Value::Object(body))?;
+    let answer = session.client.post(
+        &format!("{}/regenerate", path(&a.id)?),
+        &Value::Object(body),
+    )?;
     if !session.json() {
-        let previous: TokenView = decode(answer.get("previous").unwrap_or(&Value::Null), session.client.base())?;
-        let until = previous.grace_until.as_deref().map(|g| utc(Some(g))).unwrap_or_else(|| "now".to_owned());
-        eprintln!("The old token {} stops working {}.", previous.id, if until == "now" { until } else { format!("at {until}") });
+        let previous: TokenView = decode(
+            answer.get("previous").unwrap_or(&Value::Null),
+            session.client.base(),
+        )?;
+        let until = previous
+            .grace_until
+            .as_deref()
+            .map(|g| utc(Some(g)))
+            .unwrap_or_else(|| "now".to_owned());
+        eprintln!(
+            "The old token {} stops working {}.",
+            previous.id,
+            if until == "now" {
+                until
+            } else {
+                format!("at {until}")
+            }
+        );
     }
     print_minted(session, &answer, "Regenerated")
 }

@@ -127,7 +127,9 @@ pub fn run(args: UserArgs) -> CliResult {
         UserCommand::Create(a) => create(&session, a),
         UserCommand::List => list(&session),
         UserCommand::Describe { name } => {
-            let record = session.client.get(&format!("/api/v1/users/{}", segment(&name)), &[])?;
+            let record = session
+                .client
+                .get(&format!("/api/v1/users/{}", segment(&name)), &[])?;
             print_record(&session, &record)
         }
         UserCommand::Edit(a) => edit(&session, a),
@@ -138,7 +140,10 @@ fn print_record(session: &Session, record: &Value) -> CliResult {
     if session.json() {
         print_json(record);
     } else {
-        print!("{}", decode::<UserView>(record, session.client.base())?.describe());
+        print!(
+            "{}",
+            decode::<UserView>(record, session.client.base())?.describe()
+        );
     }
     Ok(())
 }
@@ -152,8 +157,11 @@ fn create(session: &Session, a: CreateArgs) -> CliResult {
     if a.service_account {
         body.insert("service_account".into(), json!(true));
     } else {
-        let password =
-            if a.password_stdin { prompt::secret_from_stdin("password")? } else { prompt::new_secret("password", "--password-stdin")? };
+        let password = if a.password_stdin {
+            prompt::secret_from_stdin("password")?
+        } else {
+            prompt::new_secret("password", "--password-stdin")?
+        };
         body.insert("password".into(), json!(password));
     }
     if a.inactive {
@@ -164,11 +172,19 @@ fn create(session: &Session, a: CreateArgs) -> CliResult {
 }
 
 fn list(session: &Session) -> CliResult {
-    let users = all_pages(session, "/api/v1/users", vec![("limit", "500".to_owned())], "users")?;
+    let users = all_pages(
+        session,
+        "/api/v1/users",
+        vec![("limit", "500".to_owned())],
+        "users",
+    )?;
     if session.json() {
         print_json(&Value::Array(users));
     } else {
-        let views: Vec<UserView> = users.iter().map(|u| decode(u, session.client.base())).collect::<Result<_, _>>()?;
+        let views: Vec<UserView> = users
+            .iter()
+            .map(|u| decode(u, session.client.base()))
+            .collect::<Result<_, _>>()?;
         user_table(&views).print();
     }
     Ok(())
@@ -198,10 +214,19 @@ fn edit(session: &Session, a: EditArgs) -> CliResult {
         ));
     }
     if a.password_stdin {
-        body.insert("password".into(), json!(prompt::secret_from_stdin("password")?));
+        body.insert(
+            "password".into(),
+            json!(prompt::secret_from_stdin("password")?),
+        );
     } else if a.password {
-        body.insert("password".into(), json!(prompt::new_secret("password", "--password-stdin")?));
+        body.insert(
+            "password".into(),
+            json!(prompt::new_secret("password", "--password-stdin")?),
+        );
     }
-    let record = session.client.patch(&format!("/api/v1/users/{}", segment(&a.name)), &Value::Object(body))?;
+    let record = session.client.patch(
+        &format!("/api/v1/users/{}", segment(&a.name)),
+        &Value::Object(body),
+    )?;
     print_record(session, &record)
 }

@@ -2,8 +2,6 @@
 //! free port of 127.0.0.1 and stopped on drop, and the real `tollgate` binary run against it,
 //! each simulated user with its own configuration directory.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -34,18 +32,35 @@ impl Admin {
         let database = format!("sqlite://{}", dir.path().join("admin.db").display());
         let mut settings = Settings::new(database, keyring);
         settings.listen = "127.0.0.1:0".parse().expect("address");
-        settings.bootstrap_admin = Some(BootstrapAdmin { username: ADMIN.into(), password: ADMIN_PASSWORD.into() });
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let server = runtime.block_on(Server::start(settings)).expect("the admin starts");
+        settings.bootstrap_admin = Some(BootstrapAdmin {
+            username: ADMIN.into(),
+            password: ADMIN_PASSWORD.into(),
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let server = runtime
+            .block_on(Server::start(settings))
+            .expect("the admin starts");
         let url = server.url();
-        Admin { server: Some(server), runtime: Some(runtime), url, dir }
+        Admin {
+            server: Some(server),
+            runtime: Some(runtime),
+            url,
+            dir,
+        }
     }
 
     /// A fresh configuration directory for one person using the command line.
     pub fn home(&self, name: &str) -> Home {
         let dir = self.dir.path().join("homes").join(name);
         std::fs::create_dir_all(&dir).expect("home directory");
-        Home { dir, url: self.url.clone() }
+        Home {
+            dir,
+            url: self.url.clone(),
+        }
     }
 }
 
@@ -76,14 +91,20 @@ impl Home {
                 cmd.env_remove(&key);
             }
         }
-        cmd.env("HOME", &self.dir).env("XDG_CONFIG_HOME", self.dir.join("config")).env("NO_COLOR", "1");
+        cmd.env("HOME", &self.dir)
+            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env("NO_COLOR", "1");
         cmd.timeout(std::time::Duration::from_secs(60));
         cmd
     }
 
     /// Runs `tollgate ARGS` with `stdin` as standard input.
     pub fn run_with(&self, args: &[&str], stdin: &str) -> Output {
-        self.cmd().args(args).write_stdin(stdin).output().expect("tollgate runs")
+        self.cmd()
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .expect("tollgate runs")
     }
 
     /// Runs `tollgate ARGS` with empty standard input.
@@ -103,7 +124,8 @@ impl Home {
         let mut all = args.to_vec();
         all.extend(["-o", "json"]);
         let text = self.ok(&all);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("tollgate {all:?} printed no JSON ({e}):\n{text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("tollgate {all:?} printed no JSON ({e}):\n{text}"))
     }
 
     /// Runs `tollgate ARGS`, checks it exited with `code`, and returns its stderr.
@@ -115,7 +137,10 @@ impl Home {
 
     /// Logs in as `user` with `password` through `--password-stdin`.
     pub fn login(&self, user: &str, password: &str) -> Output {
-        self.run_with(&["login", &self.url, "--username", user, "--password-stdin"], &format!("{password}\n"))
+        self.run_with(
+            &["login", &self.url, "--username", user, "--password-stdin"],
+            &format!("{password}\n"),
+        )
     }
 
     /// Logs in as the first admin, checking it works.
@@ -126,7 +151,10 @@ impl Home {
 
     /// The credentials file.
     pub fn credentials(&self) -> PathBuf {
-        self.dir.join("config").join("tollgate").join("credentials.json")
+        self.dir
+            .join("config")
+            .join("tollgate")
+            .join("credentials.json")
     }
 
     /// The credentials file, parsed.
@@ -164,6 +192,17 @@ pub fn check(out: &Output, code: i32, args: &[&str]) {
 
 /// Seconds between two RFC 3339 times.
 pub fn seconds_between(from: &Value, to: &Value) -> i64 {
-    let t = |v: &Value| tollgate_admin::times::parse_time(v.as_str().expect("a time")).expect("RFC 3339");
+    let t = |v: &Value| {
+        tollgate_admin::times::parse_time(v.as_str().expect("a time")).expect("RFC 3339")
+    };
     t(to) - t(from)
+}
+
+/// The `id` of every record in a JSON array.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
 }
