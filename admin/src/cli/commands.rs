@@ -16,11 +16,11 @@ use super::{audit, completions, login, profile, token, user};
 pub const TOUR: &str = "\
 Getting started:
   export TOLLGATE_KEYS=$(tollgate keys generate)
-  TOLLGATE_BOOTSTRAP_ADMIN='admin:correct horse battery' tollgate serve &
+  TOLLGATE_BOOTSTRAP_ADMIN='admin:correct horse battery' tollgate serve & sleep 1
   tollgate login http://127.0.0.1:8080 --username admin
   tollgate token create ci-deploy --ttl 12h
   tollgate token list
-  tollgate token revoke ID
+  tollgate token revoke \"$(tollgate token list --quiet)\"
 
 Exit codes: 0 success; 1 the server refused (its error code and message are printed) or could
 not be reached; 2 usage error. TOLLGATE_URL and TOLLGATE_TOKEN override the saved login (CI).";

@@ -30,7 +30,8 @@ Examples:
   tollgate token list
   tollgate token list --revoked
   tollgate token list --all -o json          # admins: every user's tokens
-  tollgate token list --user build-bot";
+  tollgate token list --user build-bot
+  tollgate token list --quiet | xargs -n1 tollgate token revoke     # revoke all of yours";
 const DESCRIBE_EXAMPLES: &str = "\
 Examples:
   tollgate token describe 3f2a9c0e4b1d4e8f9a7b6c5d4e3f2a1b
@@ -186,6 +187,9 @@ pub struct ListArgs {
     /// Include revoked tokens.
     #[arg(short, long)]
     pub revoked: bool,
+    /// Print only the token ids, one per line.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Kind of tokens listed [default: personal and service tokens]
     #[arg(long, value_parser = ["personal", "service", "session", "all"])]
     pub kind: Option<String>,
@@ -335,7 +339,14 @@ fn list(session: &Session, a: ListArgs) -> CliResult {
         query.push(("kind", k));
     }
     let tokens = all_pages(session, "/api/v1/tokens", query, "tokens")?;
-    if session.json() {
+    if a.quiet {
+        for t in &tokens {
+            println!(
+                "{}",
+                t.get("id").and_then(Value::as_str).unwrap_or_default()
+            );
+        }
+    } else if session.json() {
         print_json(&Value::Array(tokens));
     } else {
         let views: Vec<TokenView> = tokens

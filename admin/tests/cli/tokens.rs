@@ -90,6 +90,13 @@ fn the_whole_token_lifecycle() {
         assert!(line.ends_with(" UTC"), "{table}");
     }
 
+    let quiet = home.ok(&["token", "list", "--quiet"]);
+    let mut quiet: Vec<&str> = quiet.lines().collect();
+    quiet.sort();
+    let mut both = vec![id.as_str(), laptop_id.as_str()];
+    both.sort();
+    assert_eq!(quiet, both, "--quiet prints the ids alone");
+
     // describe and roles
     let described = home.json(&["token", "describe", &id, &laptop_id]);
     assert_eq!(ids(&described), vec![id.clone(), laptop_id.clone()]);
