@@ -125,7 +125,9 @@ async fn bench() {
         }
     );
     let (mut v_total, mut p_total) = (Vec::new(), Vec::new());
+    let (mut v_cpu, mut p_cpu) = (Duration::ZERO, Duration::ZERO);
     for round in 0..rounds {
+        let (v0, p0) = (verified.cpu_time(), passthrough.cpu_time());
         let (v, p) = if together {
             tokio::join!(
                 run(verify_target.clone(), per_round),
@@ -138,6 +140,8 @@ async fn bench() {
             let p = run(pass_target.clone(), per_round).await;
             (run(verify_target.clone(), per_round).await, p)
         };
+        v_cpu += verified.cpu_time().saturating_sub(v0);
+        p_cpu += passthrough.cpu_time().saturating_sub(p0);
         println!(
             "  round {}: verified {:8.1} req/s ({} errors)   passthrough {:8.1} req/s ({} errors)",
             round + 1,
@@ -168,6 +172,17 @@ async fn bench() {
         "ratio verified/passthrough  {:.3}   (median of per-round ratios {:.3}; errors: {errors})",
         v / p,
         ratios[ratios.len() / 2]
+    );
+    // CPU spent by wrangler dev (node + workerd) per answered request: steadier than req/s on a
+    // shared machine, since time the scheduler gives to other work is not counted.
+    let per_request = |cpu: Duration, runs: &[LoadResult]| {
+        cpu.as_secs_f64() * 1e6 / runs.iter().map(|r| r.ok).sum::<u64>().max(1) as f64
+    };
+    let (vc, pc) = (per_request(v_cpu, &v_total), per_request(p_cpu, &p_total));
+    println!(
+        "CPU per request in wrangler dev: verified {vc:.0} us, passthrough {pc:.0} us, \
+         ratio passthrough/verified {:.3}",
+        pc / vc
     );
 
     // Revoke-to-refusal, with the default refresh period (1 s).

@@ -396,6 +396,34 @@ impl Worker {
         }
     }
 
+    /// CPU time (user + system) used so far by every process of this `wrangler dev` (node and workerd).
+    pub fn cpu_time(&self) -> Duration {
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        let pgid = self.child.id().to_string();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return Duration::ZERO;
+        };
+        let total: u64 = procs
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter_map(|stat| {
+                // Fields after "(comm)": state ppid pgrp ... utime(12th) stime(13th).
+                let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                (fields.get(2) == Some(&pgid.as_str())).then(|| {
+                    let field = |i: usize| {
+                        fields
+                            .get(i)
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .unwrap_or(0)
+                    };
+                    field(11) + field(12)
+                })
+            })
+            .sum();
+        Duration::from_millis(total * 1000 / ticks)
+    }
+
     /// Everything `wrangler dev` printed so far (the worker's console lines included).
     pub fn logs(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
