@@ -68,6 +68,8 @@ pub struct Caller {
     pub issued_at: i64,
     pub expires_at: i64,
     pub service_account: bool,
+    /// The version of the user record read at authentication.
+    pub owner_version: i64,
 }
 
 impl Caller {
@@ -157,6 +159,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         issued_at: row.issued_at,
         expires_at: row.expires_at,
         service_account: row.owner_service_account,
+        owner_version: row.owner_version,
     })
 }
 

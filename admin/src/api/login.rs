@@ -76,9 +76,9 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> Res
     let mut roles = user.role_list();
     roles.truncate(MAX_ROLES);
     let expires_at = now + state.settings.session_ttl as i64;
-    let (text, mut row) = mint(&state, &user.name, Kind::Session, roles, "login session".into(), String::new(), now, expires_at, &user.name)?;
+    let (text, row) = mint(&state, &user.name, Kind::Session, roles, "login session".into(), String::new(), now, expires_at, &user.name)?;
     let mut tx = state.store.write().await?;
-    row.seq = tokens::insert(&mut tx, &row).await?;
+    tokens::insert(&mut tx, &row).await?;
     let e = NewEvent {
         at: now,
         actor: Some(&user.name),

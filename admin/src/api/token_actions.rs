@@ -254,7 +254,7 @@ async fn regenerate_token(state: &AppState, caller: &Caller, id: &str, req: Rege
     old.replaced_by = Some(new.id.clone());
     let before = refresh(&mut old);
     tokens::update(&mut tx, &old).await?;
-    new.seq = tokens::insert(&mut tx, &new).await.map_err(name_clash)?;
+    tokens::insert(&mut tx, &new).await.map_err(name_clash)?;
     let sequence = publish(&mut tx, &old, before, now).await?;
     let detail = format!("replaced by {}, grace {grace}s", new.id);
     audit::append(&mut tx, &event(caller, "token.regenerate", &old, now, detail)).await?;

@@ -219,6 +219,31 @@ async fn create_token(state: &AppState, caller: &Caller, req: CreateToken) -> Re
     if !valid_subject(&owner_name) {
         return Err(ApiError::invalid("invalid_user", "not a valid user name"));
     }
+    let detail = |row: &TokenRow| format!("name {:?}, kind {}, roles [{}]", row.name, row.kind, row.roles);
+    if owner_name == caller.user {
+        // For oneself the roles to grant are the caller token's own (a subset of the user's);
+        // the insert goes ahead only if the user record is unchanged since authentication.
+        let roles = match wanted.clone() {
+            Some(w) => {
+                if let Some(missing) = roles::first_missing(&w, &caller.roles) {
+                    return Err(ApiError::forbidden("role_not_held", format!("role {missing:?} cannot be granted by you to this token")));
+                }
+                w
+            }
+            None => caller.roles.clone(),
+        };
+        let kind = if caller.service_account { Kind::Service } else { Kind::Personal };
+        let (text, row) = mint(state, &caller.user, kind, roles, name.clone(), description.clone(), now, expires_at, &caller.user)?;
+        let mut tx = state.store.write().await?;
+        if tokens::insert_if_owner_unchanged(&mut tx, &row, caller.owner_version).await.map_err(name_clash)? {
+            audit::append(&mut tx, &created_event(caller, &row, now, detail(&row))).await?;
+            tx.commit().await?;
+            state.metrics.token_issued(kind);
+            let record = TokenRecord::of(&row, now);
+            return Ok((StatusCode::CREATED, Json(Minted { token: text, record })).into_response());
+        }
+        // The user changed meanwhile: decide again on the current record.
+    }
     let mut tx = state.store.write().await?;
     let owner = match users::get_for_share(&mut tx, &owner_name).await? {
         Some(o) => o,
@@ -242,22 +267,25 @@ async fn create_token(state: &AppState, caller: &Caller, req: CreateToken) -> Re
         None => grantable,
     };
     let kind = if owner.service_account { Kind::Service } else { Kind::Personal };
-    let (text, mut row) = mint(state, &owner.name, kind, roles, name, description, now, expires_at, &caller.user)?;
-    row.seq = tokens::insert(&mut tx, &row).await.map_err(name_clash)?;
-    let event = NewEvent {
+    let (text, row) = mint(state, &owner.name, kind, roles, name, description, now, expires_at, &caller.user)?;
+    tokens::insert(&mut tx, &row).await.map_err(name_clash)?;
+    audit::append(&mut tx, &created_event(caller, &row, now, detail(&row))).await?;
+    tx.commit().await?;
+    state.metrics.token_issued(kind);
+    let record = TokenRecord::of(&row, now);
+    Ok((StatusCode::CREATED, Json(Minted { token: text, record })).into_response())
+}
+
+fn created_event<'a>(caller: &'a Caller, row: &'a TokenRow, now: i64, detail: String) -> NewEvent<'a> {
+    NewEvent {
         at: now,
         actor: Some(&caller.user),
         action: "token.create",
         target: Some(&row.id),
         subject: Some(&row.owner),
         outcome: "success",
-        detail: Some(format!("name {:?}, kind {}, roles [{}]", row.name, row.kind, row.roles)),
-    };
-    audit::append(&mut tx, &event).await?;
-    tx.commit().await?;
-    state.metrics.token_issued(kind);
-    let record = TokenRecord::of(&row, now);
-    Ok((StatusCode::CREATED, Json(Minted { token: text, record })).into_response())
+        detail: Some(detail),
+    }
 }
 
 /// Query of `GET /api/v1/tokens`.

@@ -58,40 +58,86 @@ macro_rules! token_columns {
     };
 }
 
+macro_rules! insert_columns {
+    () => {
+        "id, owner, name, description, kind, roles, created_by, issued_at, signed_expires_at, expires_at, enabled, \
+         revoked_at, revoked_by, revoked_from, deleted_at, last_used_at, replaces, replaced_by, list_kind, list_from, list_expires"
+    };
+}
+
+macro_rules! insert_values {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21"
+    };
+}
+
+/// Binds the 21 inserted columns of `t`, in [`insert_columns!`] order.
+fn bind_token<'q, DB: sqlx::Database>(
+    q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    t: &'q TokenRow,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    q.bind(t.id.clone())
+        .bind(t.owner.clone())
+        .bind(t.name.clone())
+        .bind(t.description.clone())
+        .bind(t.kind.clone())
+        .bind(t.roles.clone())
+        .bind(t.created_by.clone())
+        .bind(t.issued_at)
+        .bind(t.signed_expires_at)
+        .bind(t.expires_at)
+        .bind(t.enabled)
+        .bind(t.revoked_at)
+        .bind(t.revoked_by.clone())
+        .bind(t.revoked_from)
+        .bind(t.deleted_at)
+        .bind(t.last_used_at)
+        .bind(t.replaces.clone())
+        .bind(t.replaced_by.clone())
+        .bind(t.list_kind)
+        .bind(t.list_from)
+        .bind(t.list_expires)
+}
+
 /// Inserts a new token; [`StoreError::Duplicate`] if its owner has a live token of that name.
-/// Returns the record's `seq`.
-pub async fn insert(tx: &mut Tx, t: &TokenRow) -> Result<i64, StoreError> {
-    let seq = on_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
-        "INSERT INTO tokens (id, owner, name, description, kind, roles, created_by, issued_at, signed_expires_at, expires_at,
-            enabled, revoked_at, revoked_by, revoked_from, deleted_at, last_used_at, replaces, replaced_by, list_kind, list_from, list_expires)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-         RETURNING seq"
-    )
-    .bind(&t.id)
-    .bind(&t.owner)
-    .bind(&t.name)
-    .bind(&t.description)
-    .bind(&t.kind)
-    .bind(&t.roles)
-    .bind(&t.created_by)
-    .bind(t.issued_at)
-    .bind(t.signed_expires_at)
-    .bind(t.expires_at)
-    .bind(t.enabled)
-    .bind(t.revoked_at)
-    .bind(&t.revoked_by)
-    .bind(t.revoked_from)
-    .bind(t.deleted_at)
-    .bind(t.last_used_at)
-    .bind(&t.replaces)
-    .bind(&t.replaced_by)
-    .bind(t.list_kind)
-    .bind(t.list_from)
-    .bind(t.list_expires)
-    .fetch_one(&mut *c)
-    .await)
+pub async fn insert(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
+    on_tx!(tx, |c| bind_token(sqlx::query(concat!("INSERT INTO tokens (", insert_columns!(), ") VALUES (", insert_values!(), ")")), t)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))
     .map_err(StoreError::from_write)?;
-    Ok(seq)
+    Ok(())
+}
+
+/// Inserts a new token only if its owner is active and still at `owner_version`
+/// (so the roles read at authentication still hold); `false` if not inserted.
+/// [`StoreError::Duplicate`] on a name clash.
+pub async fn insert_if_owner_unchanged(tx: &mut Tx, t: &TokenRow, owner_version: i64) -> Result<bool, StoreError> {
+    let sql = sql_for!(
+        tx,
+        concat!(
+            "INSERT INTO tokens (", insert_columns!(), ") SELECT ", insert_values!(),
+            " WHERE EXISTS (SELECT 1 FROM users WHERE name = $2 AND active AND version = $22)"
+        ),
+        concat!(
+            "INSERT INTO tokens (", insert_columns!(), ") SELECT ", insert_values!(),
+            " WHERE EXISTS (SELECT 1 FROM users WHERE name = $2 AND active AND version = $22 FOR SHARE)"
+        )
+    );
+    let n = on_tx!(tx, |c| bind_token(sqlx::query(sql), t)
+        .bind(owner_version)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))
+    .map_err(StoreError::from_write)?;
+    Ok(n == 1)
 }
 
 /// Writes every mutable field of `t`; [`StoreError::Duplicate`] on a name clash.
@@ -240,6 +286,7 @@ pub struct AuthRow {
     pub owner_active: bool,
     pub owner_void_before: i64,
     pub owner_service_account: bool,
+    pub owner_version: i64,
 }
 
 /// Reads the token `id` with its owner's state.
@@ -247,7 +294,7 @@ pub async fn auth_lookup(store: &Store, id: &str) -> Result<Option<AuthRow>, Sto
     Ok(on_read!(store, |c| sqlx::query_as::<_, AuthRow>(
         "SELECT t.id, t.owner, t.name, t.kind, t.roles, t.issued_at, t.expires_at, t.enabled, t.revoked_at, t.revoked_from,
                 t.deleted_at, t.last_used_at, u.active AS owner_active, u.void_before AS owner_void_before,
-                u.service_account AS owner_service_account
+                u.service_account AS owner_service_account, u.version AS owner_version
          FROM tokens t JOIN users u ON u.name = t.owner WHERE t.id = $1"
     )
     .bind(id)

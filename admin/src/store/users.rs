@@ -86,7 +86,8 @@ pub async fn find(store: &Store, name: &str) -> Result<Option<UserRow>, StoreErr
 /// Writes every mutable field of `u`.
 pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     on_tx!(tx, |c| sqlx::query(
-        "UPDATE users SET password_hash = $2, roles = $3, active = $4, service_account = $5, void_before = $6, updated_at = $7
+        "UPDATE users SET password_hash = $2, roles = $3, active = $4, service_account = $5, void_before = $6, updated_at = $7,
+             version = version + 1
          WHERE name = $1"
     )
     .bind(&u.name)

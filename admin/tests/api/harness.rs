@@ -23,6 +23,12 @@ pub fn keyring() -> Keyring {
     Keyring::parse(KEYS).unwrap()
 }
 
+/// An HTTP client (TLS is never used against the test servers, but the client needs a provider).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
 /// A store of its own for one test.
 pub struct Db {
     pub url: String,
@@ -147,7 +153,7 @@ impl Admin {
     pub async fn with(settings: Settings) -> Admin {
         let server = Server::start(settings).await.expect("server starts");
         let base = server.url();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let http = http_client();
         let mut admin = Admin { server, base, http, root: String::new() };
         admin.root = admin.login(ADMIN, ADMIN_PASSWORD).await;
         admin

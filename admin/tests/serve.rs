@@ -1,0 +1,154 @@
+//! The `tollgate` binary: `serve` configured from the environment (first admin's generated
+//! password printed once to stderr, graceful stop on SIGTERM) and `keys generate`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tollgate_shared::Keyring;
+
+const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A child process killed when dropped, so a failing test never leaves a server behind.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    /// Waits for a stderr line containing `needle`; returns it.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("no stderr line containing {needle:?}");
+    }
+
+    fn rest(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn serve(db: &str, port: u16) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("serve")
+        .env_remove("TOLLGATE_BOOTSTRAP_ADMIN")
+        .env_remove("TOLLGATE_KEYS_FILE")
+        .env("TOLLGATE_KEYS", KEYS)
+        .env("TOLLGATE_DATABASE_URL", db)
+        .env("TOLLGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TOLLGATE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Running { child, lines }
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn serve_bootstraps_an_admin_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let port = free_port();
+    let mut server = serve(&db, port);
+    let line = server.wait_for("created the first admin");
+    let password = line.split('`').nth(3).expect("the password between backticks").to_owned();
+    server.wait_for("listening");
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    let r = http
+        .post(format!("{base}/api/v1/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    assert!(server.rest().iter().all(|l| !l.contains(&token) && !l.contains(&password)), "no secret in the log");
+
+    let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = wait_exit(&mut server.child);
+    assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
+    drop(server);
+
+    // Started again on the same store: no new admin, and the first one still logs in.
+    let port = free_port();
+    let server = serve(&db, port);
+    server.wait_for("listening");
+    assert!(server.rest().iter().all(|l| !l.contains("created the first admin")));
+    let r = http
+        .post(format!("http://127.0.0.1:{port}/api/v1/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn serve_refuses_to_start_without_keys() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("serve")
+        .env_remove("TOLLGATE_KEYS")
+        .env_remove("TOLLGATE_KEYS_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TOLLGATE_KEYS"));
+}
+
+#[test]
+fn keys_generate_prints_a_usable_entry() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate")).args(["keys", "generate", "--id", "k7"]).output().unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let ring = Keyring::parse(line.trim()).unwrap();
+    assert_eq!(ring.signing_key_id(), "k7");
+    let again = Command::new(env!("CARGO_BIN_EXE_tollgate")).args(["keys", "generate"]).output().unwrap();
+    assert_ne!(again.stdout, line.as_bytes(), "each key is fresh");
+    assert!(Keyring::parse(String::from_utf8(again.stdout).unwrap().trim()).is_ok());
+    let bad = Command::new(env!("CARGO_BIN_EXE_tollgate")).args(["keys", "generate", "--id", "bad id"]).output().unwrap();
+    assert!(!bad.status.success());
+}
