@@ -11,10 +11,12 @@
 //!   `?since=` deltas, misbehaviour, down and up again).
 //! - [`tokens`]: fresh keyrings and minted tokens.
 //! - [`stack`]: all of the above wired together with a fresh keyring.
+//! - [`admin`]: the real admin service, in process, on a SQLite file, with an HTTP client for it.
 //! - [`load`]: a small HTTP/1.1 load generator for benchmarks.
 //!
 //! Every server and process is stopped when its handle is dropped, also when a test fails.
 
+pub mod admin;
 pub mod load;
 pub mod net;
 pub mod origin;
@@ -23,6 +25,7 @@ pub mod stack;
 pub mod tokens;
 pub mod worker;
 
+pub use admin::{Admin, AdminClient};
 pub use net::{Server, client, free_port};
 pub use origin::{Origin, Received};
 pub use revocations::{ListServer, Misbehave, Seen};

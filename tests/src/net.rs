@@ -126,10 +126,17 @@ async fn accept_loop(listener: TcpListener, handler: Handler) {
     }
 }
 
+/// A client builder without proxies from the environment. With the admin crate in the build,
+/// reqwest is compiled with rustls and no default crypto provider, so this installs one
+/// (ignoring "already installed") before any client is built.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_proxy()
+}
+
 /// A plain HTTP client for tests: no proxy from the environment, no redirects followed.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
+    client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a reqwest client with default TLS-free settings always builds")

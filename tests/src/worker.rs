@@ -341,8 +341,7 @@ impl Worker {
     }
 
     async fn wait_ready(&mut self) -> Result<(), HarnessError> {
-        let client = reqwest::Client::builder()
-            .no_proxy()
+        let client = crate::net::client_builder()
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| HarnessError::Missing(e.to_string()))?;
