@@ -7,8 +7,8 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -33,10 +33,13 @@ pub fn acceptable_password(password: &str) -> bool {
 
 /// Hashes `password` with argon2id (default parameters, random salt) into a PHC string.
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        ApiError::internal()
-    })
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::internal()
+        })
 }
 
 /// Checks `password` against a PHC string; a missing hash is checked against a dummy so that
@@ -45,8 +48,13 @@ pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash_password(&random_password()).unwrap_or_default());
     let stored = hash.unwrap_or(dummy);
-    let Ok(parsed) = PasswordHash::new(stored) else { return false };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && hash.is_some()
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && hash.is_some()
 }
 
 /// A random password of 24 URL-safe characters (144 bits).
@@ -97,14 +105,23 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| refused("unauthenticated", "this call needs Authorization: Bearer <token>"))?;
-        let text = header.to_str().map_err(|_| refused("malformed", "the Authorization header is not readable"))?;
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            refused(
+                "unauthenticated",
+                "this call needs Authorization: Bearer <token>",
+            )
+        })?;
+        let text = header
+            .to_str()
+            .map_err(|_| refused("malformed", "the Authorization header is not readable"))?;
         let token = match text.trim().split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-            _ => return Err(refused("unauthenticated", "this call needs Authorization: Bearer <token>")),
+            _ => {
+                return Err(refused(
+                    "unauthenticated",
+                    "this call needs Authorization: Bearer <token>",
+                ));
+            }
         };
         authenticate(state, token).await
     }
@@ -126,7 +143,9 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         .await?
         .filter(|r| r.owner == claims.subject)
         .ok_or_else(|| refused("revoked", "the token has been revoked"))?;
-    if row.deleted_at.is_some() || (row.revoked_at.is_some() && row.revoked_from.is_none_or(|from| now >= from)) {
+    if row.deleted_at.is_some()
+        || (row.revoked_at.is_some() && row.revoked_from.is_none_or(|from| now >= from))
+    {
         return Err(refused("revoked", "the token has been revoked"));
     }
     if !row.owner_active {
@@ -141,7 +160,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     if now >= row.expires_at {
         return Err(refused("expired", "the token has expired"));
     }
-    if row.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION) {
+    if row
+        .last_used_at
+        .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
+    {
         let store = state.store.clone();
         let id = row.id.clone();
         tokio::spawn(async move {

@@ -34,21 +34,29 @@ const DAY: u64 = 86_400;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// Neither `TOLLGATE_KEYS` nor `TOLLGATE_KEYS_FILE` is set.
-    #[error("no signing keys: set TOLLGATE_KEYS or TOLLGATE_KEYS_FILE (make one with `tollgate keys generate`)")]
+    #[error(
+        "no signing keys: set TOLLGATE_KEYS or TOLLGATE_KEYS_FILE (make one with `tollgate keys generate`)"
+    )]
     NoKeys,
     /// The keyring text is invalid.
     #[error("TOLLGATE_KEYS: {0}")]
     Keys(#[from] KeyringError),
     /// The key file could not be read.
     #[error("cannot read TOLLGATE_KEYS_FILE {path}: {source}")]
-    KeyFile { path: String, source: std::io::Error },
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
     /// A variable holds a value that does not parse or is out of range.
     #[error("{var}: {message}")]
     Invalid { var: &'static str, message: String },
 }
 
 fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { var, message: message.into() }
+    ConfigError::Invalid {
+        var,
+        message: message.into(),
+    }
 }
 
 /// The first admin to create on an empty store.
@@ -60,7 +68,9 @@ pub struct BootstrapAdmin {
 
 impl fmt::Debug for BootstrapAdmin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BootstrapAdmin").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("BootstrapAdmin")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,15 +126,19 @@ impl Settings {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let keys_text = match (get("TOLLGATE_KEYS"), get("TOLLGATE_KEYS_FILE")) {
             (Some(text), _) => text,
-            (None, Some(path)) => {
-                std::fs::read_to_string(&path).map_err(|source| ConfigError::KeyFile { path, source })?
-            }
+            (None, Some(path)) => std::fs::read_to_string(&path)
+                .map_err(|source| ConfigError::KeyFile { path, source })?,
             (None, None) => return Err(ConfigError::NoKeys),
         };
         let keyring = Keyring::parse(&keys_text)?;
-        let mut s = Settings::new(get("TOLLGATE_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()), keyring);
+        let mut s = Settings::new(
+            get("TOLLGATE_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            keyring,
+        );
         if let Some(v) = get("TOLLGATE_LISTEN") {
-            s.listen = v.trim().parse().map_err(|_| invalid("TOLLGATE_LISTEN", "expected host:port, e.g. 127.0.0.1:8080"))?;
+            s.listen = v.trim().parse().map_err(|_| {
+                invalid("TOLLGATE_LISTEN", "expected host:port, e.g. 127.0.0.1:8080")
+            })?;
         }
         if let Some(v) = get("TOLLGATE_TOKEN_PREFIX") {
             if !valid_prefix(v.trim()) {
@@ -135,26 +149,38 @@ impl Settings {
         let duration = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(var) {
                 None => Ok(default),
-                Some(v) => parse_duration(&v)
-                    .filter(|d| *d > 0)
-                    .ok_or_else(|| invalid(var, "expected a positive duration such as 3600, 12h or 30d")),
+                Some(v) => parse_duration(&v).filter(|d| *d > 0).ok_or_else(|| {
+                    invalid(var, "expected a positive duration such as 3600, 12h or 30d")
+                }),
             }
         };
         s.default_ttl = duration("TOLLGATE_DEFAULT_TTL", s.default_ttl)?;
         s.max_ttl = duration("TOLLGATE_MAX_TTL", s.max_ttl)?;
         s.session_ttl = duration("TOLLGATE_SESSION_TTL", s.session_ttl)?;
-        s.request_timeout = Duration::from_secs(duration("TOLLGATE_REQUEST_TIMEOUT", s.request_timeout.as_secs())?);
-        s.list_maintenance_interval =
-            Duration::from_secs(duration("TOLLGATE_LIST_MAINTENANCE_INTERVAL", s.list_maintenance_interval.as_secs())?);
+        s.request_timeout = Duration::from_secs(duration(
+            "TOLLGATE_REQUEST_TIMEOUT",
+            s.request_timeout.as_secs(),
+        )?);
+        s.list_maintenance_interval = Duration::from_secs(duration(
+            "TOLLGATE_LIST_MAINTENANCE_INTERVAL",
+            s.list_maintenance_interval.as_secs(),
+        )?);
         s.list_delta_retention = duration("TOLLGATE_LIST_DELTA_RETENTION", s.list_delta_retention)?;
         if s.default_ttl > s.max_ttl {
-            return Err(invalid("TOLLGATE_DEFAULT_TTL", "must not exceed TOLLGATE_MAX_TTL"));
+            return Err(invalid(
+                "TOLLGATE_DEFAULT_TTL",
+                "must not exceed TOLLGATE_MAX_TTL",
+            ));
         }
         if s.session_ttl > s.max_ttl {
-            return Err(invalid("TOLLGATE_SESSION_TTL", "must not exceed TOLLGATE_MAX_TTL"));
+            return Err(invalid(
+                "TOLLGATE_SESSION_TTL",
+                "must not exceed TOLLGATE_MAX_TTL",
+            ));
         }
         if let Some(v) = get("TOLLGATE_TOKEN_CREATION") {
-            s.token_creation = parse_switch(&v).ok_or_else(|| invalid("TOLLGATE_TOKEN_CREATION", "expected true or false"))?;
+            s.token_creation = parse_switch(&v)
+                .ok_or_else(|| invalid("TOLLGATE_TOKEN_CREATION", "expected true or false"))?;
         }
         if let Some(v) = get("TOLLGATE_MAX_BODY_BYTES") {
             s.max_body_bytes = v
@@ -162,19 +188,33 @@ impl Settings {
                 .parse()
                 .ok()
                 .filter(|n| (1024..=16 << 20).contains(n))
-                .ok_or_else(|| invalid("TOLLGATE_MAX_BODY_BYTES", "expected a byte count from 1024 to 16777216"))?;
+                .ok_or_else(|| {
+                    invalid(
+                        "TOLLGATE_MAX_BODY_BYTES",
+                        "expected a byte count from 1024 to 16777216",
+                    )
+                })?;
         }
         if let Some(v) = get("TOLLGATE_BOOTSTRAP_ADMIN") {
             let (user, password) = v
                 .split_once(':')
                 .ok_or_else(|| invalid("TOLLGATE_BOOTSTRAP_ADMIN", "expected username:password"))?;
             if !valid_subject(user) {
-                return Err(invalid("TOLLGATE_BOOTSTRAP_ADMIN", "invalid username (1-64 of A-Z a-z 0-9 . _ @ + : -)"));
+                return Err(invalid(
+                    "TOLLGATE_BOOTSTRAP_ADMIN",
+                    "invalid username (1-64 of A-Z a-z 0-9 . _ @ + : -)",
+                ));
             }
             if !crate::auth::acceptable_password(password) {
-                return Err(invalid("TOLLGATE_BOOTSTRAP_ADMIN", "the password must be 8 to 256 characters"));
+                return Err(invalid(
+                    "TOLLGATE_BOOTSTRAP_ADMIN",
+                    "the password must be 8 to 256 characters",
+                ));
             }
-            s.bootstrap_admin = Some(BootstrapAdmin { username: user.to_owned(), password: password.to_owned() });
+            s.bootstrap_admin = Some(BootstrapAdmin {
+                username: user.to_owned(),
+                password: password.to_owned(),
+            });
         }
         Ok(s)
     }
@@ -196,7 +236,10 @@ mod tests {
     const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -228,14 +271,20 @@ mod tests {
         assert_eq!((s.default_ttl, s.max_ttl), (DAY, 7 * DAY));
         assert!(!s.token_creation);
         assert_eq!(s.bootstrap_admin.as_ref().unwrap().username, "root");
-        assert!(!format!("{s:?}").contains("correct horse"), "Debug must not show the password");
+        assert!(
+            !format!("{s:?}").contains("correct horse"),
+            "Debug must not show the password"
+        );
         assert_eq!(s.database_url, "postgres://db/x");
     }
 
     #[test]
     fn refuses_bad_values() {
         assert!(matches!(settings(&[]), Err(ConfigError::NoKeys)));
-        assert!(matches!(settings(&[("TOLLGATE_KEYS", "k1:short")]), Err(ConfigError::Keys(_))));
+        assert!(matches!(
+            settings(&[("TOLLGATE_KEYS", "k1:short")]),
+            Err(ConfigError::Keys(_))
+        ));
         let bad = [
             ("TOLLGATE_LISTEN", "nowhere"),
             ("TOLLGATE_TOKEN_PREFIX", "Bad_"),
@@ -255,7 +304,11 @@ mod tests {
 
     #[test]
     fn key_errors_never_show_keys() {
-        let err = settings(&[("TOLLGATE_KEYS", "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd")]).unwrap_err();
+        let err = settings(&[(
+            "TOLLGATE_KEYS",
+            "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd",
+        )])
+        .unwrap_err();
         assert!(!err.to_string().contains("AAEC"));
     }
 }

@@ -20,8 +20,16 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with any status.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError { status, code, message: message.into() }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400: the request itself is malformed.
@@ -56,13 +64,23 @@ impl ApiError {
 
     /// 500: our fault; details go to the log, not the caller.
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -76,7 +94,9 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         let challenge = if code == "unauthenticated" {
             "Bearer realm=\"tollgate\"".to_owned()
         } else {
-            format!("Bearer realm=\"tollgate\", error=\"invalid_token\", error_description=\"{code}\"")
+            format!(
+                "Bearer realm=\"tollgate\", error=\"invalid_token\", error_description=\"{code}\""
+            )
         };
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -123,9 +143,12 @@ mod tests {
 
     #[tokio::test]
     async fn renders_the_conventional_body() {
-        let response = ApiError::conflict("name_taken", "a token with this name exists").into_response();
+        let response =
+            ApiError::conflict("name_taken", "a token with this name exists").into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["error"]["code"], "name_taken");
         assert_eq!(v["error"]["message"], "a token with this name exists");
@@ -137,6 +160,11 @@ mod tests {
         let h = r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
         assert!(h.starts_with("Bearer ") && h.contains("invalid_token"));
         let r = ApiError::unauthorized("unauthenticated", "no token").into_response();
-        assert!(!r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().contains("error="));
+        assert!(
+            !r.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .contains("error=")
+        );
     }
 }

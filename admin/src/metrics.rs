@@ -44,7 +44,9 @@ impl Metrics {
     /// Counts one answered request.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        let stats = map.entry((method.to_owned(), route.to_owned(), status)).or_default();
+        let stats = map
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default();
         stats.count += 1;
         stats.seconds += seconds;
     }
@@ -61,7 +63,12 @@ impl Metrics {
 
     /// Counts a login attempt.
     pub fn login(&self, ok: bool) {
-        if ok { &self.logins_ok } else { &self.logins_failed }.fetch_add(1, Ordering::Relaxed);
+        if ok {
+            &self.logins_ok
+        } else {
+            &self.logins_failed
+        }
+        .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records the revocation list last served.
@@ -74,7 +81,9 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP tollgate_http_requests_total HTTP requests answered, by route and status.\n");
+        out.push_str(
+            "# HELP tollgate_http_requests_total HTTP requests answered, by route and status.\n",
+        );
         out.push_str("# TYPE tollgate_http_requests_total counter\n");
         let map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         for ((method, route, status), s) in map.iter() {
@@ -100,18 +109,55 @@ impl Metrics {
         out.push_str("# TYPE tollgate_tokens_issued_total counter\n");
         for kind in [Kind::Session, Kind::Personal, Kind::Service] {
             let n = self.tokens_issued[kind_index(kind)].load(Ordering::Relaxed);
-            let _ = writeln!(out, "tollgate_tokens_issued_total{{kind=\"{}\"}} {n}", kind.as_str());
+            let _ = writeln!(
+                out,
+                "tollgate_tokens_issued_total{{kind=\"{}\"}} {n}",
+                kind.as_str()
+            );
         }
         let gauges: [(&str, &str, &str, i64); 6] = [
-            ("tollgate_revocations_total", "counter", "Tokens revoked (revoke, delete, regenerate, logout).", self.revocations.load(Ordering::Relaxed) as i64),
-            ("tollgate_logins_succeeded_total", "counter", "Password logins accepted.", self.logins_ok.load(Ordering::Relaxed) as i64),
-            ("tollgate_logins_failed_total", "counter", "Password logins refused.", self.logins_failed.load(Ordering::Relaxed) as i64),
-            ("tollgate_revocation_list_sequence", "gauge", "Sequence number of the list last served.", self.list_sequence.load(Ordering::Relaxed)),
-            ("tollgate_revocation_list_entries", "gauge", "Token entries in the list last served.", self.list_entries.load(Ordering::Relaxed)),
-            ("tollgate_revocation_list_bytes", "gauge", "Size of the full list last served.", self.list_bytes.load(Ordering::Relaxed)),
+            (
+                "tollgate_revocations_total",
+                "counter",
+                "Tokens revoked (revoke, delete, regenerate, logout).",
+                self.revocations.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "tollgate_logins_succeeded_total",
+                "counter",
+                "Password logins accepted.",
+                self.logins_ok.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "tollgate_logins_failed_total",
+                "counter",
+                "Password logins refused.",
+                self.logins_failed.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "tollgate_revocation_list_sequence",
+                "gauge",
+                "Sequence number of the list last served.",
+                self.list_sequence.load(Ordering::Relaxed),
+            ),
+            (
+                "tollgate_revocation_list_entries",
+                "gauge",
+                "Token entries in the list last served.",
+                self.list_entries.load(Ordering::Relaxed),
+            ),
+            (
+                "tollgate_revocation_list_bytes",
+                "gauge",
+                "Size of the full list last served.",
+                self.list_bytes.load(Ordering::Relaxed),
+            ),
         ];
         for (name, kind, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         }
         out
     }
@@ -125,9 +171,18 @@ fn escape(s: &str) -> String {
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
     let response = next.run(request).await;
-    state.metrics.request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.metrics.request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 

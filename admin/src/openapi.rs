@@ -6,7 +6,10 @@ use serde_json::{Map, Value, json};
 use crate::api::operations;
 
 fn reason(status: u16) -> &'static str {
-    axum::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
+    axum::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
 }
 
 /// The whole document.
@@ -16,7 +19,10 @@ pub fn document() -> Value {
         let mut o = Map::new();
         o.insert("summary".into(), json!(op.summary));
         o.insert("tags".into(), json!([op.tag]));
-        o.insert("operationId".into(), json!(format!("{} {}", op.method, op.path)));
+        o.insert(
+            "operationId".into(),
+            json!(format!("{} {}", op.method, op.path)),
+        );
         let mut params: Vec<Value> = op
             .query
             .iter()
@@ -24,7 +30,9 @@ pub fn document() -> Value {
             .collect();
         for segment in op.path.split('/').filter(|s| s.starts_with('{')) {
             let name = segment.trim_matches(|c| c == '{' || c == '}');
-            params.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}));
+            params.push(
+                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+            );
         }
         if !params.is_empty() {
             o.insert("parameters".into(), Value::Array(params));
@@ -43,11 +51,17 @@ pub fn document() -> Value {
         let ok = match (schema, op.path) {
             (Some(s), _) => json!({"description": reason(status),
                 "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{s}")}}}}),
-            (None, "/api/v1/revocations") => json!({"description": "The signed list document (full or delta); 304 when current.",
+            (None, "/api/v1/revocations") => {
+                json!({"description": "The signed list document (full or delta); 304 when current.",
                 "headers": {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}},
-                "content": {"application/vnd.tollgate.revocations": {"schema": {"type": "string", "format": "binary"}}}}),
-            (None, "/metrics") => json!({"description": reason(status), "content": {"text/plain": {"schema": {"type": "string"}}}}),
-            (None, "/api/v1/openapi.json") => json!({"description": reason(status), "content": {"application/json": {"schema": {"type": "object"}}}}),
+                "content": {"application/vnd.tollgate.revocations": {"schema": {"type": "string", "format": "binary"}}}})
+            }
+            (None, "/metrics") => {
+                json!({"description": reason(status), "content": {"text/plain": {"schema": {"type": "string"}}}})
+            }
+            (None, "/api/v1/openapi.json") => {
+                json!({"description": reason(status), "content": {"application/json": {"schema": {"type": "object"}}}})
+            }
             (None, _) => json!({"description": reason(status)}),
         };
         responses.insert(status.to_string(), ok);
@@ -61,8 +75,13 @@ pub fn document() -> Value {
             );
         }
         o.insert("responses".into(), Value::Object(responses));
-        let entry = paths.entry(op.path.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-        entry.as_object_mut().expect("path items are objects").insert(op.method.as_str().to_ascii_lowercase(), Value::Object(o));
+        let entry = paths
+            .entry(op.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        entry
+            .as_object_mut()
+            .expect("path items are objects")
+            .insert(op.method.as_str().to_ascii_lowercase(), Value::Object(o));
     }
     json!({
         "openapi": "3.1.0",
@@ -190,7 +209,10 @@ mod tests {
         let text = doc.to_string();
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         for part in text.split("#/components/schemas/").skip(1) {
-            let name: String = part.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let name: String = part
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             assert!(schemas.contains_key(&name), "missing schema {name}");
         }
         assert_eq!(doc["paths"].as_object().unwrap().len(), 14);

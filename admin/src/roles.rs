@@ -18,20 +18,29 @@ pub const MAX_USER_ROLES: usize = 64;
 pub fn normalize(roles: &[String], max: usize) -> Result<Vec<String>, ApiError> {
     if let Some(bad) = roles.iter().find(|r| !valid_role(r)) {
         let shown: String = bad.chars().take(64).collect();
-        return Err(ApiError::invalid("invalid_role", format!("invalid role {shown:?}: use 1-64 of A-Z a-z 0-9 . _ : / -")));
+        return Err(ApiError::invalid(
+            "invalid_role",
+            format!("invalid role {shown:?}: use 1-64 of A-Z a-z 0-9 . _ : / -"),
+        ));
     }
     let mut out = roles.to_vec();
     out.sort();
     out.dedup();
     if out.len() > max {
-        return Err(ApiError::invalid("too_many_roles", format!("at most {max} roles")));
+        return Err(ApiError::invalid(
+            "too_many_roles",
+            format!("at most {max} roles"),
+        ));
     }
     Ok(out)
 }
 
 /// The first role of `wanted` missing from `held`.
 pub fn first_missing<'a>(wanted: &'a [String], held: &[String]) -> Option<&'a str> {
-    wanted.iter().find(|r| !held.contains(r)).map(String::as_str)
+    wanted
+        .iter()
+        .find(|r| !held.contains(r))
+        .map(String::as_str)
 }
 
 /// The roles in both lists, ascending.
@@ -52,8 +61,14 @@ mod tests {
 
     #[test]
     fn normalizes_and_refuses_bad_roles() {
-        assert_eq!(normalize(&v(&["user", "pool:ml-team", "user"]), 16).unwrap(), v(&["pool:ml-team", "user"]));
-        assert_eq!(normalize(&v(&["a b"]), 16).unwrap_err().code, "invalid_role");
+        assert_eq!(
+            normalize(&v(&["user", "pool:ml-team", "user"]), 16).unwrap(),
+            v(&["pool:ml-team", "user"])
+        );
+        assert_eq!(
+            normalize(&v(&["a b"]), 16).unwrap_err().code,
+            "invalid_role"
+        );
         assert_eq!(normalize(&v(&[""]), 16).unwrap_err().code, "invalid_role");
         let many: Vec<String> = (0..17).map(|i| format!("r{i}")).collect();
         assert_eq!(normalize(&many, 16).unwrap_err().code, "too_many_roles");
@@ -63,6 +78,9 @@ mod tests {
     fn subset_helpers() {
         assert_eq!(first_missing(&v(&["a", "b"]), &v(&["a"])), Some("b"));
         assert_eq!(first_missing(&v(&["a"]), &v(&["a", "b"])), None);
-        assert_eq!(intersect(&v(&["c", "a", "b"]), &v(&["b", "c"])), v(&["b", "c"]));
+        assert_eq!(
+            intersect(&v(&["c", "a", "b"]), &v(&["b", "c"])),
+            v(&["b", "c"])
+        );
     }
 }

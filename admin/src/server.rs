@@ -35,7 +35,10 @@ pub enum StartError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("invalid token prefix")]
     Prefix,
     #[error("creating the first admin failed: {0}")]
@@ -60,7 +63,8 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
         Some(b) => (b.username.clone(), b.password.clone(), false),
         None => ("admin".to_owned(), random_password(), true),
     };
-    let hash = hash_password(&password).map_err(|e| StartError::Bootstrap(e.message.into_owned()))?;
+    let hash =
+        hash_password(&password).map_err(|e| StartError::Bootstrap(e.message.into_owned()))?;
     let now = now();
     let row = UserRow {
         name: name.clone(),
@@ -90,7 +94,9 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
     audit::append(&mut tx, &event).await?;
     tx.commit().await?;
     if generated {
-        eprintln!("tollgate: created the first admin: user `{name}`, password `{password}` (shown only this once)");
+        eprintln!(
+            "tollgate: created the first admin: user `{name}`, password `{password}` (shown only this once)"
+        );
     }
     tracing::info!(user = %name, "created the first admin");
     Ok(())
@@ -106,7 +112,10 @@ async fn json_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
-        let message = status.canonical_reason().unwrap_or("error").to_ascii_lowercase();
+        let message = status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase();
         return error_response(status, code_for_status(status), &message);
     }
     response
@@ -123,9 +132,15 @@ pub fn app(state: AppState) -> Router {
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(s.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(s.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, s.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            s.request_timeout,
+        ))
         .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -139,37 +154,65 @@ fn spawn_maintenance(state: AppState) -> JoinHandle<()> {
             let retention = state.settings.list_delta_retention as i64;
             match maintenance::run(&state.store, now(), retention).await {
                 Ok(r) if r.bumped_to.is_some() => {
-                    tracing::info!(sequence = r.bumped_to, converted = r.converted, "revocation list compacted")
+                    tracing::info!(
+                        sequence = r.bumped_to,
+                        converted = r.converted,
+                        "revocation list compacted"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "revocation list maintenance failed"),
+            }
+            // Keep the document warm, so a first fetch never pays for building it.
+            match crate::store::list::current(&state.store).await {
+                Ok(current) => {
+                    if let Err(e) = state.publisher.at_least(&state.store, current).await {
+                        tracing::warn!(error = %e, "building the revocation list failed");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reading the revocation list version failed"),
             }
         }
     })
 }
 
 /// Serves on an already bound listener until `shutdown` resolves, then drains requests.
-async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let maintenance = spawn_maintenance(state.clone());
     let store = state.store.clone();
-    let result = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
     maintenance.abort();
     store.close().await;
     result
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
 }
 
 /// Runs the server until `shutdown` resolves (what `tollgate serve` does).
-pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let addr = settings.listen;
     let state = prepare(settings).await?;
     let listener = bind(addr).await?;
-    let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
     tracing::info!(address = %local, backend = ?state.store.backend(), "tollgate admin listening");
-    serve(state, listener, shutdown).await.map_err(|source| StartError::Bind { addr, source })
+    serve(state, listener, shutdown)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
 }
 
 /// A server running in this process. Dropping it stops it.
@@ -186,12 +229,19 @@ impl Server {
         let addr = settings.listen;
         let state = prepare(settings).await?;
         let listener = bind(addr).await?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(state.clone(), listener, async move {
             let _ = stopped.await;
         }));
-        Ok(Server { addr, state, stop: Some(stop), task: Some(task) })
+        Ok(Server {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// The address it listens on.

@@ -33,10 +33,18 @@ pub struct Inner {
 impl AppState {
     /// Builds the state for `settings` on `store`.
     pub fn new(settings: Settings, store: Store) -> Result<Self, BadPrefix> {
-        let minter = Authority::new(settings.keyring.clone()).with_prefix(&settings.token_prefix)?;
+        let minter =
+            Authority::new(settings.keyring.clone()).with_prefix(&settings.token_prefix)?;
         let checker = minter.clone().with_leeway(CHECK_LEEWAY_SECONDS);
         let publisher = Publisher::new(settings.keyring.clone());
-        Ok(AppState(Arc::new(Inner { settings, store, minter, checker, metrics: Metrics::default(), publisher })))
+        Ok(AppState(Arc::new(Inner {
+            settings,
+            store,
+            minter,
+            checker,
+            metrics: Metrics::default(),
+            publisher,
+        })))
     }
 }
 

@@ -9,7 +9,10 @@ use time::{Date, OffsetDateTime};
 
 /// The current time in Unix seconds.
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Renders Unix seconds as RFC 3339 in UTC (`2026-11-23T23:00:00Z`).

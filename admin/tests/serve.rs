@@ -43,7 +43,11 @@ impl Running {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn serve(db: &str, port: u16) -> Running {
@@ -90,13 +94,24 @@ async fn serve_bootstraps_an_admin_and_stops_on_sigterm() {
     let port = free_port();
     let mut server = serve(&db, port);
     let line = server.wait_for("created the first admin");
-    let password = line.split('`').nth(3).expect("the password between backticks").to_owned();
+    let password = line
+        .split('`')
+        .nth(3)
+        .expect("the password between backticks")
+        .to_owned();
     server.wait_for("listening");
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let r = http
         .post(format!("{base}/api/v1/login"))
         .json(&serde_json::json!({"username": "admin", "password": password}))
@@ -104,10 +119,22 @@ async fn serve_bootstraps_an_admin_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let token = r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-    assert!(server.rest().iter().all(|l| !l.contains(&token) && !l.contains(&password)), "no secret in the log");
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        server
+            .rest()
+            .iter()
+            .all(|l| !l.contains(&token) && !l.contains(&password)),
+        "no secret in the log"
+    );
 
-    let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = wait_exit(&mut server.child);
     assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
@@ -117,7 +144,12 @@ async fn serve_bootstraps_an_admin_and_stops_on_sigterm() {
     let port = free_port();
     let server = serve(&db, port);
     server.wait_for("listening");
-    assert!(server.rest().iter().all(|l| !l.contains("created the first admin")));
+    assert!(
+        server
+            .rest()
+            .iter()
+            .all(|l| !l.contains("created the first admin"))
+    );
     let r = http
         .post(format!("http://127.0.0.1:{port}/api/v1/login"))
         .json(&serde_json::json!({"username": "admin", "password": password}))
@@ -141,14 +173,23 @@ fn serve_refuses_to_start_without_keys() {
 
 #[test]
 fn keys_generate_prints_a_usable_entry() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tollgate")).args(["keys", "generate", "--id", "k7"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["keys", "generate", "--id", "k7"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let line = String::from_utf8(out.stdout).unwrap();
     let ring = Keyring::parse(line.trim()).unwrap();
     assert_eq!(ring.signing_key_id(), "k7");
-    let again = Command::new(env!("CARGO_BIN_EXE_tollgate")).args(["keys", "generate"]).output().unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["keys", "generate"])
+        .output()
+        .unwrap();
     assert_ne!(again.stdout, line.as_bytes(), "each key is fresh");
     assert!(Keyring::parse(String::from_utf8(again.stdout).unwrap().trim()).is_ok());
-    let bad = Command::new(env!("CARGO_BIN_EXE_tollgate")).args(["keys", "generate", "--id", "bad id"]).output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["keys", "generate", "--id", "bad id"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
 }

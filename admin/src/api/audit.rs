@@ -31,9 +31,18 @@ pub struct AuditPage {
 }
 
 /// `GET /api/v1/audit`.
-pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<AuditQuery>) -> Result<Json<AuditPage>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
     let limit = page_limit(q.limit, 100, 1000)?;
-    let before = q.cursor.as_deref().map(parse_number_cursor).transpose()?.unwrap_or(0);
+    let before = q
+        .cursor
+        .as_deref()
+        .map(parse_number_cursor)
+        .transpose()?
+        .unwrap_or(0);
     let filter = AuditFilter {
         visible_to: (!caller.is_admin()).then(|| caller.user.clone()),
         actor: q.actor,
@@ -49,5 +58,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
     } else {
         None
     };
-    Ok(Json(AuditPage { events: rows.into_iter().map(AuditRecord::from).collect(), next_cursor }))
+    Ok(Json(AuditPage {
+        events: rows.into_iter().map(AuditRecord::from).collect(),
+        next_cursor,
+    }))
 }

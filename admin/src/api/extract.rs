@@ -3,8 +3,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::errors::ApiError;
@@ -20,7 +20,11 @@ pub struct OptionalBody<T>(pub T);
 async fn read(req: Request) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, &()).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is too large",
+            )
         } else {
             ApiError::bad_request("unreadable_body", "the request body could not be read")
         }
@@ -33,7 +37,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         use serde_json::error::Category;
         match e.classify() {
             Category::Data => {
-                let code = if e.to_string().starts_with("unknown field") { "unknown_field" } else { "invalid_body" };
+                let code = if e.to_string().starts_with("unknown field") {
+                    "unknown_field"
+                } else {
+                    "invalid_body"
+                };
                 ApiError::bad_request(code, e.to_string())
             }
             Category::Syntax | Category::Eof | Category::Io => {
@@ -91,8 +99,16 @@ mod tests {
     #[test]
     fn sorts_errors() {
         assert_eq!(parse::<Named>(b"{").unwrap_err().code, "malformed_json");
-        assert_eq!(parse::<Named>(b"{\"name\": 1}").unwrap_err().code, "invalid_body");
-        assert_eq!(parse::<Named>(b"{\"name\": \"a\", \"x\": 1}").unwrap_err().code, "unknown_field");
+        assert_eq!(
+            parse::<Named>(b"{\"name\": 1}").unwrap_err().code,
+            "invalid_body"
+        );
+        assert_eq!(
+            parse::<Named>(b"{\"name\": \"a\", \"x\": 1}")
+                .unwrap_err()
+                .code,
+            "unknown_field"
+        );
         assert_eq!(parse::<Named>(b"[]").unwrap_err().code, "invalid_body");
         assert!(parse::<Named>(b"{\"name\": \"a\"}").is_ok());
     }

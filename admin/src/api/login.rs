@@ -42,9 +42,16 @@ fn refused() -> ApiError {
 }
 
 /// `POST /api/v1/login`.
-pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    Body(req): Body<Login>,
+) -> Result<Response, ApiError> {
     let now = now();
-    let user = if req.username.len() <= 64 { users::find(&state.store, &req.username).await? } else { None };
+    let user = if req.username.len() <= 64 {
+        users::find(&state.store, &req.username).await?
+    } else {
+        None
+    };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let password = req.password;
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
@@ -76,7 +83,17 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> Res
     let mut roles = user.role_list();
     roles.truncate(MAX_ROLES);
     let expires_at = now + state.settings.session_ttl as i64;
-    let (text, row) = mint(&state, &user.name, Kind::Session, roles, "login session".into(), String::new(), now, expires_at, &user.name)?;
+    let (text, row) = mint(
+        &state,
+        &user.name,
+        Kind::Session,
+        roles,
+        "login session".into(),
+        String::new(),
+        now,
+        expires_at,
+        &user.name,
+    )?;
     let mut tx = state.store.write().await?;
     tokens::insert(&mut tx, &row).await?;
     let e = NewEvent {
@@ -92,24 +109,43 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> Res
     tx.commit().await?;
     state.metrics.login(true);
     state.metrics.token_issued(Kind::Session);
-    Ok((StatusCode::OK, Json(Session { token: text, record: TokenRecord::of(&row, now) })).into_response())
+    Ok((
+        StatusCode::OK,
+        Json(Session {
+            token: text,
+            record: TokenRecord::of(&row, now),
+        }),
+    )
+        .into_response())
 }
 
 /// `POST /api/v1/logout`: revokes the session token the call is made with.
-pub async fn logout(State(state): State<AppState>, caller: Caller, OptionalBody(_): OptionalBody<Empty>) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    OptionalBody(_): OptionalBody<Empty>,
+) -> Result<Response, ApiError> {
     let now = now();
     if caller.kind != Kind::Session {
-        return Err(ApiError::bad_request("not_a_session", "logout ends login sessions; revoke other tokens instead"));
+        return Err(ApiError::bad_request(
+            "not_a_session",
+            "logout ends login sessions; revoke other tokens instead",
+        ));
     }
     let mut tx = state.store.write().await?;
-    let mut row = tokens::get_for_update(&mut tx, &caller.token_id).await?.ok_or_else(|| ApiError::not_found("no such token"))?;
+    let mut row = tokens::get_for_update(&mut tx, &caller.token_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such token"))?;
     row.revoked_at = Some(now);
     row.revoked_by = Some(caller.user.clone());
     row.revoked_from = None;
     let mut sequence = None;
     if let Some(old) = refresh(&mut row) {
         tokens::update(&mut tx, &row).await?;
-        let change = Change::Token { id: &row.id, expires_at: old.expires.max(row.list_expires) };
+        let change = Change::Token {
+            id: &row.id,
+            expires_at: old.expires.max(row.list_expires),
+        };
         sequence = Some(list::bump(&mut tx, now, &[change]).await?);
     }
     let e = NewEvent {
@@ -124,5 +160,8 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, OptionalBody(
     audit::append(&mut tx, &e).await?;
     tx.commit().await?;
     state.metrics.token_revoked();
-    Ok(with_sequence(StatusCode::NO_CONTENT.into_response(), sequence))
+    Ok(with_sequence(
+        StatusCode::NO_CONTENT.into_response(),
+        sequence,
+    ))
 }

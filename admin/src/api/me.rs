@@ -31,7 +31,9 @@ pub struct Me {
 
 /// `GET /api/v1/me`.
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
-    let user = users::find(&state.store, &caller.user).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    let user = users::find(&state.store, &caller.user)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
     Ok(Json(Me {
         user: UserRecord::from(&user),
         token: CurrentToken {

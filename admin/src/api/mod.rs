@@ -135,7 +135,9 @@ pub fn operations() -> Vec<Operation> {
 
 /// The router for every operation (state not yet attached).
 pub fn router() -> Router<AppState> {
-    operations().into_iter().fold(Router::new(), |r, op| r.route(op.path, (op.route)()))
+    operations()
+        .into_iter()
+        .fold(Router::new(), |r, op| r.route(op.path, (op.route)()))
 }
 
 /// Appends a `denied` audit event when `result` is a 403, then passes `result` on.
@@ -184,7 +186,12 @@ mod tests {
         let ops = operations();
         let mut seen = std::collections::HashSet::new();
         for op in &ops {
-            assert!(seen.insert((op.method.clone(), op.path)), "duplicate {} {}", op.method, op.path);
+            assert!(
+                seen.insert((op.method.clone(), op.path)),
+                "duplicate {} {}",
+                op.method,
+                op.path
+            );
             assert!(op.path.starts_with('/'));
         }
         // Building the router panics on overlapping routes.

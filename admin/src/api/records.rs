@@ -138,14 +138,22 @@ pub fn parse_cursor(text: &str) -> Result<String, ApiError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("v1:").map(str::to_owned))
-        .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is not one this server handed out"))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "the cursor is not one this server handed out",
+            )
+        })
 }
 
 /// Decodes a cursor holding a number.
 pub fn parse_number_cursor(text: &str) -> Result<i64, ApiError> {
-    parse_cursor(text)?
-        .parse()
-        .map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not one this server handed out"))
+    parse_cursor(text)?.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "the cursor is not one this server handed out",
+        )
+    })
 }
 
 /// Checks a page size: 1 to `max`, `default` if absent.
@@ -153,7 +161,10 @@ pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, Api
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::bad_request("invalid_limit", format!("limit must be 1 to {max}"))),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1 to {max}"),
+        )),
     }
 }
 
@@ -166,8 +177,14 @@ mod tests {
         assert_eq!(parse_number_cursor(&cursor("42")).unwrap(), 42);
         assert_eq!(parse_cursor(&cursor("bob")).unwrap(), "bob");
         assert_eq!(parse_cursor("!!").unwrap_err().code, "invalid_cursor");
-        assert_eq!(parse_number_cursor(&cursor("x")).unwrap_err().code, "invalid_cursor");
-        assert_eq!(page_limit(Some(0), 50, 500).unwrap_err().code, "invalid_limit");
+        assert_eq!(
+            parse_number_cursor(&cursor("x")).unwrap_err().code,
+            "invalid_cursor"
+        );
+        assert_eq!(
+            page_limit(Some(0), 50, 500).unwrap_err().code,
+            "invalid_limit"
+        );
         assert_eq!(page_limit(None, 50, 500).unwrap(), 50);
     }
 }

@@ -33,12 +33,23 @@ pub struct ListQuery {
 
 fn etag_matches(headers: &HeaderMap, sequence: i64) -> bool {
     let tag = format!("\"{sequence}\"");
-    headers.get_all(IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        v.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
-    })
+    headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
+        })
 }
 
-fn response(status: StatusCode, sequence: i64, body: HttpBody, kind: Option<&'static str>) -> Response {
+fn response(
+    status: StatusCode,
+    sequence: i64,
+    body: HttpBody,
+    kind: Option<&'static str>,
+) -> Response {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -54,23 +65,49 @@ fn response(status: StatusCode, sequence: i64, body: HttpBody, kind: Option<&'st
 }
 
 /// `GET /api/v1/revocations`.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, Params(q): Params<ListQuery>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<ListQuery>,
+) -> Result<Response, ApiError> {
     let since = q.since.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
     let current = list::current(&state.store).await?;
     if etag_matches(&headers, current) || since == Some(current) {
-        return Ok(response(StatusCode::NOT_MODIFIED, current, HttpBody::empty(), None));
+        return Ok(response(
+            StatusCode::NOT_MODIFIED,
+            current,
+            HttpBody::empty(),
+            None,
+        ));
     }
     let snap = state.publisher.at_least(&state.store, current).await?;
     if etag_matches(&headers, snap.sequence) || since == Some(snap.sequence) {
-        return Ok(response(StatusCode::NOT_MODIFIED, snap.sequence, HttpBody::empty(), None));
+        return Ok(response(
+            StatusCode::NOT_MODIFIED,
+            snap.sequence,
+            HttpBody::empty(),
+            None,
+        ));
     }
-    state.metrics.list_served(snap.sequence, snap.list.len(), snap.body.len());
+    state
+        .metrics
+        .list_served(snap.sequence, snap.list.len(), snap.body.len());
     if let Some(n) = since.filter(|n| *n < snap.sequence) {
         if let Some(delta) = state.publisher.delta(&state.store, &snap, n).await? {
-            return Ok(response(StatusCode::OK, snap.sequence, HttpBody::from(delta), Some("delta")));
+            return Ok(response(
+                StatusCode::OK,
+                snap.sequence,
+                HttpBody::from(delta),
+                Some("delta"),
+            ));
         }
     }
-    Ok(response(StatusCode::OK, snap.sequence, HttpBody::from(snap.body.clone()), Some("full")))
+    Ok(response(
+        StatusCode::OK,
+        snap.sequence,
+        HttpBody::from(snap.body.clone()),
+        Some("full"),
+    ))
 }
 
 #[cfg(test)]

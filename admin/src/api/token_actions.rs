@@ -11,7 +11,10 @@ use tollgate_shared::Kind;
 
 use super::extract::{Body, OptionalBody};
 use super::records::TokenRecord;
-use super::tokens::{Minted, check_description, grantable_roles, may_manage, mint, name_clash, parse_id, requested_expiry};
+use super::tokens::{
+    Minted, check_description, grantable_roles, may_manage, mint, name_clash, parse_id,
+    requested_expiry,
+};
 use super::{audited, with_sequence};
 use crate::auth::Caller;
 use crate::errors::ApiError;
@@ -31,7 +34,9 @@ pub const MAX_GRACE_SECONDS: u64 = 7 * 86_400;
 /// Reads and locks a token `caller` may manage; 404 if missing, deleted or not theirs.
 async fn load(tx: &mut Tx, caller: &Caller, id: &str) -> Result<TokenRow, ApiError> {
     let id = parse_id(id)?;
-    let row = tokens::get_for_update(tx, &id).await?.filter(|r| r.deleted_at.is_none());
+    let row = tokens::get_for_update(tx, &id)
+        .await?
+        .filter(|r| r.deleted_at.is_none());
     let row = row.ok_or_else(|| ApiError::not_found("no such token"))?;
     if row.owner != caller.user && !caller.is_admin() {
         let owner = users::get(tx, &row.owner).await?;
@@ -43,13 +48,34 @@ async fn load(tx: &mut Tx, caller: &Caller, id: &str) -> Result<TokenRow, ApiErr
 }
 
 /// Bumps the list if `old` (the entry before the change) differs from the row's entry now.
-async fn publish(tx: &mut Tx, row: &TokenRow, old: Option<ListColumns>, now: i64) -> Result<Option<i64>, ApiError> {
+async fn publish(
+    tx: &mut Tx,
+    row: &TokenRow,
+    old: Option<ListColumns>,
+    now: i64,
+) -> Result<Option<i64>, ApiError> {
     let Some(old) = old else { return Ok(None) };
     let expires_at = old.expires.max(row.list_expires);
-    Ok(Some(list::bump(tx, now, &[Change::Token { id: &row.id, expires_at }]).await?))
+    Ok(Some(
+        list::bump(
+            tx,
+            now,
+            &[Change::Token {
+                id: &row.id,
+                expires_at,
+            }],
+        )
+        .await?,
+    ))
 }
 
-fn event<'a>(caller: &'a Caller, action: &'a str, row: &'a TokenRow, now: i64, detail: String) -> NewEvent<'a> {
+fn event<'a>(
+    caller: &'a Caller,
+    action: &'a str,
+    row: &'a TokenRow,
+    now: i64,
+    detail: String,
+) -> NewEvent<'a> {
     NewEvent {
         at: now,
         actor: Some(&caller.user),
@@ -83,17 +109,32 @@ pub async fn patch(
     audited(&state, &caller, "token.update", Some(&id), result).await
 }
 
-async fn patch_token(state: &AppState, caller: &Caller, id: &str, req: PatchToken) -> Result<Response, ApiError> {
+async fn patch_token(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: PatchToken,
+) -> Result<Response, ApiError> {
     let now = now();
     let new_expiry = req.expires_at.is_some() || req.ttl_seconds.is_some();
     if req.description.is_none() && !new_expiry && req.enabled.is_none() {
-        return Err(ApiError::invalid("nothing_to_change", "give description, expires_at, ttl_seconds or enabled"));
+        return Err(ApiError::invalid(
+            "nothing_to_change",
+            "give description, expires_at, ttl_seconds or enabled",
+        ));
     }
-    let description = req.description.as_deref().map(check_description).transpose()?;
+    let description = req
+        .description
+        .as_deref()
+        .map(check_description)
+        .transpose()?;
     let mut tx = state.store.write().await?;
     let mut row = load(&mut tx, caller, id).await?;
     if row.revoked_at.is_some() {
-        return Err(ApiError::conflict("token_revoked", "a revoked token cannot be changed"));
+        return Err(ApiError::conflict(
+            "token_revoked",
+            "a revoked token cannot be changed",
+        ));
     }
     let mut changed = Vec::new();
     let mut extended_to = None;
@@ -101,12 +142,18 @@ async fn patch_token(state: &AppState, caller: &Caller, id: &str, req: PatchToke
         let latest = row.issued_at + state.settings.max_ttl as i64;
         let at = requested_expiry(req.expires_at.as_deref(), req.ttl_seconds, now, 0, i64::MAX)?;
         if at > row.expires_at && !caller.is_admin() {
-            return Err(ApiError::forbidden("cannot_extend", "only admins may extend a token's expiry"));
+            return Err(ApiError::forbidden(
+                "cannot_extend",
+                "only admins may extend a token's expiry",
+            ));
         }
         if at > latest {
             return Err(ApiError::invalid(
                 "expiry_too_far",
-                format!("the expiry is beyond the maximum lifetime (latest allowed: {})", rfc3339(latest)),
+                format!(
+                    "the expiry is beyond the maximum lifetime (latest allowed: {})",
+                    rfc3339(latest)
+                ),
             ));
         }
         if at > row.expires_at {
@@ -128,19 +175,30 @@ async fn patch_token(state: &AppState, caller: &Caller, id: &str, req: PatchToke
     let mut sequence = None;
     let mut changes = Vec::new();
     if let Some(old) = old {
-        changes.push(Change::Token { id: &row.id, expires_at: old.expires.max(row.list_expires) });
+        changes.push(Change::Token {
+            id: &row.id,
+            expires_at: old.expires.max(row.list_expires),
+        });
     }
     if let Some(until) = extended_to {
-        if let Some(expires_at) = subjects::cover(&mut tx, &row.owner, row.issued_at, until).await? {
+        if let Some(expires_at) = subjects::cover(&mut tx, &row.owner, row.issued_at, until).await?
+        {
             changes.push(subjects::change(&row.owner, expires_at));
         }
     }
     if !changes.is_empty() {
         sequence = Some(list::bump(&mut tx, now, &changes).await?);
     }
-    audit::append(&mut tx, &event(caller, "token.update", &row, now, changed.join(", "))).await?;
+    audit::append(
+        &mut tx,
+        &event(caller, "token.update", &row, now, changed.join(", ")),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(with_sequence(Json(TokenRecord::of(&row, now)).into_response(), sequence))
+    Ok(with_sequence(
+        Json(TokenRecord::of(&row, now)).into_response(),
+        sequence,
+    ))
 }
 
 /// A body that must be empty or `{}`.
@@ -164,7 +222,10 @@ async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Res
     let mut tx = state.store.write().await?;
     let mut row = load(&mut tx, caller, id).await?;
     if row.revoked_by_now(now) {
-        return Err(ApiError::conflict("already_revoked", "the token is already revoked"));
+        return Err(ApiError::conflict(
+            "already_revoked",
+            "the token is already revoked",
+        ));
     }
     let in_grace = row.revoked_at.is_some();
     row.revoked_at = Some(now);
@@ -173,11 +234,22 @@ async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Res
     let old = refresh(&mut row);
     tokens::update(&mut tx, &row).await?;
     let sequence = publish(&mut tx, &row, old, now).await?;
-    let detail = if in_grace { "ended its grace period" } else { "revoked" };
-    audit::append(&mut tx, &event(caller, "token.revoke", &row, now, detail.to_owned())).await?;
+    let detail = if in_grace {
+        "ended its grace period"
+    } else {
+        "revoked"
+    };
+    audit::append(
+        &mut tx,
+        &event(caller, "token.revoke", &row, now, detail.to_owned()),
+    )
+    .await?;
     tx.commit().await?;
     state.metrics.token_revoked();
-    Ok(with_sequence(Json(TokenRecord::of(&row, now)).into_response(), sequence))
+    Ok(with_sequence(
+        Json(TokenRecord::of(&row, now)).into_response(),
+        sequence,
+    ))
 }
 
 /// Body of `POST /api/v1/tokens/{id}/regenerate`.
@@ -210,43 +282,89 @@ pub async fn regenerate(
     audited(&state, &caller, "token.regenerate", Some(&id), result).await
 }
 
-async fn regenerate_token(state: &AppState, caller: &Caller, id: &str, req: Regenerate) -> Result<Response, ApiError> {
+async fn regenerate_token(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: Regenerate,
+) -> Result<Response, ApiError> {
     let now = now();
     if !state.settings.token_creation {
-        return Err(ApiError::forbidden("token_creation_disabled", "token creation is turned off on this server"));
+        return Err(ApiError::forbidden(
+            "token_creation_disabled",
+            "token creation is turned off on this server",
+        ));
     }
     let grace = req.grace_seconds.unwrap_or(0);
     if grace > MAX_GRACE_SECONDS {
-        return Err(ApiError::invalid("grace_too_long", format!("grace_seconds is at most {MAX_GRACE_SECONDS}")));
+        return Err(ApiError::invalid(
+            "grace_too_long",
+            format!("grace_seconds is at most {MAX_GRACE_SECONDS}"),
+        ));
     }
     if !caller.can_create_tokens() {
-        return Err(ApiError::forbidden("forbidden", "regenerating tokens needs the token_creator or admin role"));
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "regenerating tokens needs the token_creator or admin role",
+        ));
     }
     let mut tx = state.store.write().await?;
     let mut old = load(&mut tx, caller, id).await?;
     if old.revoked_at.is_some() {
-        return Err(ApiError::conflict("token_revoked", "a revoked token cannot be regenerated"));
+        return Err(ApiError::conflict(
+            "token_revoked",
+            "a revoked token cannot be regenerated",
+        ));
     }
     if now >= old.expires_at {
-        return Err(ApiError::conflict("token_expired", "an expired token cannot be regenerated"));
+        return Err(ApiError::conflict(
+            "token_expired",
+            "an expired token cannot be regenerated",
+        ));
     }
     if old.kind == Kind::Session.as_str() {
-        return Err(ApiError::conflict("session_token", "a session cannot be regenerated; log in again"));
+        return Err(ApiError::conflict(
+            "session_token",
+            "a session cannot be regenerated; log in again",
+        ));
     }
     let max_ttl = state.settings.max_ttl as i64;
     let lifetime = (old.signed_expires_at - old.issued_at).clamp(1, max_ttl) as u64;
-    let expires_at = requested_expiry(req.expires_at.as_deref(), req.ttl_seconds, now, lifetime, now + max_ttl)?;
-    let owner = users::get(&mut tx, &old.owner).await?.ok_or_else(|| ApiError::not_found("no such token"))?;
+    let expires_at = requested_expiry(
+        req.expires_at.as_deref(),
+        req.ttl_seconds,
+        now,
+        lifetime,
+        now + max_ttl,
+    )?;
+    let owner = users::get(&mut tx, &old.owner)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such token"))?;
     if !owner.active {
-        return Err(ApiError::conflict("user_inactive", "the user is deactivated"));
+        return Err(ApiError::conflict(
+            "user_inactive",
+            "the user is deactivated",
+        ));
     }
     let roles = old.role_list();
     if let Some(missing) = roles::first_missing(&roles, &grantable_roles(caller, &owner)) {
-        return Err(ApiError::forbidden("role_not_held", format!("role {missing:?} cannot be granted by you to this token")));
+        return Err(ApiError::forbidden(
+            "role_not_held",
+            format!("role {missing:?} cannot be granted by you to this token"),
+        ));
     }
     let kind = old.kind.parse::<Kind>().unwrap_or(Kind::Personal);
-    let (text, mut new) =
-        mint(state, &old.owner, kind, roles, old.name.clone(), old.description.clone(), now, expires_at, &caller.user)?;
+    let (text, mut new) = mint(
+        state,
+        &old.owner,
+        kind,
+        roles,
+        old.name.clone(),
+        old.description.clone(),
+        now,
+        expires_at,
+        &caller.user,
+    )?;
     new.replaces = Some(old.id.clone());
     old.revoked_at = Some(now);
     old.revoked_by = Some(caller.user.clone());
@@ -257,19 +375,33 @@ async fn regenerate_token(state: &AppState, caller: &Caller, id: &str, req: Rege
     tokens::insert(&mut tx, &new).await.map_err(name_clash)?;
     let sequence = publish(&mut tx, &old, before, now).await?;
     let detail = format!("replaced by {}, grace {grace}s", new.id);
-    audit::append(&mut tx, &event(caller, "token.regenerate", &old, now, detail)).await?;
+    audit::append(
+        &mut tx,
+        &event(caller, "token.regenerate", &old, now, detail),
+    )
+    .await?;
     tx.commit().await?;
     state.metrics.token_issued(kind);
     state.metrics.token_revoked();
     let body = Regenerated {
-        minted: Minted { token: text, record: TokenRecord::of(&new, now) },
+        minted: Minted {
+            token: text,
+            record: TokenRecord::of(&new, now),
+        },
         previous: TokenRecord::of(&old, now),
     };
-    Ok(with_sequence((StatusCode::CREATED, Json(body)).into_response(), sequence))
+    Ok(with_sequence(
+        (StatusCode::CREATED, Json(body)).into_response(),
+        sequence,
+    ))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes the token at once and hides its record.
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let result = delete_token(&state, &caller, &id).await;
     audited(&state, &caller, "token.delete", Some(&id), result).await
 }
@@ -288,10 +420,23 @@ async fn delete_token(state: &AppState, caller: &Caller, id: &str) -> Result<Res
     let old = refresh(&mut row);
     tokens::update(&mut tx, &row).await?;
     let sequence = publish(&mut tx, &row, old, now).await?;
-    audit::append(&mut tx, &event(caller, "token.delete", &row, now, format!("name {:?}", row.name))).await?;
+    audit::append(
+        &mut tx,
+        &event(
+            caller,
+            "token.delete",
+            &row,
+            now,
+            format!("name {:?}", row.name),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     if was_valid {
         state.metrics.token_revoked();
     }
-    Ok(with_sequence(StatusCode::NO_CONTENT.into_response(), sequence))
+    Ok(with_sequence(
+        StatusCode::NO_CONTENT.into_response(),
+        sequence,
+    ))
 }

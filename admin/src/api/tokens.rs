@@ -64,7 +64,9 @@ pub fn check_name(name: &str) -> Result<String, ApiError> {
     if n == 0 || n > MAX_NAME_CHARS || name.trim() != name || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             "invalid_name",
-            format!("a token name is 1-{MAX_NAME_CHARS} characters, without control characters or surrounding spaces"),
+            format!(
+                "a token name is 1-{MAX_NAME_CHARS} characters, without control characters or surrounding spaces"
+            ),
         ));
     }
     Ok(name.to_owned())
@@ -72,10 +74,16 @@ pub fn check_name(name: &str) -> Result<String, ApiError> {
 
 /// Checks a description: at most 256 characters, no control characters but newlines and tabs.
 pub fn check_description(text: &str) -> Result<String, ApiError> {
-    if text.chars().count() > MAX_DESCRIPTION_CHARS || text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text.chars().count() > MAX_DESCRIPTION_CHARS
+        || text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(ApiError::invalid(
             "invalid_description",
-            format!("a description is at most {MAX_DESCRIPTION_CHARS} characters, without control characters"),
+            format!(
+                "a description is at most {MAX_DESCRIPTION_CHARS} characters, without control characters"
+            ),
         ));
     }
     Ok(text.to_owned())
@@ -92,20 +100,39 @@ pub fn requested_expiry(
 ) -> Result<i64, ApiError> {
     let at = match (expires_at, ttl_seconds) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid("conflicting_expiry", "give expires_at or ttl_seconds, not both"));
+            return Err(ApiError::invalid(
+                "conflicting_expiry",
+                "give expires_at or ttl_seconds, not both",
+            ));
         }
-        (Some(text), None) => parse_time(text).map_err(|e| ApiError::invalid("invalid_expiry", e.to_string()))?,
-        (None, Some(0)) => return Err(ApiError::invalid("invalid_expiry", "ttl_seconds must be positive")),
-        (None, Some(ttl)) => i64::try_from(ttl).ok().and_then(|t| now.checked_add(t)).unwrap_or(i64::MAX),
+        (Some(text), None) => {
+            parse_time(text).map_err(|e| ApiError::invalid("invalid_expiry", e.to_string()))?
+        }
+        (None, Some(0)) => {
+            return Err(ApiError::invalid(
+                "invalid_expiry",
+                "ttl_seconds must be positive",
+            ));
+        }
+        (None, Some(ttl)) => i64::try_from(ttl)
+            .ok()
+            .and_then(|t| now.checked_add(t))
+            .unwrap_or(i64::MAX),
         (None, None) => now.saturating_add(default_ttl as i64),
     };
     if at <= now {
-        return Err(ApiError::invalid("expiry_in_past", "the expiry must be in the future"));
+        return Err(ApiError::invalid(
+            "expiry_in_past",
+            "the expiry must be in the future",
+        ));
     }
     if at > latest {
         return Err(ApiError::invalid(
             "expiry_too_far",
-            format!("the expiry is beyond the maximum lifetime (latest allowed: {})", crate::times::rfc3339(latest)),
+            format!(
+                "the expiry is beyond the maximum lifetime (latest allowed: {})",
+                crate::times::rfc3339(latest)
+            ),
         ));
     }
     Ok(at)
@@ -115,19 +142,30 @@ pub fn requested_expiry(
 pub fn parse_id(text: &str) -> Result<String, ApiError> {
     text.parse::<TokenId>()
         .map(|id| id.to_string())
-        .map_err(|_| ApiError::bad_request("invalid_id", "a token id is 32 lowercase hexadecimal digits"))
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_id",
+                "a token id is 32 lowercase hexadecimal digits",
+            )
+        })
 }
 
 /// The roles `caller` may put on a token of `owner`: the owner's roles, and for anyone but an
 /// admin acting for another user, only those the caller's own token carries.
 pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Vec<String> {
     let held = owner.role_list();
-    if caller.is_admin() && owner.name != caller.user { held } else { roles::intersect(&held, &caller.roles) }
+    if caller.is_admin() && owner.name != caller.user {
+        held
+    } else {
+        roles::intersect(&held, &caller.roles)
+    }
 }
 
 /// True if `caller` may see and manage tokens of `owner`.
 pub fn may_manage(caller: &Caller, owner: &UserRow) -> bool {
-    owner.name == caller.user || caller.is_admin() || owner.manager.as_deref() == Some(caller.user.as_str())
+    owner.name == caller.user
+        || caller.is_admin()
+        || owner.manager.as_deref() == Some(caller.user.as_str())
 }
 
 /// Signs new claims; returns the text and the record to store.
@@ -190,57 +228,115 @@ pub fn mint(
 /// Maps a unique-name clash to 409.
 pub fn name_clash(e: StoreError) -> ApiError {
     match e {
-        StoreError::Duplicate => ApiError::conflict("name_taken", "this owner already has a live token with that name"),
+        StoreError::Duplicate => ApiError::conflict(
+            "name_taken",
+            "this owner already has a live token with that name",
+        ),
         other => other.into(),
     }
 }
 
 /// `POST /api/v1/tokens`.
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(req): Body<CreateToken>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(req): Body<CreateToken>,
+) -> Result<Response, ApiError> {
     let result = create_token(&state, &caller, req).await;
     audited(&state, &caller, "token.create", None, result).await
 }
 
-async fn create_token(state: &AppState, caller: &Caller, req: CreateToken) -> Result<Response, ApiError> {
+async fn create_token(
+    state: &AppState,
+    caller: &Caller,
+    req: CreateToken,
+) -> Result<Response, ApiError> {
     let now = now();
     if !state.settings.token_creation {
-        return Err(ApiError::forbidden("token_creation_disabled", "token creation is turned off on this server"));
+        return Err(ApiError::forbidden(
+            "token_creation_disabled",
+            "token creation is turned off on this server",
+        ));
     }
     let name = check_name(&req.name)?;
     let description = check_description(req.description.as_deref().unwrap_or(""))?;
     let max_ttl = state.settings.max_ttl as i64;
-    let expires_at =
-        requested_expiry(req.expires_at.as_deref(), req.ttl_seconds, now, state.settings.default_ttl, now + max_ttl)?;
-    let wanted = req.roles.as_deref().map(|r| roles::normalize(r, MAX_ROLES)).transpose()?;
+    let expires_at = requested_expiry(
+        req.expires_at.as_deref(),
+        req.ttl_seconds,
+        now,
+        state.settings.default_ttl,
+        now + max_ttl,
+    )?;
+    let wanted = req
+        .roles
+        .as_deref()
+        .map(|r| roles::normalize(r, MAX_ROLES))
+        .transpose()?;
     if !caller.can_create_tokens() {
-        return Err(ApiError::forbidden("forbidden", "creating tokens needs the token_creator or admin role"));
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "creating tokens needs the token_creator or admin role",
+        ));
     }
     let owner_name = req.user.unwrap_or_else(|| caller.user.clone());
     if !valid_subject(&owner_name) {
         return Err(ApiError::invalid("invalid_user", "not a valid user name"));
     }
-    let detail = |row: &TokenRow| format!("name {:?}, kind {}, roles [{}]", row.name, row.kind, row.roles);
+    let detail = |row: &TokenRow| {
+        format!(
+            "name {:?}, kind {}, roles [{}]",
+            row.name, row.kind, row.roles
+        )
+    };
     if owner_name == caller.user {
         // For oneself the roles to grant are the caller token's own (a subset of the user's);
         // the insert goes ahead only if the user record is unchanged since authentication.
         let roles = match wanted.clone() {
             Some(w) => {
                 if let Some(missing) = roles::first_missing(&w, &caller.roles) {
-                    return Err(ApiError::forbidden("role_not_held", format!("role {missing:?} cannot be granted by you to this token")));
+                    return Err(ApiError::forbidden(
+                        "role_not_held",
+                        format!("role {missing:?} cannot be granted by you to this token"),
+                    ));
                 }
                 w
             }
             None => caller.roles.clone(),
         };
-        let kind = if caller.service_account { Kind::Service } else { Kind::Personal };
-        let (text, row) = mint(state, &caller.user, kind, roles, name.clone(), description.clone(), now, expires_at, &caller.user)?;
+        let kind = if caller.service_account {
+            Kind::Service
+        } else {
+            Kind::Personal
+        };
+        let (text, row) = mint(
+            state,
+            &caller.user,
+            kind,
+            roles,
+            name.clone(),
+            description.clone(),
+            now,
+            expires_at,
+            &caller.user,
+        )?;
         let mut tx = state.store.write().await?;
-        if tokens::insert_if_owner_unchanged(&mut tx, &row, caller.owner_version).await.map_err(name_clash)? {
+        if tokens::insert_if_owner_unchanged(&mut tx, &row, caller.owner_version)
+            .await
+            .map_err(name_clash)?
+        {
             audit::append(&mut tx, &created_event(caller, &row, now, detail(&row))).await?;
             tx.commit().await?;
             state.metrics.token_issued(kind);
             let record = TokenRecord::of(&row, now);
-            return Ok((StatusCode::CREATED, Json(Minted { token: text, record })).into_response());
+            return Ok((
+                StatusCode::CREATED,
+                Json(Minted {
+                    token: text,
+                    record,
+                }),
+            )
+                .into_response());
         }
         // The user changed meanwhile: decide again on the current record.
     }
@@ -248,35 +344,75 @@ async fn create_token(state: &AppState, caller: &Caller, req: CreateToken) -> Re
     let owner = match users::get_for_share(&mut tx, &owner_name).await? {
         Some(o) => o,
         None if caller.is_admin() => return Err(ApiError::not_found("no such user")),
-        None => return Err(ApiError::forbidden("forbidden", "only admins create tokens for other users")),
+        None => {
+            return Err(ApiError::forbidden(
+                "forbidden",
+                "only admins create tokens for other users",
+            ));
+        }
     };
     if !may_manage(caller, &owner) {
-        return Err(ApiError::forbidden("forbidden", "only admins create tokens for other users"));
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "only admins create tokens for other users",
+        ));
     }
     if !owner.active {
-        return Err(ApiError::conflict("user_inactive", "the user is deactivated"));
+        return Err(ApiError::conflict(
+            "user_inactive",
+            "the user is deactivated",
+        ));
     }
     let grantable = grantable_roles(caller, &owner);
     let roles = match wanted {
         Some(w) => {
             if let Some(missing) = roles::first_missing(&w, &grantable) {
-                return Err(ApiError::forbidden("role_not_held", format!("role {missing:?} cannot be granted by you to this token")));
+                return Err(ApiError::forbidden(
+                    "role_not_held",
+                    format!("role {missing:?} cannot be granted by you to this token"),
+                ));
             }
             w
         }
         None => grantable,
     };
-    let kind = if owner.service_account { Kind::Service } else { Kind::Personal };
-    let (text, row) = mint(state, &owner.name, kind, roles, name, description, now, expires_at, &caller.user)?;
+    let kind = if owner.service_account {
+        Kind::Service
+    } else {
+        Kind::Personal
+    };
+    let (text, row) = mint(
+        state,
+        &owner.name,
+        kind,
+        roles,
+        name,
+        description,
+        now,
+        expires_at,
+        &caller.user,
+    )?;
     tokens::insert(&mut tx, &row).await.map_err(name_clash)?;
     audit::append(&mut tx, &created_event(caller, &row, now, detail(&row))).await?;
     tx.commit().await?;
     state.metrics.token_issued(kind);
     let record = TokenRecord::of(&row, now);
-    Ok((StatusCode::CREATED, Json(Minted { token: text, record })).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(Minted {
+            token: text,
+            record,
+        }),
+    )
+        .into_response())
 }
 
-fn created_event<'a>(caller: &'a Caller, row: &'a TokenRow, now: i64, detail: String) -> NewEvent<'a> {
+fn created_event<'a>(
+    caller: &'a Caller,
+    row: &'a TokenRow,
+    now: i64,
+    detail: String,
+) -> NewEvent<'a> {
     NewEvent {
         at: now,
         actor: Some(&caller.user),
@@ -318,10 +454,16 @@ pub struct TokenBatch {
 }
 
 /// `GET /api/v1/tokens`.
-pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<ListQuery>) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<ListQuery>,
+) -> Result<Response, ApiError> {
     let now = now();
     if let Some(ids) = &q.ids {
-        return batch(&state, &caller, ids, now).await.map(|b| Json(b).into_response());
+        return batch(&state, &caller, ids, now)
+            .await
+            .map(|b| Json(b).into_response());
     }
     let kinds = match q.kind.as_deref() {
         None => vec!["personal", "service"],
@@ -329,7 +471,12 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
         Some("personal") => vec!["personal"],
         Some("service") => vec!["service"],
         Some("session") => vec!["session"],
-        Some(_) => return Err(ApiError::bad_request("invalid_query", "kind is personal, service, session or all")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "kind is personal, service, session or all",
+            ));
+        }
     };
     let owner = match q.user {
         Some(u) if u == caller.user => Some(u),
@@ -338,14 +485,24 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
             match target {
                 Some(t) if may_manage(&caller, &t) => Some(u),
                 None if caller.is_admin() => return Err(ApiError::not_found("no such user")),
-                _ => return Err(ApiError::forbidden("forbidden", "only admins list other users' tokens")),
+                _ => {
+                    return Err(ApiError::forbidden(
+                        "forbidden",
+                        "only admins list other users' tokens",
+                    ));
+                }
             }
         }
         None if caller.is_admin() => None,
         None => Some(caller.user.clone()),
     };
     let limit = page_limit(q.limit, 50, 500)?;
-    let after = q.cursor.as_deref().map(parse_number_cursor).transpose()?.unwrap_or(0);
+    let after = q
+        .cursor
+        .as_deref()
+        .map(parse_number_cursor)
+        .transpose()?
+        .unwrap_or(0);
     let filter = ListFilter {
         owner,
         include_revoked: q.include_revoked.unwrap_or(false),
@@ -362,13 +519,30 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
         None
     };
     let tokens = rows.iter().map(|r| TokenRecord::of(r, now)).collect();
-    Ok(Json(TokenPage { tokens, next_cursor }).into_response())
+    Ok(Json(TokenPage {
+        tokens,
+        next_cursor,
+    })
+    .into_response())
 }
 
-async fn batch(state: &AppState, caller: &Caller, ids: &str, now: i64) -> Result<TokenBatch, ApiError> {
-    let wanted: Vec<String> = ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(parse_id).collect::<Result<_, _>>()?;
+async fn batch(
+    state: &AppState,
+    caller: &Caller,
+    ids: &str,
+    now: i64,
+) -> Result<TokenBatch, ApiError> {
+    let wanted: Vec<String> = ids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_id)
+        .collect::<Result<_, _>>()?;
     if wanted.is_empty() || wanted.len() > MAX_IDS {
-        return Err(ApiError::bad_request("invalid_query", format!("ids holds 1 to {MAX_IDS} token ids")));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("ids holds 1 to {MAX_IDS} token ids"),
+        ));
     }
     let rows = tokens::find_many(&state.store, &wanted).await?;
     let mut owners: HashMap<String, bool> = HashMap::new();
@@ -379,7 +553,9 @@ async fn batch(state: &AppState, caller: &Caller, ids: &str, now: i64) -> Result
         } else if let Some(v) = owners.get(&row.owner) {
             *v
         } else {
-            let v = users::find(&state.store, &row.owner).await?.is_some_and(|o| may_manage(caller, &o));
+            let v = users::find(&state.store, &row.owner)
+                .await?
+                .is_some_and(|o| may_manage(caller, &o));
             owners.insert(row.owner.clone(), v);
             v
         };
@@ -387,7 +563,10 @@ async fn batch(state: &AppState, caller: &Caller, ids: &str, now: i64) -> Result
             found.insert(row.id.clone(), row);
         }
     }
-    let mut out = TokenBatch { tokens: Vec::new(), missing: Vec::new() };
+    let mut out = TokenBatch {
+        tokens: Vec::new(),
+        missing: Vec::new(),
+    };
     for id in wanted {
         match found.get(&id) {
             Some(row) => out.tokens.push(TokenRecord::of(row, now)),
@@ -398,9 +577,15 @@ async fn batch(state: &AppState, caller: &Caller, ids: &str, now: i64) -> Result
 }
 
 /// Reads a token `caller` may see; 404 otherwise (others' tokens are not revealed).
-pub async fn visible_token(state: &AppState, caller: &Caller, id: &str) -> Result<TokenRow, ApiError> {
+pub async fn visible_token(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<TokenRow, ApiError> {
     let id = parse_id(id)?;
-    let row = tokens::find(&state.store, &id).await?.filter(|r| r.deleted_at.is_none());
+    let row = tokens::find(&state.store, &id)
+        .await?
+        .filter(|r| r.deleted_at.is_none());
     let row = row.ok_or_else(|| ApiError::not_found("no such token"))?;
     if row.owner != caller.user && !caller.is_admin() {
         let owner = users::find(&state.store, &row.owner).await?;
@@ -412,7 +597,11 @@ pub async fn visible_token(state: &AppState, caller: &Caller, id: &str) -> Resul
 }
 
 /// `GET /api/v1/tokens/{id}`.
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<TokenRecord>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TokenRecord>, ApiError> {
     let row = visible_token(&state, &caller, &id).await?;
     Ok(Json(TokenRecord::of(&row, now())))
 }
@@ -426,10 +615,16 @@ mod tests {
         assert!(check_name("ci deploy").is_ok());
         assert_eq!(check_name("").unwrap_err().code, "invalid_name");
         assert_eq!(check_name(" x").unwrap_err().code, "invalid_name");
-        assert_eq!(check_name(&"n".repeat(65)).unwrap_err().code, "invalid_name");
+        assert_eq!(
+            check_name(&"n".repeat(65)).unwrap_err().code,
+            "invalid_name"
+        );
         assert_eq!(check_name("a\u{0}b").unwrap_err().code, "invalid_name");
         assert!(check_description(&"d".repeat(256)).is_ok());
-        assert_eq!(check_description(&"d".repeat(257)).unwrap_err().code, "invalid_description");
+        assert_eq!(
+            check_description(&"d".repeat(257)).unwrap_err().code,
+            "invalid_description"
+        );
     }
 
     #[test]
@@ -437,13 +632,44 @@ mod tests {
         let now = 1_000_000;
         let max = now + 90 * 86_400;
         assert_eq!(requested_expiry(None, None, now, 3600, max), Ok(now + 3600));
-        assert_eq!(requested_expiry(None, Some(60), now, 3600, max), Ok(now + 60));
-        assert_eq!(requested_expiry(None, Some(0), now, 3600, max).unwrap_err().code, "invalid_expiry");
-        assert_eq!(requested_expiry(None, Some(u64::MAX), now, 3600, max).unwrap_err().code, "expiry_too_far");
-        assert_eq!(requested_expiry(Some("1970-01-02"), None, now, 3600, max).unwrap_err().code, "expiry_in_past");
-        assert_eq!(requested_expiry(Some("soon"), None, now, 3600, max).unwrap_err().code, "invalid_expiry");
-        assert_eq!(requested_expiry(Some("1970-01-02"), Some(5), now, 3600, max).unwrap_err().code, "conflicting_expiry");
-        assert_eq!(requested_expiry(Some("1970-01-13T13:46:40Z"), None, now, 3600, max), Ok(1_086_400));
+        assert_eq!(
+            requested_expiry(None, Some(60), now, 3600, max),
+            Ok(now + 60)
+        );
+        assert_eq!(
+            requested_expiry(None, Some(0), now, 3600, max)
+                .unwrap_err()
+                .code,
+            "invalid_expiry"
+        );
+        assert_eq!(
+            requested_expiry(None, Some(u64::MAX), now, 3600, max)
+                .unwrap_err()
+                .code,
+            "expiry_too_far"
+        );
+        assert_eq!(
+            requested_expiry(Some("1970-01-02"), None, now, 3600, max)
+                .unwrap_err()
+                .code,
+            "expiry_in_past"
+        );
+        assert_eq!(
+            requested_expiry(Some("soon"), None, now, 3600, max)
+                .unwrap_err()
+                .code,
+            "invalid_expiry"
+        );
+        assert_eq!(
+            requested_expiry(Some("1970-01-02"), Some(5), now, 3600, max)
+                .unwrap_err()
+                .code,
+            "conflicting_expiry"
+        );
+        assert_eq!(
+            requested_expiry(Some("1970-01-13T13:46:40Z"), None, now, 3600, max),
+            Ok(1_086_400)
+        );
     }
 
     #[test]

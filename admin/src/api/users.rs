@@ -40,31 +40,60 @@ fn check_password(password: &str) -> Result<(), ApiError> {
     if acceptable_password(password) {
         Ok(())
     } else {
-        Err(ApiError::invalid("invalid_password", "a password is 8 to 256 characters"))
+        Err(ApiError::invalid(
+            "invalid_password",
+            "a password is 8 to 256 characters",
+        ))
     }
 }
 
 async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|_| ApiError::internal())?
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| ApiError::internal())?
 }
 
 /// `POST /api/v1/users`.
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(req): Body<CreateUser>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(req): Body<CreateUser>,
+) -> Result<Response, ApiError> {
     let target = req.name.clone();
     let result = create_user(&state, &caller, req).await;
     audited(&state, &caller, "user.create", Some(&target), result).await
 }
 
-async fn create_user(state: &AppState, caller: &Caller, req: CreateUser) -> Result<Response, ApiError> {
+async fn create_user(
+    state: &AppState,
+    caller: &Caller,
+    req: CreateUser,
+) -> Result<Response, ApiError> {
     let now = now();
     if !valid_subject(&req.name) {
-        return Err(ApiError::invalid("invalid_name", "a user name is 1-64 of A-Z a-z 0-9 . _ @ + : -"));
+        return Err(ApiError::invalid(
+            "invalid_name",
+            "a user name is 1-64 of A-Z a-z 0-9 . _ @ + : -",
+        ));
     }
     let service_account = req.service_account.unwrap_or(false);
-    let roles = roles::normalize(&req.roles.unwrap_or_else(|| vec![USER.to_owned()]), MAX_USER_ROLES)?;
+    let roles = roles::normalize(
+        &req.roles.unwrap_or_else(|| vec![USER.to_owned()]),
+        MAX_USER_ROLES,
+    )?;
     match (&req.password, service_account) {
-        (Some(_), true) => return Err(ApiError::invalid("password_not_allowed", "service accounts cannot have a password")),
-        (None, false) => return Err(ApiError::invalid("password_required", "a user needs a password")),
+        (Some(_), true) => {
+            return Err(ApiError::invalid(
+                "password_not_allowed",
+                "service accounts cannot have a password",
+            ));
+        }
+        (None, false) => {
+            return Err(ApiError::invalid(
+                "password_required",
+                "a user needs a password",
+            ));
+        }
         (Some(p), false) => check_password(p)?,
         (None, true) => {}
     }
@@ -78,7 +107,10 @@ async fn create_user(state: &AppState, caller: &Caller, req: CreateUser) -> Resu
             ));
         }
         if let Some(missing) = roles::first_missing(&roles, &caller.roles) {
-            return Err(ApiError::forbidden("role_not_held", format!("you do not hold role {missing:?}")));
+            return Err(ApiError::forbidden(
+                "role_not_held",
+                format!("you do not hold role {missing:?}"),
+            ));
         }
         Some(caller.user.clone())
     };
@@ -102,7 +134,11 @@ async fn create_user(state: &AppState, caller: &Caller, req: CreateUser) -> Resu
         StoreError::Duplicate => ApiError::conflict("user_exists", "a user with this name exists"),
         other => other.into(),
     })?;
-    let kind = if service_account { "service account" } else { "user" };
+    let kind = if service_account {
+        "service account"
+    } else {
+        "user"
+    };
     let event = NewEvent {
         at: now,
         actor: Some(&caller.user),
@@ -133,9 +169,18 @@ pub struct UserPage {
 }
 
 /// `GET /api/v1/users`: everyone for admins; oneself and one's service accounts otherwise.
-pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Params<UserQuery>) -> Result<Json<UserPage>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<UserQuery>,
+) -> Result<Json<UserPage>, ApiError> {
     let limit = page_limit(q.limit, 50, 500)?;
-    let after = q.cursor.as_deref().map(parse_cursor).transpose()?.unwrap_or_default();
+    let after = q
+        .cursor
+        .as_deref()
+        .map(parse_cursor)
+        .transpose()?
+        .unwrap_or_default();
     let manager = (!caller.is_admin()).then_some(caller.user.as_str());
     let mut rows = users::list(&state.store, &after, limit + 1, manager).await?;
     let next_cursor = if rows.len() as i64 > limit {
@@ -144,17 +189,29 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(q): Para
     } else {
         None
     };
-    Ok(Json(UserPage { users: rows.iter().map(UserRecord::from).collect(), next_cursor }))
+    Ok(Json(UserPage {
+        users: rows.iter().map(UserRecord::from).collect(),
+        next_cursor,
+    }))
 }
 
 fn may_see(caller: &Caller, user: &UserRow) -> bool {
-    caller.is_admin() || user.name == caller.user || user.manager.as_deref() == Some(caller.user.as_str())
+    caller.is_admin()
+        || user.name == caller.user
+        || user.manager.as_deref() == Some(caller.user.as_str())
 }
 
 /// `GET /api/v1/users/{name}`.
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<UserRecord>, ApiError> {
-    let user = users::find(&state.store, &name).await?.filter(|u| may_see(&caller, u));
-    user.map(|u| Json(UserRecord::from(&u))).ok_or_else(|| ApiError::not_found("no such user"))
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<UserRecord>, ApiError> {
+    let user = users::find(&state.store, &name)
+        .await?
+        .filter(|u| may_see(&caller, u));
+    user.map(|u| Json(UserRecord::from(&u)))
+        .ok_or_else(|| ApiError::not_found("no such user"))
 }
 
 /// Body of `PATCH /api/v1/users/{name}`.
@@ -181,22 +238,45 @@ pub async fn patch(
     audited(&state, &caller, "user.update", Some(&name), result).await
 }
 
-async fn patch_user(state: &AppState, caller: &Caller, name: &str, req: PatchUser) -> Result<Response, ApiError> {
+async fn patch_user(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    req: PatchUser,
+) -> Result<Response, ApiError> {
     let now = now();
     let role_edit = req.roles.is_some() || req.add_roles.is_some() || req.remove_roles.is_some();
-    if !role_edit && req.active.is_none() && req.service_account.is_none() && req.password.is_none() {
-        return Err(ApiError::invalid("nothing_to_change", "give roles, add_roles, remove_roles, active, service_account or password"));
+    if !role_edit && req.active.is_none() && req.service_account.is_none() && req.password.is_none()
+    {
+        return Err(ApiError::invalid(
+            "nothing_to_change",
+            "give roles, add_roles, remove_roles, active, service_account or password",
+        ));
     }
     if req.roles.is_some() && (req.add_roles.is_some() || req.remove_roles.is_some()) {
-        return Err(ApiError::invalid("conflicting_fields", "give roles, or add_roles/remove_roles, not both"));
+        return Err(ApiError::invalid(
+            "conflicting_fields",
+            "give roles, or add_roles/remove_roles, not both",
+        ));
     }
-    let norm = |r: &Option<Vec<String>>| r.as_deref().map(|r| roles::normalize(r, MAX_USER_ROLES)).transpose();
-    let (set, add, remove) = (norm(&req.roles)?, norm(&req.add_roles)?, norm(&req.remove_roles)?);
+    let norm = |r: &Option<Vec<String>>| {
+        r.as_deref()
+            .map(|r| roles::normalize(r, MAX_USER_ROLES))
+            .transpose()
+    };
+    let (set, add, remove) = (
+        norm(&req.roles)?,
+        norm(&req.add_roles)?,
+        norm(&req.remove_roles)?,
+    );
     if let Some(p) = &req.password {
         check_password(p)?;
     }
     if req.service_account == Some(true) && req.password.is_some() {
-        return Err(ApiError::invalid("password_not_allowed", "service accounts cannot have a password"));
+        return Err(ApiError::invalid(
+            "password_not_allowed",
+            "service accounts cannot have a password",
+        ));
     }
     let password_hash = match req.password.clone() {
         Some(p) if caller.is_admin() => Some(hash(p).await?),
@@ -213,7 +293,10 @@ async fn patch_user(state: &AppState, caller: &Caller, name: &str, req: PatchUse
             return Err(ApiError::forbidden("forbidden", "only admins change users"));
         }
         if req.password.is_some() || req.service_account.is_some() {
-            return Err(ApiError::forbidden("forbidden", "only admins change passwords and account types"));
+            return Err(ApiError::forbidden(
+                "forbidden",
+                "only admins change passwords and account types",
+            ));
         }
     }
     let old_roles = user.role_list();
@@ -230,19 +313,36 @@ async fn patch_user(state: &AppState, caller: &Caller, name: &str, req: PatchUse
     new_roles.sort();
     new_roles.dedup();
     if new_roles.len() > MAX_USER_ROLES {
-        return Err(ApiError::invalid("too_many_roles", format!("at most {MAX_USER_ROLES} roles")));
+        return Err(ApiError::invalid(
+            "too_many_roles",
+            format!("at most {MAX_USER_ROLES} roles"),
+        ));
     }
-    let added: Vec<String> = new_roles.iter().filter(|r| !old_roles.contains(r)).cloned().collect();
-    let removed: Vec<String> = old_roles.iter().filter(|r| !new_roles.contains(r)).cloned().collect();
+    let added: Vec<String> = new_roles
+        .iter()
+        .filter(|r| !old_roles.contains(r))
+        .cloned()
+        .collect();
+    let removed: Vec<String> = old_roles
+        .iter()
+        .filter(|r| !new_roles.contains(r))
+        .cloned()
+        .collect();
     if !caller.is_admin() {
         if let Some(missing) = roles::first_missing(&added, &caller.roles) {
-            return Err(ApiError::forbidden("role_not_held", format!("you do not hold role {missing:?}")));
+            return Err(ApiError::forbidden(
+                "role_not_held",
+                format!("you do not hold role {missing:?}"),
+            ));
         }
     }
     let deactivating = user.active && req.active == Some(false);
     let loses_admin = user.has_role(ADMIN) && (removed.iter().any(|r| r == ADMIN) || deactivating);
     if loses_admin && users::other_active_admins(&mut tx, &user.name).await? == 0 {
-        return Err(ApiError::conflict("last_admin", "this would leave no active admin"));
+        return Err(ApiError::conflict(
+            "last_admin",
+            "this would leave no active admin",
+        ));
     }
     let mut details = Vec::new();
     match req.service_account {
@@ -253,7 +353,10 @@ async fn patch_user(state: &AppState, caller: &Caller, name: &str, req: PatchUse
         }
         Some(false) if user.service_account => {
             if password_hash.is_none() {
-                return Err(ApiError::invalid("password_required", "a user who is not a service account needs a password"));
+                return Err(ApiError::invalid(
+                    "password_required",
+                    "a user who is not a service account needs a password",
+                ));
             }
             user.service_account = false;
             details.push("no longer a service account".to_owned());
@@ -280,7 +383,11 @@ async fn patch_user(state: &AppState, caller: &Caller, name: &str, req: PatchUse
     users::update(&mut tx, &user).await?;
     if !removed.is_empty() {
         for mut t in tokens::of_owner_for_update(&mut tx, &user.name).await? {
-            let kept: Vec<String> = t.role_list().into_iter().filter(|r| !removed.contains(r)).collect();
+            let kept: Vec<String> = t
+                .role_list()
+                .into_iter()
+                .filter(|r| !removed.contains(r))
+                .collect();
             if kept.len() != t.role_list().len() {
                 t.roles = join_roles(&kept);
                 tokens::update(&mut tx, &t).await?;
@@ -289,12 +396,27 @@ async fn patch_user(state: &AppState, caller: &Caller, name: &str, req: PatchUse
     }
     let mut sequence = None;
     if !cuts.is_empty() {
-        let expires_at = subjects::cut_off(&mut tx, &user.name, now, state.settings.max_ttl as i64, &cuts).await?;
-        sequence = Some(list::bump(&mut tx, now, &[subjects::change(&user.name, expires_at)]).await?);
+        let expires_at = subjects::cut_off(
+            &mut tx,
+            &user.name,
+            now,
+            state.settings.max_ttl as i64,
+            &cuts,
+        )
+        .await?;
+        sequence =
+            Some(list::bump(&mut tx, now, &[subjects::change(&user.name, expires_at)]).await?);
     }
     let mut events = Vec::new();
     if !added.is_empty() || !removed.is_empty() {
-        events.push(("user.roles", format!("added [{}], removed [{}]", added.join(","), removed.join(","))));
+        events.push((
+            "user.roles",
+            format!(
+                "added [{}], removed [{}]",
+                added.join(","),
+                removed.join(",")
+            ),
+        ));
     }
     if !details.is_empty() {
         events.push(("user.update", details.join(", ")));
@@ -312,5 +434,8 @@ async fn patch_user(state: &AppState, caller: &Caller, name: &str, req: PatchUse
         audit::append(&mut tx, &e).await?;
     }
     tx.commit().await?;
-    Ok(with_sequence(Json(UserRecord::from(&user)).into_response(), sequence))
+    Ok(with_sequence(
+        Json(UserRecord::from(&user)).into_response(),
+        sequence,
+    ))
 }

@@ -42,7 +42,9 @@ pub fn run(cmd: KeysCommand) -> ExitCode {
 }
 
 fn default_id() -> String {
-    let today = time::OffsetDateTime::from_unix_timestamp(crate::times::now()).map(|d| d.date()).ok();
+    let today = time::OffsetDateTime::from_unix_timestamp(crate::times::now())
+        .map(|d| d.date())
+        .ok();
     match today {
         Some(d) => format!("k{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day()),
         None => "k1".to_owned(),

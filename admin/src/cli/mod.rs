@@ -62,7 +62,9 @@ mod tests {
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
         let cli = Cli::try_parse_from(["tollgate", "keys", "generate", "--id", "k2"]).unwrap();
-        assert!(matches!(cli.command, Command::Keys(keys::KeysCommand::Generate { ref id }) if id.as_deref() == Some("k2")));
+        assert!(
+            matches!(cli.command, Command::Keys(keys::KeysCommand::Generate { ref id }) if id.as_deref() == Some("k2"))
+        );
         let cli = Cli::try_parse_from(["tollgate", "serve", "--listen", "127.0.0.1:0"]).unwrap();
         assert!(matches!(cli.command, Command::Serve(ref a) if a.listen.is_some()));
         assert!(Cli::try_parse_from(["tollgate", "frobnicate"]).is_err());

@@ -41,37 +41,64 @@ pub struct ListColumns {
 
 impl ListColumns {
     /// Not listed.
-    pub const NONE: ListColumns = ListColumns { kind: NOT_LISTED, from: 0, expires: 0 };
+    pub const NONE: ListColumns = ListColumns {
+        kind: NOT_LISTED,
+        from: 0,
+        expires: 0,
+    };
 
     /// The columns as stored on `row`.
     pub fn of(row: &TokenRow) -> Self {
-        ListColumns { kind: row.list_kind, from: row.list_from, expires: row.list_expires }
+        ListColumns {
+            kind: row.list_kind,
+            from: row.list_from,
+            expires: row.list_expires,
+        }
     }
 }
 
 /// The entry `row` should have, given its state.
 pub fn derive(row: &TokenRow) -> ListColumns {
     if row.revoked_at.is_some() || row.deleted_at.is_some() {
-        let from = row.revoked_from.map_or(0, |grace_end| grace_end.min(row.expires_at).max(1));
-        return ListColumns { kind: REVOKED, from, expires: row.signed_expires_at };
+        let from = row
+            .revoked_from
+            .map_or(0, |grace_end| grace_end.min(row.expires_at).max(1));
+        return ListColumns {
+            kind: REVOKED,
+            from,
+            expires: row.signed_expires_at,
+        };
     }
     if !row.enabled {
-        return ListColumns { kind: DISABLED, from: 0, expires: row.signed_expires_at };
+        return ListColumns {
+            kind: DISABLED,
+            from: 0,
+            expires: row.signed_expires_at,
+        };
     }
     if row.expires_at != row.signed_expires_at {
-        let converted =
-            row.list_kind == REVOKED && row.expires_at < row.signed_expires_at && row.list_from == row.expires_at;
+        let converted = row.list_kind == REVOKED
+            && row.expires_at < row.signed_expires_at
+            && row.list_from == row.expires_at;
         if converted {
             return converted_columns(row);
         }
-        return ListColumns { kind: EXPIRY_CHANGED, from: 0, expires: row.expires_at };
+        return ListColumns {
+            kind: EXPIRY_CHANGED,
+            from: 0,
+            expires: row.expires_at,
+        };
     }
     ListColumns::NONE
 }
 
 /// The entry of a token whose shortened expiry is near: revoked from that expiry on.
 pub fn converted_columns(row: &TokenRow) -> ListColumns {
-    ListColumns { kind: REVOKED, from: row.expires_at, expires: row.signed_expires_at }
+    ListColumns {
+        kind: REVOKED,
+        from: row.expires_at,
+        expires: row.signed_expires_at,
+    }
 }
 
 /// Sets `row`'s list columns to [`derive`]'s; returns the old columns if they changed.
@@ -91,7 +118,9 @@ pub fn refresh(row: &mut TokenRow) -> Option<ListColumns> {
 pub fn entry(kind: i64, from: i64, expires: i64) -> Option<Entry> {
     let expires_at = expires.max(0) as u64;
     let state = match kind {
-        REVOKED => EntryState::Revoked { from: from.max(0) as u64 },
+        REVOKED => EntryState::Revoked {
+            from: from.max(0) as u64,
+        },
         DISABLED => EntryState::Disabled,
         EXPIRY_CHANGED => EntryState::ExpiryChanged,
         _ => return None,
@@ -109,7 +138,11 @@ pub fn parse_drop_roles(text: &str) -> BTreeMap<String, u64> {
 
 /// Formats drop roles for storage.
 pub fn format_drop_roles(roles: &BTreeMap<String, u64>) -> String {
-    roles.iter().map(|(r, t)| format!("{r}={t}")).collect::<Vec<_>>().join(",")
+    roles
+        .iter()
+        .map(|(r, t)| format!("{r}={t}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The published rule for a stored one.
@@ -161,7 +194,14 @@ mod tests {
     fn revoked_and_deleted_tokens_are_revoked_until_their_signed_expiry() {
         let mut t = token();
         t.revoked_at = Some(2000);
-        assert_eq!(derive(&t), ListColumns { kind: REVOKED, from: 0, expires: 5000 });
+        assert_eq!(
+            derive(&t),
+            ListColumns {
+                kind: REVOKED,
+                from: 0,
+                expires: 5000
+            }
+        );
         assert_eq!(entry(REVOKED, 0, 5000), Some(Entry::revoked(5000)));
         let mut t = token();
         t.deleted_at = Some(2000);
@@ -173,7 +213,14 @@ mod tests {
         let mut t = token();
         t.revoked_at = Some(2000);
         t.revoked_from = Some(2600);
-        assert_eq!(derive(&t), ListColumns { kind: REVOKED, from: 2600, expires: 5000 });
+        assert_eq!(
+            derive(&t),
+            ListColumns {
+                kind: REVOKED,
+                from: 2600,
+                expires: 5000
+            }
+        );
         t.revoked_from = Some(9000);
         assert_eq!(derive(&t).from, 5000);
     }
@@ -182,12 +229,33 @@ mod tests {
     fn disabled_and_changed_expiry() {
         let mut t = token();
         t.enabled = false;
-        assert_eq!(derive(&t), ListColumns { kind: DISABLED, from: 0, expires: 5000 });
+        assert_eq!(
+            derive(&t),
+            ListColumns {
+                kind: DISABLED,
+                from: 0,
+                expires: 5000
+            }
+        );
         let mut t = token();
         t.expires_at = 3000;
-        assert_eq!(derive(&t), ListColumns { kind: EXPIRY_CHANGED, from: 0, expires: 3000 });
+        assert_eq!(
+            derive(&t),
+            ListColumns {
+                kind: EXPIRY_CHANGED,
+                from: 0,
+                expires: 3000
+            }
+        );
         t.expires_at = 7000;
-        assert_eq!(derive(&t), ListColumns { kind: EXPIRY_CHANGED, from: 0, expires: 7000 });
+        assert_eq!(
+            derive(&t),
+            ListColumns {
+                kind: EXPIRY_CHANGED,
+                from: 0,
+                expires: 7000
+            }
+        );
     }
 
     #[test]
@@ -196,11 +264,25 @@ mod tests {
         t.expires_at = 3000;
         let c = converted_columns(&t);
         (t.list_kind, t.list_from, t.list_expires) = (c.kind, c.from, c.expires);
-        assert_eq!(derive(&t), ListColumns { kind: REVOKED, from: 3000, expires: 5000 });
+        assert_eq!(
+            derive(&t),
+            ListColumns {
+                kind: REVOKED,
+                from: 3000,
+                expires: 5000
+            }
+        );
         assert_eq!(refresh(&mut t), None);
         t.expires_at = 2500;
         assert_eq!(refresh(&mut t), Some(c));
-        assert_eq!(ListColumns::of(&t), ListColumns { kind: EXPIRY_CHANGED, from: 0, expires: 2500 });
+        assert_eq!(
+            ListColumns::of(&t),
+            ListColumns {
+                kind: EXPIRY_CHANGED,
+                from: 0,
+                expires: 2500
+            }
+        );
     }
 
     #[test]

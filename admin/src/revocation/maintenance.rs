@@ -35,16 +35,29 @@ pub async fn run(store: &Store, now: i64, retention: i64) -> Result<Report, Stor
     }
     report.converted = changed.len();
     let next_generated = generated_at.max(now);
-    let (lo, hi) = ((generated_at - PRUNE_MARGIN).max(0), (next_generated - PRUNE_MARGIN).max(0));
+    let (lo, hi) = (
+        (generated_at - PRUNE_MARGIN).max(0),
+        (next_generated - PRUNE_MARGIN).max(0),
+    );
     let expiring = hi > lo
         && (!list::expiring_tokens(&mut tx, lo, hi).await?.is_empty()
             || !list::expiring_subjects(&mut tx, lo, hi).await?.is_empty());
     if !changed.is_empty() || expiring {
-        let changes: Vec<Change<'_>> =
-            changed.iter().map(|(id, expires_at)| Change::Token { id, expires_at: *expires_at }).collect();
+        let changes: Vec<Change<'_>> = changed
+            .iter()
+            .map(|(id, expires_at)| Change::Token {
+                id,
+                expires_at: *expires_at,
+            })
+            .collect();
         report.bumped_to = Some(list::bump(&mut tx, now, &changes).await?);
     }
-    report.forgotten = list::forget_versions(&mut tx, now - retention, report.bumped_to.unwrap_or(sequence)).await?;
+    report.forgotten = list::forget_versions(
+        &mut tx,
+        now - retention,
+        report.bumped_to.unwrap_or(sequence),
+    )
+    .await?;
     tx.commit().await?;
     Ok(report)
 }

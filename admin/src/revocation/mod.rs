@@ -43,7 +43,11 @@ fn cutoff(generated_at: i64) -> i64 {
 impl Publisher {
     /// A publisher signing with `keyring`'s signing key.
     pub fn new(keyring: Keyring) -> Self {
-        Publisher { keyring, cache: RwLock::new(None), refresh: tokio::sync::Mutex::new(()) }
+        Publisher {
+            keyring,
+            cache: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The document currently held, if any.
@@ -66,7 +70,8 @@ impl Publisher {
         let mut list = match previous {
             Some(p) if p.sequence <= sequence => {
                 let changed_tokens = list::changed_tokens(&mut tx, p.sequence, sequence).await?;
-                let changed_subjects = list::changed_subjects(&mut tx, p.sequence, sequence).await?;
+                let changed_subjects =
+                    list::changed_subjects(&mut tx, p.sequence, sequence).await?;
                 let mut list = p.list.clone();
                 apply_changes(&mut list, changed_tokens, changed_subjects);
                 list
@@ -83,15 +88,27 @@ impl Publisher {
             (list, body)
         })
         .await
-        .map_err(|e| StoreError::Database(sqlx::Error::Protocol(format!("list encoding failed: {e}"))))?;
-        let snapshot = Arc::new(Snapshot { list, body, sequence, generated_at });
+        .map_err(|e| {
+            StoreError::Database(sqlx::Error::Protocol(format!("list encoding failed: {e}")))
+        })?;
+        let snapshot = Arc::new(Snapshot {
+            list,
+            body,
+            sequence,
+            generated_at,
+        });
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(snapshot.clone());
         Ok(snapshot)
     }
 
     /// The signed delta from version `since` to `snap`, or `None` if `since` is not a version on
     /// record before `snap` (the caller then sends the whole list).
-    pub async fn delta(&self, store: &Store, snap: &Snapshot, since: i64) -> Result<Option<Vec<u8>>, StoreError> {
+    pub async fn delta(
+        &self,
+        store: &Store,
+        snap: &Snapshot,
+        since: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         if since >= snap.sequence || since < 1 {
             return Ok(None);
         }
@@ -141,7 +158,10 @@ impl Publisher {
 async fn full_list(tx: &mut Tx, cutoff: i64) -> Result<RevocationList, StoreError> {
     let mut list = RevocationList::default();
     for t in list::listed_tokens(tx, cutoff).await? {
-        if let (Ok(id), Some(e)) = (t.id.parse::<TokenId>(), entry(t.list_kind, t.list_from, t.list_expires)) {
+        if let (Ok(id), Some(e)) = (
+            t.id.parse::<TokenId>(),
+            entry(t.list_kind, t.list_from, t.list_expires),
+        ) {
             list.insert(id, e);
         }
     }
@@ -152,9 +172,15 @@ async fn full_list(tx: &mut Tx, cutoff: i64) -> Result<RevocationList, StoreErro
     Ok(list)
 }
 
-fn apply_changes(list: &mut RevocationList, tokens: Vec<ChangedToken>, subjects: Vec<ChangedSubject>) {
+fn apply_changes(
+    list: &mut RevocationList,
+    tokens: Vec<ChangedToken>,
+    subjects: Vec<ChangedSubject>,
+) {
     for t in tokens {
-        let Ok(id) = t.token_id.parse::<TokenId>() else { continue };
+        let Ok(id) = t.token_id.parse::<TokenId>() else {
+            continue;
+        };
         let e = match (t.list_kind, t.list_from, t.list_expires) {
             (Some(k), Some(f), Some(x)) => entry(k, f, x),
             _ => None,
@@ -169,7 +195,12 @@ fn apply_changes(list: &mut RevocationList, tokens: Vec<ChangedToken>, subjects:
     for s in subjects {
         match (s.void_before, s.drop_roles, s.expires_at) {
             (Some(void_before), Some(drop_roles), Some(expires_at)) => {
-                let row = list::SubjectRow { subject: s.name.clone(), void_before, drop_roles, expires_at };
+                let row = list::SubjectRow {
+                    subject: s.name.clone(),
+                    void_before,
+                    drop_roles,
+                    expires_at,
+                };
                 list.set_subject(s.name, rule(&row));
             }
             _ => {

@@ -25,7 +25,9 @@ pub async fn cut_off(
     max_ttl: i64,
     cuts: &[CutOff<'_>],
 ) -> Result<i64, StoreError> {
-    let current = list::rule(tx, subject).await?.filter(|r| r.expires_at > now);
+    let current = list::rule(tx, subject)
+        .await?
+        .filter(|r| r.expires_at > now);
     let (mut void_before, mut drops, mut expires_at) = match &current {
         Some(r) => (r.void_before, parse_drop_roles(&r.drop_roles), r.expires_at),
         None => (0, Default::default(), 0),
@@ -42,16 +44,31 @@ pub async fn cut_off(
     }
     let latest = tokens::latest_expiry(tx, subject).await?.unwrap_or(0);
     expires_at = expires_at.max(now + max_ttl).max(latest);
-    let row = SubjectRow { subject: subject.to_owned(), void_before, drop_roles: format_drop_roles(&drops), expires_at };
+    let row = SubjectRow {
+        subject: subject.to_owned(),
+        void_before,
+        drop_roles: format_drop_roles(&drops),
+        expires_at,
+    };
     list::put_rule(tx, &row).await?;
     Ok(expires_at)
 }
 
 /// Keeps `subject`'s rule alive at least until `until` if it affects a token issued at
 /// `issued_at` (an admin extended that token's expiry). Returns the change to record, if any.
-pub async fn cover(tx: &mut Tx, subject: &str, issued_at: i64, until: i64) -> Result<Option<i64>, StoreError> {
-    let Some(mut r) = list::rule(tx, subject).await? else { return Ok(None) };
-    let affects = issued_at < r.void_before || parse_drop_roles(&r.drop_roles).values().any(|b| (issued_at as u64) < *b);
+pub async fn cover(
+    tx: &mut Tx,
+    subject: &str,
+    issued_at: i64,
+    until: i64,
+) -> Result<Option<i64>, StoreError> {
+    let Some(mut r) = list::rule(tx, subject).await? else {
+        return Ok(None);
+    };
+    let affects = issued_at < r.void_before
+        || parse_drop_roles(&r.drop_roles)
+            .values()
+            .any(|b| (issued_at as u64) < *b);
     if !affects || r.expires_at >= until {
         return Ok(None);
     }
@@ -62,5 +79,8 @@ pub async fn cover(tx: &mut Tx, subject: &str, issued_at: i64, until: i64) -> Re
 
 /// Convenience: the [`Change`] for a subject rule.
 pub fn change(subject: &str, expires_at: i64) -> Change<'_> {
-    Change::Subject { name: subject, expires_at }
+    Change::Subject {
+        name: subject,
+        expires_at,
+    }
 }

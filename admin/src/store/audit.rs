@@ -37,7 +37,8 @@ pub struct AuditRow {
 
 /// Appends `e` within `tx`.
 pub async fn append(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), StoreError> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO audit (at, actor, action, target, subject, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     )
     .bind(e.at)
@@ -48,7 +49,8 @@ pub async fn append(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), StoreError> {
     .bind(e.outcome)
     .bind(&e.detail)
     .execute(&mut *c)
-    .await.map(|r| r.rows_affected()))?;
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -74,7 +76,9 @@ pub struct AuditFilter {
 
 /// A page of events, newest first.
 pub async fn list(store: &Store, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
-    let mut sql = String::from("SELECT id, at, actor, action, target, subject, outcome, detail FROM audit WHERE 1 = 1");
+    let mut sql = String::from(
+        "SELECT id, at, actor, action, target, subject, outcome, detail FROM audit WHERE 1 = 1",
+    );
     let mut args = Args::default();
     if f.before > 0 {
         sql.push_str(&format!(" AND id < ${}", args.int(f.before)));
@@ -107,5 +111,9 @@ pub async fn list(store: &Store, f: &AuditFilter) -> Result<Vec<AuditRow>, Store
 
 /// Number of events (for tests and metrics).
 pub async fn count(store: &Store) -> Result<i64, StoreError> {
-    Ok(on_read!(store, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit").fetch_one(c).await)?)
+    Ok(on_read!(store, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit"
+    )
+    .fetch_one(c)
+    .await)?)
 }

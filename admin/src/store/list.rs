@@ -20,26 +20,32 @@ pub enum Change<'a> {
 /// Moves the list to a new version recording `changes`; returns the new sequence number.
 /// `generated_at` never moves backwards, even across replicas with skewed clocks.
 pub async fn bump(tx: &mut Tx, now: i64, changes: &[Change<'_>]) -> Result<i64, StoreError> {
-    let (sequence, generated_at): (i64, i64) = on_tx!(tx, |c| sqlx::query_as(
+    let (sequence, generated_at): (i64, i64) = on_tx!(tx, |c| {
+        sqlx::query_as(
         "UPDATE list_state
          SET sequence = sequence + 1, generated_at = CASE WHEN generated_at > $1 THEN generated_at ELSE $1 END
          WHERE id = 1 RETURNING sequence, generated_at"
     )
     .bind(now)
     .fetch_one(&mut *c)
-    .await)?;
-    on_tx!(tx, |c| sqlx::query("INSERT INTO list_versions (sequence, generated_at) VALUES ($1, $2)")
-        .bind(sequence)
-        .bind(generated_at)
-        .execute(&mut *c)
-        .await.map(|r| r.rows_affected()))
+    .await
+    })?;
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO list_versions (sequence, generated_at) VALUES ($1, $2)"
+    )
+    .bind(sequence)
+    .bind(generated_at)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))
     .map_err(StoreError::from_write)?;
     for change in changes {
         let (token, subject, expires_at) = match *change {
             Change::Token { id, expires_at } => (Some(id), None, expires_at),
             Change::Subject { name, expires_at } => (None, Some(name), expires_at),
         };
-        on_tx!(tx, |c| sqlx::query(
+        on_tx!(tx, |c| {
+            sqlx::query(
             "INSERT INTO list_changes (sequence, token_id, subject, expires_at) VALUES ($1, $2, $3, $4)"
         )
         .bind(sequence)
@@ -47,31 +53,38 @@ pub async fn bump(tx: &mut Tx, now: i64, changes: &[Change<'_>]) -> Result<i64, 
         .bind(subject)
         .bind(expires_at)
         .execute(&mut *c)
-        .await.map(|r| r.rows_affected()))?;
+        .await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(sequence)
 }
 
 /// The current sequence number.
 pub async fn current(store: &Store) -> Result<i64, StoreError> {
-    Ok(on_read!(store, |c| sqlx::query_scalar::<_, i64>("SELECT sequence FROM list_state WHERE id = 1")
-        .fetch_one(c)
-        .await)?)
+    Ok(on_read!(store, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT sequence FROM list_state WHERE id = 1"
+    )
+    .fetch_one(c)
+    .await)?)
 }
 
 /// The current sequence number and its `generated_at`.
 pub async fn state(tx: &mut Tx) -> Result<(i64, i64), StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, (i64, i64)>("SELECT sequence, generated_at FROM list_state WHERE id = 1")
-        .fetch_one(&mut *c)
-        .await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, (i64, i64)>(
+        "SELECT sequence, generated_at FROM list_state WHERE id = 1"
+    )
+    .fetch_one(&mut *c)
+    .await)?)
 }
 
 /// The `generated_at` of version `sequence`, if it is still on record.
 pub async fn version(tx: &mut Tx, sequence: i64) -> Result<Option<i64>, StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, i64>("SELECT generated_at FROM list_versions WHERE sequence = $1")
-        .bind(sequence)
-        .fetch_optional(&mut *c)
-        .await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT generated_at FROM list_versions WHERE sequence = $1"
+    )
+    .bind(sequence)
+    .fetch_optional(&mut *c)
+    .await)?)
 }
 
 /// A token's list entry as stored.
@@ -85,12 +98,14 @@ pub struct ListedToken {
 
 /// Every listed token whose entry outlives `cutoff`.
 pub async fn listed_tokens(tx: &mut Tx, cutoff: i64) -> Result<Vec<ListedToken>, StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, ListedToken>(
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_as::<_, ListedToken>(
         "SELECT id, list_kind, list_from, list_expires FROM tokens WHERE list_kind <> 0 AND list_expires > $1"
     )
     .bind(cutoff)
     .fetch_all(&mut *c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// A token changed in a range of versions, with its entry now (`None` fields: no such token).
@@ -103,7 +118,11 @@ pub struct ChangedToken {
 }
 
 /// Tokens changed in versions `after < sequence <= upto` (may repeat).
-pub async fn changed_tokens(tx: &mut Tx, after: i64, upto: i64) -> Result<Vec<ChangedToken>, StoreError> {
+pub async fn changed_tokens(
+    tx: &mut Tx,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<ChangedToken>, StoreError> {
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, ChangedToken>(
         "SELECT c.token_id AS token_id, t.list_kind, t.list_from, t.list_expires
          FROM list_changes c LEFT JOIN tokens t ON t.id = c.token_id
@@ -147,7 +166,8 @@ pub async fn rule(tx: &mut Tx, subject: &str) -> Result<Option<SubjectRow>, Stor
 
 /// Creates or replaces a rule.
 pub async fn put_rule(tx: &mut Tx, r: &SubjectRow) -> Result<(), StoreError> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO subject_rules (subject, void_before, drop_roles, expires_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (subject) DO UPDATE SET void_before = $2, drop_roles = $3, expires_at = $4"
     )
@@ -156,18 +176,21 @@ pub async fn put_rule(tx: &mut Tx, r: &SubjectRow) -> Result<(), StoreError> {
     .bind(&r.drop_roles)
     .bind(r.expires_at)
     .execute(&mut *c)
-    .await.map(|r| r.rows_affected()))?;
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 /// Every rule that outlives `cutoff`.
 pub async fn live_rules(tx: &mut Tx, cutoff: i64) -> Result<Vec<SubjectRow>, StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, SubjectRow>(
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_as::<_, SubjectRow>(
         "SELECT subject, void_before, drop_roles, expires_at FROM subject_rules WHERE expires_at > $1"
     )
     .bind(cutoff)
     .fetch_all(&mut *c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// A subject changed in a range of versions, with its rule now (`None` fields: no rule).
@@ -180,7 +203,11 @@ pub struct ChangedSubject {
 }
 
 /// Subjects changed in versions `after < sequence <= upto` (may repeat).
-pub async fn changed_subjects(tx: &mut Tx, after: i64, upto: i64) -> Result<Vec<ChangedSubject>, StoreError> {
+pub async fn changed_subjects(
+    tx: &mut Tx,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<ChangedSubject>, StoreError> {
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, ChangedSubject>(
         "SELECT c.subject AS name, r.void_before, r.drop_roles, r.expires_at
          FROM list_changes c LEFT JOIN subject_rules r ON r.subject = c.subject
@@ -206,17 +233,21 @@ pub async fn expiring_subjects(tx: &mut Tx, lo: i64, hi: i64) -> Result<Vec<Stri
 /// Forgets versions generated before `before` (keeping the current one) and the changes only
 /// they needed; `?since=` for a forgotten version answers the whole list.
 pub async fn forget_versions(tx: &mut Tx, before: i64, current: i64) -> Result<u64, StoreError> {
-    let gone = on_tx!(tx, |c| sqlx::query("DELETE FROM list_versions WHERE generated_at < $1 AND sequence < $2")
-        .bind(before)
-        .bind(current)
-        .execute(&mut *c)
-        .await.map(|r| r.rows_affected()))?;
+    let gone = on_tx!(tx, |c| sqlx::query(
+        "DELETE FROM list_versions WHERE generated_at < $1 AND sequence < $2"
+    )
+    .bind(before)
+    .bind(current)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if gone > 0 {
         on_tx!(tx, |c| sqlx::query(
             "DELETE FROM list_changes WHERE sequence <= (SELECT MIN(sequence) FROM list_versions)"
         )
         .execute(&mut *c)
-        .await.map(|r| r.rows_affected()))?;
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok(gone)
 }

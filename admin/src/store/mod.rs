@@ -132,7 +132,10 @@ impl Store {
             let read = if in_memory {
                 write.clone()
             } else {
-                SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
+                SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await?
             };
             Store(Arc::new(Pools::Sqlite { write, read }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -170,15 +173,19 @@ impl Store {
     pub async fn snapshot(&self) -> Result<Tx, StoreError> {
         Ok(match &*self.0 {
             Pools::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
-            Pools::Postgres(pool) => {
-                Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
-            }
+            Pools::Postgres(pool) => Tx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
         })
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_read!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(|r| r.rows_affected()))?;
+        on_read!(self, |c| sqlx::query("SELECT 1")
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -215,12 +222,19 @@ pub fn join_roles(roles: &[String]) -> String {
 
 /// Splits the stored form of roles.
 pub fn split_roles(roles: &str) -> Vec<String> {
-    roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect()
+    roles
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `$first, $first+1, ...` for `n` bind parameters.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A bind value for dynamically built SQL.

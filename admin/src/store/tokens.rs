@@ -108,10 +108,19 @@ where
 
 /// Inserts a new token; [`StoreError::Duplicate`] if its owner has a live token of that name.
 pub async fn insert(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
-    on_tx!(tx, |c| bind_token(sqlx::query(concat!("INSERT INTO tokens (", insert_columns!(), ") VALUES (", insert_values!(), ")")), t)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))
+    on_tx!(tx, |c| bind_token(
+        sqlx::query(concat!(
+            "INSERT INTO tokens (",
+            insert_columns!(),
+            ") VALUES (",
+            insert_values!(),
+            ")"
+        )),
+        t
+    )
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))
     .map_err(StoreError::from_write)?;
     Ok(())
 }
@@ -119,15 +128,25 @@ pub async fn insert(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
 /// Inserts a new token only if its owner is active and still at `owner_version`
 /// (so the roles read at authentication still hold); `false` if not inserted.
 /// [`StoreError::Duplicate`] on a name clash.
-pub async fn insert_if_owner_unchanged(tx: &mut Tx, t: &TokenRow, owner_version: i64) -> Result<bool, StoreError> {
+pub async fn insert_if_owner_unchanged(
+    tx: &mut Tx,
+    t: &TokenRow,
+    owner_version: i64,
+) -> Result<bool, StoreError> {
     let sql = sql_for!(
         tx,
         concat!(
-            "INSERT INTO tokens (", insert_columns!(), ") SELECT ", insert_values!(),
+            "INSERT INTO tokens (",
+            insert_columns!(),
+            ") SELECT ",
+            insert_values!(),
             " WHERE EXISTS (SELECT 1 FROM users WHERE name = $2 AND active AND version = $22)"
         ),
         concat!(
-            "INSERT INTO tokens (", insert_columns!(), ") SELECT ", insert_values!(),
+            "INSERT INTO tokens (",
+            insert_columns!(),
+            ") SELECT ",
+            insert_values!(),
             " WHERE EXISTS (SELECT 1 FROM users WHERE name = $2 AND active AND version = $22 FOR SHARE)"
         )
     );
@@ -171,18 +190,23 @@ pub async fn get_for_update(tx: &mut Tx, id: &str) -> Result<Option<TokenRow>, S
     let sql = sql_for!(
         tx,
         concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = $1"),
-        concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = $1 FOR UPDATE")
+        concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE id = $1 FOR UPDATE"
+        )
     );
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql).bind(id).fetch_optional(&mut *c).await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql)
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await)?)
 }
 
 /// Reads a token.
 pub async fn find(store: &Store, id: &str) -> Result<Option<TokenRow>, StoreError> {
-    Ok(on_read!(store, |c| sqlx::query_as::<_, TokenRow>(concat!(
-        "SELECT ",
-        token_columns!(),
-        " FROM tokens WHERE id = $1"
-    ))
+    Ok(on_read!(store, |c| sqlx::query_as::<_, TokenRow>(
+        concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = $1")
+    )
     .bind(id)
     .fetch_optional(c)
     .await)?)
@@ -193,7 +217,10 @@ pub async fn find_many(store: &Store, ids: &[String]) -> Result<Vec<TokenRow>, S
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(concat!("SELECT ", token_columns!(), " FROM tokens WHERE id IN ({})"), placeholders(1, ids.len()));
+    let sql = format!(
+        concat!("SELECT ", token_columns!(), " FROM tokens WHERE id IN ({})"),
+        placeholders(1, ids.len())
+    );
     Ok(on_read!(store, |c| {
         let mut q = sqlx::query_as::<_, TokenRow>(AssertSqlSafe(sql)).persistent(false);
         for id in ids {
@@ -207,21 +234,34 @@ pub async fn find_many(store: &Store, ids: &[String]) -> Result<Vec<TokenRow>, S
 pub async fn of_owner_for_update(tx: &mut Tx, owner: &str) -> Result<Vec<TokenRow>, StoreError> {
     let sql = sql_for!(
         tx,
-        concat!("SELECT ", token_columns!(), " FROM tokens WHERE owner = $1 AND deleted_at IS NULL ORDER BY seq"),
-        concat!("SELECT ", token_columns!(), " FROM tokens WHERE owner = $1 AND deleted_at IS NULL ORDER BY seq FOR UPDATE")
+        concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE owner = $1 AND deleted_at IS NULL ORDER BY seq"
+        ),
+        concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE owner = $1 AND deleted_at IS NULL ORDER BY seq FOR UPDATE"
+        )
     );
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql).bind(owner).fetch_all(&mut *c).await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql)
+        .bind(owner)
+        .fetch_all(&mut *c)
+        .await)?)
 }
 
 /// The latest expiry (signed or in force) among `owner`'s tokens.
 pub async fn latest_expiry(tx: &mut Tx, owner: &str) -> Result<Option<i64>, StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, Option<i64>>(
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_scalar::<_, Option<i64>>(
         "SELECT MAX(CASE WHEN expires_at > signed_expires_at THEN expires_at ELSE signed_expires_at END)
          FROM tokens WHERE owner = $1"
     )
     .bind(owner)
     .fetch_one(&mut *c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Which tokens a listing shows.
@@ -243,7 +283,11 @@ pub struct ListFilter {
 
 /// A page of non-deleted tokens in `seq` order.
 pub async fn list(store: &Store, f: &ListFilter) -> Result<Vec<TokenRow>, StoreError> {
-    let mut sql = String::from(concat!("SELECT ", token_columns!(), " FROM tokens WHERE deleted_at IS NULL AND seq > $1"));
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM tokens WHERE deleted_at IS NULL AND seq > $1"
+    ));
     let mut args = Args::default();
     args.int(f.after);
     if let Some(owner) = &f.owner {
@@ -251,11 +295,17 @@ pub async fn list(store: &Store, f: &ListFilter) -> Result<Vec<TokenRow>, StoreE
     }
     if !f.include_revoked {
         let now = args.int(f.now);
-        sql.push_str(&format!(" AND (revoked_at IS NULL OR (revoked_from IS NOT NULL AND revoked_from > ${now}))"));
+        sql.push_str(&format!(
+            " AND (revoked_at IS NULL OR (revoked_from IS NOT NULL AND revoked_from > ${now}))"
+        ));
     }
     // Kinds come from a fixed set, never from the request text.
     let kinds: Vec<String> = f.kinds.iter().map(|k| format!("'{k}'")).collect();
-    sql.push_str(&format!(" AND kind IN ({}) ORDER BY seq LIMIT ${}", kinds.join(", "), args.int(f.limit)));
+    sql.push_str(&format!(
+        " AND kind IN ({}) ORDER BY seq LIMIT ${}",
+        kinds.join(", "),
+        args.int(f.limit)
+    ));
     Ok(on_read!(store, |c| {
         let mut q = sqlx::query_as::<_, TokenRow>(AssertSqlSafe(sql)).persistent(false);
         for a in &args.0 {
@@ -291,7 +341,8 @@ pub struct AuthRow {
 
 /// Reads the token `id` with its owner's state.
 pub async fn auth_lookup(store: &Store, id: &str) -> Result<Option<AuthRow>, StoreError> {
-    Ok(on_read!(store, |c| sqlx::query_as::<_, AuthRow>(
+    Ok(on_read!(store, |c| {
+        sqlx::query_as::<_, AuthRow>(
         "SELECT t.id, t.owner, t.name, t.kind, t.roles, t.issued_at, t.expires_at, t.enabled, t.revoked_at, t.revoked_from,
                 t.deleted_at, t.last_used_at, u.active AS owner_active, u.void_before AS owner_void_before,
                 u.service_account AS owner_service_account, u.version AS owner_version
@@ -299,17 +350,21 @@ pub async fn auth_lookup(store: &Store, id: &str) -> Result<Option<AuthRow>, Sto
     )
     .bind(id)
     .fetch_optional(c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Records that the token `id` was used at `now`.
 pub async fn touch(store: &Store, id: &str, now: i64) -> Result<(), StoreError> {
     let mut tx = store.write().await?;
-    on_tx!(&mut tx, |c| sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *c)
-        .await.map(|r| r.rows_affected()))?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE tokens SET last_used_at = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await
 }
 
@@ -329,5 +384,8 @@ pub async fn due_conversions(tx: &mut Tx, until: i64) -> Result<Vec<TokenRow>, S
             " FROM tokens WHERE list_kind = 3 AND expires_at < signed_expires_at AND expires_at <= $1 ORDER BY seq FOR UPDATE"
         )
     );
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql).bind(until).fetch_all(&mut *c).await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql)
+        .bind(until)
+        .fetch_all(&mut *c)
+        .await)?)
 }

@@ -59,7 +59,10 @@ pub async fn get_for_update(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, 
         "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1",
         "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1 FOR UPDATE"
     );
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql).bind(name).fetch_optional(&mut *c).await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
+        .bind(name)
+        .fetch_optional(&mut *c)
+        .await)?)
 }
 
 /// Reads a user inside a transaction, holding a share lock on PostgreSQL so its roles cannot
@@ -70,22 +73,28 @@ pub async fn get_for_share(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, S
         "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1",
         "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1 FOR SHARE"
     );
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql).bind(name).fetch_optional(&mut *c).await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
+        .bind(name)
+        .fetch_optional(&mut *c)
+        .await)?)
 }
 
 /// Reads a user.
 pub async fn find(store: &Store, name: &str) -> Result<Option<UserRow>, StoreError> {
-    Ok(on_read!(store, |c| sqlx::query_as::<_, UserRow>(
+    Ok(on_read!(store, |c| {
+        sqlx::query_as::<_, UserRow>(
         "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1"
     )
     .bind(name)
     .fetch_optional(c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Writes every mutable field of `u`.
 pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE users SET password_hash = $2, roles = $3, active = $4, service_account = $5, void_before = $6, updated_at = $7,
              version = version + 1
          WHERE name = $1"
@@ -98,23 +107,30 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     .bind(u.void_before)
     .bind(u.updated_at)
     .execute(&mut *c)
-    .await.map(|r| r.rows_affected()))?;
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 /// Number of users.
 pub async fn count(tx: &mut Tx) -> Result<i64, StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(&mut *c).await)?)
+    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users"
+    )
+    .fetch_one(&mut *c)
+    .await)?)
 }
 
 /// Number of active users holding `admin`, other than `except`.
 pub async fn other_active_admins(tx: &mut Tx, except: &str) -> Result<i64, StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM users WHERE active AND name <> $1 AND (',' || roles || ',') LIKE '%,admin,%'"
     )
     .bind(except)
     .fetch_one(&mut *c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// A page of users ordered by name, after `after`; only those managed by `manager` (plus
@@ -126,15 +142,18 @@ pub async fn list(
     manager: Option<&str>,
 ) -> Result<Vec<UserRow>, StoreError> {
     let rows = match manager {
-        None => on_read!(store, |c| sqlx::query_as::<_, UserRow>(
+        None => on_read!(store, |c| {
+            sqlx::query_as::<_, UserRow>(
             "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at
              FROM users WHERE name > $1 ORDER BY name LIMIT $2"
         )
         .bind(after)
         .bind(limit)
         .fetch_all(c)
-        .await)?,
-        Some(m) => on_read!(store, |c| sqlx::query_as::<_, UserRow>(
+        .await
+        })?,
+        Some(m) => on_read!(store, |c| {
+            sqlx::query_as::<_, UserRow>(
             "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at
              FROM users WHERE name > $1 AND (name = $3 OR manager = $3) ORDER BY name LIMIT $2"
         )
@@ -142,17 +161,20 @@ pub async fn list(
         .bind(limit)
         .bind(m)
         .fetch_all(c)
-        .await)?,
+        .await
+        })?,
     };
     Ok(rows)
 }
 
 /// Reads a user inside a transaction, without locking.
 pub async fn get(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_as::<_, UserRow>(
         "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1"
     )
     .bind(name)
     .fetch_optional(&mut *c)
-    .await)?)
+    .await
+    })?)
 }

@@ -9,9 +9,15 @@ async fn login_issues_a_session_and_me_describes_it(db: Db) {
     let a = Admin::start(&db).await;
     let me = a.get("/api/v1/me", &a.root).await.expect(200);
     assert_eq!(me["user"]["name"], ADMIN);
-    assert_eq!(me["user"]["roles"], json!(["admin", "token_creator", "user"]));
+    assert_eq!(
+        me["user"]["roles"],
+        json!(["admin", "token_creator", "user"])
+    );
     assert_eq!(me["token"]["kind"], "session");
-    assert_eq!(me["token"]["roles"], json!(["admin", "token_creator", "user"]));
+    assert_eq!(
+        me["token"]["roles"],
+        json!(["admin", "token_creator", "user"])
+    );
     assert_eq!(me["token"]["id"].as_str().unwrap().len(), 32);
 
     let alice = a.user("alice", &["user", "pool:ml"]).await;
@@ -31,12 +37,27 @@ async fn wrong_credentials_are_refused_and_audited(db: Db) {
         r.expect_error(401, "invalid_credentials");
         assert!(!String::from_utf8_lossy(&r.body).contains(password) || password.is_empty());
     }
-    let events = a.get("/api/v1/audit?action=login", &a.root).await.expect(200);
-    let failures: Vec<_> = events["events"].as_array().unwrap().iter().filter(|e| e["outcome"] == "failure").collect();
+    let events = a
+        .get("/api/v1/audit?action=login", &a.root)
+        .await
+        .expect(200);
+    let failures: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "failure")
+        .collect();
     assert_eq!(failures.len(), 3, "{events}");
-    assert!(failures.iter().any(|e| e["actor"] == "bob" && e["detail"] == "wrong password"));
+    assert!(
+        failures
+            .iter()
+            .any(|e| e["actor"] == "bob" && e["detail"] == "wrong password")
+    );
     let text = events.to_string();
-    assert!(!text.contains("not the password") && !text.contains(PASSWORD), "no password in the audit log");
+    assert!(
+        !text.contains("not the password") && !text.contains(PASSWORD),
+        "no password in the audit log"
+    );
 }
 
 async fn bearer_tokens_are_checked(db: Db) {
@@ -45,17 +66,31 @@ async fn bearer_tokens_are_checked(db: Db) {
     let r = a.raw("GET", "/api/v1/me", None, None, &[]).await;
     r.expect_error(401, "unauthenticated");
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
-    a.raw("GET", "/api/v1/me", None, None, &[("authorization", "Basic YTpi")]).await.expect_error(401, "unauthenticated");
+    a.raw(
+        "GET",
+        "/api/v1/me",
+        None,
+        None,
+        &[("authorization", "Basic YTpi")],
+    )
+    .await
+    .expect_error(401, "unauthenticated");
     let r = a.get("/api/v1/me", "tg_nonsense").await;
     r.expect_error(401, "malformed");
-    assert!(r.header("www-authenticate").unwrap().contains("invalid_token"));
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
 
     // A flipped character breaks the checksum; a token from another keyring has an unknown key;
     // a forged token with the right key id fails the signature.
     let mut broken = a.root.clone().into_bytes();
     let i = broken.len() - 10;
     broken[i] = if broken[i] == b'A' { b'B' } else { b'A' };
-    a.get("/api/v1/me", std::str::from_utf8(&broken).unwrap()).await.expect_error(401, "bad_checksum");
+    a.get("/api/v1/me", std::str::from_utf8(&broken).unwrap())
+        .await
+        .expect_error(401, "bad_checksum");
     let claims = Claims {
         token_id: TokenId::random().unwrap(),
         subject: ADMIN.into(),
@@ -64,13 +99,21 @@ async fn bearer_tokens_are_checked(db: Db) {
         issued_at: tollgate_admin::times::now() as u64,
         expires_at: tollgate_admin::times::now() as u64 + 3600,
     };
-    let other = Authority::new(Keyring::parse("k9:ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY=").unwrap());
-    a.get("/api/v1/me", &other.mint(&claims).unwrap()).await.expect_error(401, "unknown_key");
-    let forger = Authority::new(Keyring::parse("k1:ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY=").unwrap());
-    a.get("/api/v1/me", &forger.mint(&claims).unwrap()).await.expect_error(401, "bad_signature");
+    let other =
+        Authority::new(Keyring::parse("k9:ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY=").unwrap());
+    a.get("/api/v1/me", &other.mint(&claims).unwrap())
+        .await
+        .expect_error(401, "unknown_key");
+    let forger =
+        Authority::new(Keyring::parse("k1:ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY=").unwrap());
+    a.get("/api/v1/me", &forger.mint(&claims).unwrap())
+        .await
+        .expect_error(401, "bad_signature");
     // Correctly signed but never issued by this admin: refused by the store check.
     let genuine = Authority::new(crate::harness::keyring());
-    a.get("/api/v1/me", &genuine.mint(&claims).unwrap()).await.expect_error(401, "revoked");
+    a.get("/api/v1/me", &genuine.mint(&claims).unwrap())
+        .await
+        .expect_error(401, "revoked");
 }
 
 async fn token_state_is_checked_on_every_call(db: Db) {
@@ -80,33 +123,62 @@ async fn token_state_is_checked_on_every_call(db: Db) {
     let id = rec["id"].as_str().unwrap();
     a.get("/api/v1/me", &t).await.expect(200);
 
-    a.patch(&format!("/api/v1/tokens/{id}"), &carol, json!({"enabled": false})).await.expect(200);
+    a.patch(
+        &format!("/api/v1/tokens/{id}"),
+        &carol,
+        json!({"enabled": false}),
+    )
+    .await
+    .expect(200);
     a.get("/api/v1/me", &t).await.expect_error(401, "disabled");
-    a.patch(&format!("/api/v1/tokens/{id}"), &carol, json!({"enabled": true})).await.expect(200);
+    a.patch(
+        &format!("/api/v1/tokens/{id}"),
+        &carol,
+        json!({"enabled": true}),
+    )
+    .await
+    .expect(200);
     a.get("/api/v1/me", &t).await.expect(200);
 
-    let (short, _) = a.mint(&carol, json!({"name": "short", "ttl_seconds": 1})).await;
+    let (short, _) = a
+        .mint(&carol, json!({"name": "short", "ttl_seconds": 1}))
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    a.get("/api/v1/me", &short).await.expect_error(401, "expired");
+    a.get("/api/v1/me", &short)
+        .await
+        .expect_error(401, "expired");
 
-    a.post(&format!("/api/v1/tokens/{id}/revoke"), &carol, json!({})).await.expect(200);
+    a.post(&format!("/api/v1/tokens/{id}/revoke"), &carol, json!({}))
+        .await
+        .expect(200);
     a.get("/api/v1/me", &t).await.expect_error(401, "revoked");
 
     // Deactivating the owner stops every token of theirs at once.
-    a.patch("/api/v1/users/carol", &a.root, json!({"active": false})).await.expect(200);
-    a.get("/api/v1/me", &carol).await.expect_error(401, "user_inactive");
+    a.patch("/api/v1/users/carol", &a.root, json!({"active": false}))
+        .await
+        .expect(200);
+    a.get("/api/v1/me", &carol)
+        .await
+        .expect_error(401, "user_inactive");
 }
 
 async fn logout_revokes_the_session(db: Db) {
     let a = Admin::start(&db).await;
     let dave = a.user("dave", &["user", "token_creator"]).await;
     let (personal, _) = a.mint(&dave, json!({"name": "p"})).await;
-    a.call("POST", "/api/v1/logout", &personal, None).await.expect_error(400, "not_a_session");
+    a.call("POST", "/api/v1/logout", &personal, None)
+        .await
+        .expect_error(400, "not_a_session");
     let before = a.sequence().await;
     let r = a.call("POST", "/api/v1/logout", &dave, None).await;
     r.expect(204);
-    assert_eq!(r.header("x-tollgate-revocation-sequence"), Some((before + 1).to_string()));
-    a.get("/api/v1/me", &dave).await.expect_error(401, "revoked");
+    assert_eq!(
+        r.header("x-tollgate-revocation-sequence"),
+        Some((before + 1).to_string())
+    );
+    a.get("/api/v1/me", &dave)
+        .await
+        .expect_error(401, "revoked");
     a.get("/api/v1/me", &personal).await.expect(200);
 }
 

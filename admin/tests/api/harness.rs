@@ -26,7 +26,10 @@ pub fn keyring() -> Keyring {
 /// An HTTP client (TLS is never used against the test servers, but the client needs a provider).
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// A store of its own for one test.
@@ -41,22 +44,37 @@ impl Db {
     pub async fn sqlite() -> Db {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("tollgate.db").display());
-        Db { url, _dir: Some(dir), pg: None }
+        Db {
+            url,
+            _dir: Some(dir),
+            pg: None,
+        }
     }
 
     /// A new schema on `TOLLGATE_TEST_DATABASE_URL`; `None` if the variable is not set.
     /// When it is set, failing to reach the database fails the test.
     pub async fn postgres() -> Option<Db> {
-        let base = std::env::var("TOLLGATE_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty())?;
+        let base = std::env::var("TOLLGATE_TEST_DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())?;
         let schema = format!("tg_test_{}", random_hex(8));
         let mut conn = sqlx::PgConnection::connect(&base)
             .await
-            .unwrap_or_else(|e| panic!("TOLLGATE_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.unwrap();
+            .unwrap_or_else(|e| {
+                panic!("TOLLGATE_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+            });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.ok();
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-        Some(Db { url, _dir: None, pg: Some((base, schema)) })
+        Some(Db {
+            url,
+            _dir: None,
+            pg: Some((base, schema)),
+        })
     }
 }
 
@@ -72,10 +90,17 @@ impl Drop for Db {
         if let Some((base, schema)) = self.pg.take() {
             // A runtime of its own: Drop cannot await, and may run while a test panics.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     if let Ok(mut c) = sqlx::PgConnection::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut c).await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP SCHEMA {schema} CASCADE"
+                        )))
+                        .execute(&mut c)
+                        .await;
                     }
                 });
             })
@@ -100,30 +125,58 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "not JSON ({}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     /// The conventions' error code (and checks the error shape).
     pub fn code(&self) -> String {
         let v = self.json();
-        assert!(v["error"]["message"].is_string(), "error without message: {v}");
-        v["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code: {v}")).to_owned()
+        assert!(
+            v["error"]["message"].is_string(),
+            "error without message: {v}"
+        );
+        v["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code: {v}"))
+            .to_owned()
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| v.to_str().unwrap().to_owned())
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
     }
 
     /// Asserts the status and error code.
     #[track_caller]
     pub fn expect_error(&self, status: u16, code: &str) {
-        assert_eq!((self.status, self.code().as_str()), (status, code), "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            (self.status, self.code().as_str()),
+            (status, code),
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
     }
 
     #[track_caller]
     pub fn expect(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
-        if self.body.is_empty() { Value::Null } else { self.json() }
+        assert_eq!(
+            self.status,
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        if self.body.is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
     }
 }
 
@@ -140,7 +193,10 @@ pub struct Admin {
 pub fn settings(db: &Db) -> Settings {
     let mut s = Settings::new(db.url.clone(), keyring());
     s.listen = "127.0.0.1:0".parse().unwrap();
-    s.bootstrap_admin = Some(BootstrapAdmin { username: ADMIN.into(), password: ADMIN_PASSWORD.into() });
+    s.bootstrap_admin = Some(BootstrapAdmin {
+        username: ADMIN.into(),
+        password: ADMIN_PASSWORD.into(),
+    });
     s.list_maintenance_interval = Duration::from_secs(3600);
     s
 }
@@ -154,7 +210,12 @@ impl Admin {
         let server = Server::start(settings).await.expect("server starts");
         let base = server.url();
         let http = http_client();
-        let mut admin = Admin { server, base, http, root: String::new() };
+        let mut admin = Admin {
+            server,
+            base,
+            http,
+            root: String::new(),
+        };
         admin.root = admin.login(ADMIN, ADMIN_PASSWORD).await;
         admin
     }
@@ -164,8 +225,18 @@ impl Admin {
         self.server.stop().await;
     }
 
-    pub async fn raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Resp {
-        let mut req = self.http.request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{}", self.base, path));
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.http.request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{}", self.base, path),
+        );
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -179,12 +250,27 @@ impl Admin {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let body = r.bytes().await.unwrap().to_vec();
-        assert!(status < 500, "{method} {path} answered {status}: {}", String::from_utf8_lossy(&body));
-        Resp { status, headers, body }
+        assert!(
+            status < 500,
+            "{method} {path} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Resp {
-        self.raw(method, path, Some(token), body.map(|b| serde_json::to_vec(&b).unwrap()), &[]).await
+        self.raw(
+            method,
+            path,
+            Some(token),
+            body.map(|b| serde_json::to_vec(&b).unwrap()),
+            &[],
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
@@ -205,13 +291,27 @@ impl Admin {
 
     /// Logs in; panics on failure.
     pub async fn login(&self, user: &str, password: &str) -> String {
-        let r = self.raw("POST", "/api/v1/login", None, Some(serde_json::to_vec(&json!({"username": user, "password": password})).unwrap()), &[]).await;
+        let r = self
+            .raw(
+                "POST",
+                "/api/v1/login",
+                None,
+                Some(serde_json::to_vec(&json!({"username": user, "password": password})).unwrap()),
+                &[],
+            )
+            .await;
         r.expect(200)["token"].as_str().unwrap().to_owned()
     }
 
     /// Creates a user with `roles` (as the bootstrap admin) and returns a session of theirs.
     pub async fn user(&self, name: &str, roles: &[&str]) -> String {
-        self.post("/api/v1/users", &self.root, json!({"name": name, "password": PASSWORD, "roles": roles})).await.expect(201);
+        self.post(
+            "/api/v1/users",
+            &self.root,
+            json!({"name": name, "password": PASSWORD, "roles": roles}),
+        )
+        .await
+        .expect(201);
         self.login(name, PASSWORD).await
     }
 
@@ -223,13 +323,20 @@ impl Admin {
 
     /// Fetches and decodes the full revocation list; returns it with its ETag sequence.
     pub async fn revocations(&self) -> (u64, RevocationList, Vec<u8>) {
-        let r = self.raw("GET", "/api/v1/revocations", None, None, &[]).await;
+        let r = self
+            .raw("GET", "/api/v1/revocations", None, None, &[])
+            .await;
         assert_eq!(r.status, 200);
-        assert_eq!(r.header("content-type").as_deref(), Some("application/vnd.tollgate.revocations"));
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/vnd.tollgate.revocations")
+        );
         assert_eq!(r.header("cache-control").as_deref(), Some("no-cache"));
         let etag = r.header("etag").unwrap();
         let seq: u64 = etag.trim_matches('"').parse().unwrap();
-        let Document::Full(list) = Document::decode(&r.body, &keyring()).unwrap() else { panic!("expected a full list") };
+        let Document::Full(list) = Document::decode(&r.body, &keyring()).unwrap() else {
+            panic!("expected a full list")
+        };
         assert_eq!(list.sequence, seq);
         (seq, list, r.body)
     }
@@ -241,8 +348,17 @@ impl Admin {
 
     /// A snapshot of everything the API shows (for "nothing changed" checks).
     pub async fn state(&self) -> Value {
-        let tokens = self.get("/api/v1/tokens?include_revoked=true&kind=all&limit=500", &self.root).await.expect(200);
-        let users = self.get("/api/v1/users?limit=500", &self.root).await.expect(200);
+        let tokens = self
+            .get(
+                "/api/v1/tokens?include_revoked=true&kind=all&limit=500",
+                &self.root,
+            )
+            .await
+            .expect(200);
+        let users = self
+            .get("/api/v1/users?limit=500", &self.root)
+            .await
+            .expect(200);
         let mut tokens = tokens["tokens"].clone();
         // Last-use times move with every call; the rest must not.
         for t in tokens.as_array_mut().unwrap() {

@@ -48,11 +48,23 @@ async fn concurrent_changes_get_distinct_increasing_sequences(db: Db) {
                 let alice_other = other.login("alice", PASSWORD).await;
                 let mut out = Vec::new();
                 for round in 0..ROUNDS {
-                    let (_, rec) = s.mint(&alice, json!({"name": format!("s{n}w{w}r{round}")})).await;
+                    let (_, rec) = s
+                        .mint(&alice, json!({"name": format!("s{n}w{w}r{round}")}))
+                        .await;
                     let id = rec["id"].as_str().unwrap().to_owned();
-                    let r = other.post(&format!("/api/v1/tokens/{id}/revoke"), &alice_other, json!({})).await;
+                    let r = other
+                        .post(
+                            &format!("/api/v1/tokens/{id}/revoke"),
+                            &alice_other,
+                            json!({}),
+                        )
+                        .await;
                     r.expect(200);
-                    let seq: u64 = r.header("x-tollgate-revocation-sequence").unwrap().parse().unwrap();
+                    let seq: u64 = r
+                        .header("x-tollgate-revocation-sequence")
+                        .unwrap()
+                        .parse()
+                        .unwrap();
                     out.push((id.parse::<TokenId>().unwrap(), seq));
                 }
                 out
@@ -74,8 +86,15 @@ async fn concurrent_changes_get_distinct_increasing_sequences(db: Db) {
     let mut seqs: Vec<u64> = revoked.iter().map(|(_, s)| *s).collect();
     seqs.sort_unstable();
     seqs.dedup();
-    assert_eq!(seqs.len(), total, "every revocation got a sequence number of its own");
-    assert_eq!(seqs, ((start + 1)..=(start + total as u64)).collect::<Vec<_>>());
+    assert_eq!(
+        seqs.len(),
+        total,
+        "every revocation got a sequence number of its own"
+    );
+    assert_eq!(
+        seqs,
+        ((start + 1)..=(start + total as u64)).collect::<Vec<_>>()
+    );
 
     // Each poller saw sequence numbers that never went down; the same number always meant the
     // same bytes, on every server; and the list at S holds exactly the revocations up to S.
@@ -83,17 +102,29 @@ async fn concurrent_changes_get_distinct_increasing_sequences(db: Db) {
     let mut by_sequence: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     for seen in &observed {
         assert!(!seen.is_empty());
-        assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "sequence went backwards");
+        assert!(
+            seen.windows(2).all(|w| w[0].0 <= w[1].0),
+            "sequence went backwards"
+        );
         for (seq, bytes) in seen {
             let known = by_sequence.entry(*seq).or_insert_with(|| bytes.clone());
             assert_eq!(known, bytes, "two documents for sequence {seq}");
         }
     }
     for (seq, bytes) in &by_sequence {
-        let Document::Full(list) = Document::decode(bytes, &keyring()).unwrap() else { panic!() };
-        let expected: Vec<&TokenId> = revoked_at.iter().filter(|(_, s)| **s <= *seq).map(|(id, _)| id).collect();
+        let Document::Full(list) = Document::decode(bytes, &keyring()).unwrap() else {
+            panic!()
+        };
+        let expected: Vec<&TokenId> = revoked_at
+            .iter()
+            .filter(|(_, s)| **s <= *seq)
+            .map(|(id, _)| id)
+            .collect();
         assert_eq!(list.len(), expected.len(), "sequence {seq}");
-        assert!(expected.iter().all(|id| list.get(id).is_some()), "sequence {seq}");
+        assert!(
+            expected.iter().all(|id| list.get(id).is_some()),
+            "sequence {seq}"
+        );
     }
 
     // At rest, every server serves the same final document.
