@@ -172,8 +172,8 @@ async fn mint_throughput() {
     server.stop().await;
 }
 
-/// Inserts `n` revoked tokens straight into the store (expiries spread over 90 days) and
-/// publishes them as one new list version.
+/// Inserts `n` revoked tokens straight into the store (expiries spread over 90 days), each
+/// batch in one transaction that also publishes it as a new list version, as the API does.
 async fn seed_revoked(server: &Server, n: usize) {
     let store = &server.state().store;
     let now = tollgate_admin::times::now();
@@ -181,6 +181,7 @@ async fn seed_revoked(server: &Server, n: usize) {
     while written < n {
         let mut tx = store.write().await.unwrap();
         let batch = (n - written).min(10_000);
+        let mut ids = Vec::with_capacity(batch);
         for i in 0..batch {
             let k = (written + i) as i64;
             let expires_at = now + 3600 + (k * 7919) % (90 * 86_400);
@@ -215,15 +216,19 @@ async fn seed_revoked(server: &Server, n: usize) {
             } = derive(&row);
             (row.list_kind, row.list_from, row.list_expires) = (kind, from, expires);
             tokens::insert(&mut tx, &row).await.unwrap();
+            ids.push((row.id, row.list_expires));
         }
+        let changes: Vec<Change<'_>> = ids
+            .iter()
+            .map(|(id, expires_at)| Change::Token {
+                id,
+                expires_at: *expires_at,
+            })
+            .collect();
+        list::bump(&mut tx, now, &changes).await.unwrap();
         written += batch;
         tx.commit().await.unwrap();
     }
-    let mut tx = store.write().await.unwrap();
-    list::bump(&mut tx, now, &[] as &[Change<'_>])
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
 }
 
 async fn timed_get(http: &reqwest::Client, url: &str) -> (Duration, Vec<u8>, String) {
@@ -286,7 +291,10 @@ async fn revocation_list() {
         "  build from the store (once per server start, off the request path): {}",
         ms(build)
     );
-    println!("  serve, first fetch:                  {}", ms(first));
+    println!(
+        "  serve, first fetch (catches up on the 100 000 changes since the server warmed up): {}",
+        ms(first)
+    );
 
     let mut cached = Vec::new();
     for _ in 0..30 {
