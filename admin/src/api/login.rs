@@ -11,7 +11,7 @@ use tollgate_shared::token::MAX_ROLES;
 use super::extract::{Body, OptionalBody};
 use super::records::TokenRecord;
 use super::token_actions::Empty;
-use super::tokens::mint;
+use super::token_rules::mint;
 use super::with_sequence;
 use crate::auth::{Caller, verify_password};
 use crate::errors::ApiError;

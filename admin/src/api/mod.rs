@@ -9,6 +9,7 @@ pub mod records;
 pub mod revocations;
 pub mod system;
 pub mod token_actions;
+pub mod token_rules;
 pub mod tokens;
 pub mod users;
 

@@ -11,10 +11,10 @@ use tollgate_shared::Kind;
 
 use super::extract::{Body, OptionalBody};
 use super::records::TokenRecord;
-use super::tokens::{
-    Minted, check_description, grantable_roles, may_manage, mint, name_clash, parse_id,
-    requested_expiry,
+use super::token_rules::{
+    check_description, grantable_roles, may_manage, mint, name_clash, parse_id, requested_expiry,
 };
+use super::tokens::Minted;
 use super::{audited, with_sequence};
 use crate::auth::Caller;
 use crate::errors::ApiError;
