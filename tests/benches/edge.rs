@@ -1,7 +1,9 @@
 //! Edge worker figures under `wrangler dev` on workerd:
 //! - requests/s with a valid token, against the same build with `TOLLGATE_BENCHMARK_PASSTHROUGH=true`
 //!   (no verification) in the same run, alternating rounds so both see the same machine, and the ratio;
-//! - revoke-to-refusal time: from publishing a revocation at the list server to the first 401.
+//! - revoke-to-refusal time: from publishing a revocation at the list server to the first 401;
+//! - revocation propagation through the real admin: `POST /api/v1/tokens/{id}/revoke`, then poll
+//!   the edge until 401, over `TOLLGATE_BENCH_REVOCATIONS` (default 100) revocations, p50 and p99.
 //!
 //! `cargo bench -p tollgate-e2e --bench edge`. Tunables (environment): `TOLLGATE_BENCH_SECONDS` (per round,
 //! default 3), `TOLLGATE_BENCH_ROUNDS` (default 6; more, shorter rounds even out a noisy machine), `TOLLGATE_BENCH_CONNECTIONS` (default 16),
@@ -14,7 +16,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tollgate_e2e::load::{self, LoadResult, Target};
-use tollgate_e2e::{Keys, ListServer, Origin, Worker, WorkerConfig, client, now};
+use serde_json::json;
+use tollgate_e2e::{Admin, Keys, ListServer, Origin, Worker, WorkerConfig, client, now};
 use tollgate_shared::{Entry, Kind, TokenId};
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -220,6 +223,58 @@ async fn bench() {
         samples.len(),
         ms(samples[0]),
         ms(samples[samples.len() / 2]),
+        ms(samples[samples.len() - 1])
+    );
+
+    drop(verified);
+    drop(passthrough);
+    propagation_through_the_admin(setting("TOLLGATE_BENCH_REVOCATIONS", 100) as usize).await;
+}
+
+/// Revokes tokens through the real admin and polls a worker fed by it until each is refused.
+async fn propagation_through_the_admin(count: usize) {
+    let keys = Keys::generate("k1");
+    let admin = Admin::start(&keys.text).await;
+    let origin = Origin::start_unrecorded().await.expect("origin");
+    let worker = Worker::start(&WorkerConfig::new(&admin.url(), &origin.url(), &keys.text))
+        .await
+        .expect("wrangler dev");
+    let root = admin.login_admin().await;
+    let http = client();
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..count {
+        let (token, id) = root.create_token(&format!("victim-{i}"), json!({})).await;
+        let status = || async {
+            http.get(worker.url("/bench"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        };
+        assert_eq!(status().await, 200, "a fresh token is accepted");
+        // Spread the revocations over the refresh cycle.
+        tokio::time::sleep(Duration::from_millis(37 * (i as u64 % 27))).await;
+        let revoked_at = Instant::now();
+        root.call("POST", &format!("/api/v1/tokens/{id}/revoke"), Some(json!({})))
+            .await;
+        while status().await != 401 {
+            assert!(
+                revoked_at.elapsed() < Duration::from_secs(30),
+                "revocation never took effect"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        samples.push(revoked_at.elapsed());
+    }
+    samples.sort();
+    let pick = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "revocation propagation admin -> edge (refresh period 1 s, {} revocations): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        samples.len(),
+        ms(pick(0.50)),
+        ms(pick(0.99)),
         ms(samples[samples.len() - 1])
     );
 }
