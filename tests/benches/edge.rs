@@ -15,8 +15,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tollgate_e2e::load::{self, LoadResult, Target};
 use serde_json::json;
+use tollgate_e2e::load::{self, LoadResult, Target};
 use tollgate_e2e::{Admin, Keys, ListServer, Origin, Worker, WorkerConfig, client, now};
 use tollgate_shared::{Entry, Kind, TokenId};
 
@@ -256,8 +256,12 @@ async fn propagation_through_the_admin(count: usize) {
         // Spread the revocations over the refresh cycle.
         tokio::time::sleep(Duration::from_millis(37 * (i as u64 % 27))).await;
         let revoked_at = Instant::now();
-        root.call("POST", &format!("/api/v1/tokens/{id}/revoke"), Some(json!({})))
-            .await;
+        root.call(
+            "POST",
+            &format!("/api/v1/tokens/{id}/revoke"),
+            Some(json!({})),
+        )
+        .await;
         while status().await != 401 {
             assert!(
                 revoked_at.elapsed() < Duration::from_secs(30),
@@ -268,7 +272,8 @@ async fn propagation_through_the_admin(count: usize) {
         samples.push(revoked_at.elapsed());
     }
     samples.sort();
-    let pick = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
+    let pick =
+        |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "revocation propagation admin -> edge (refresh period 1 s, {} revocations): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",

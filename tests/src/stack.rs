@@ -48,11 +48,7 @@ impl EdgeStack {
 
     /// `GET path` through the worker, with an `Authorization` header if given.
     pub async fn get(&self, path: &str, authorization: Option<&str>) -> reqwest::Response {
-        let mut req = self.http.get(self.worker.url(path));
-        if let Some(value) = authorization {
-            req = req.header("authorization", value);
-        }
-        req.send().await.expect("the worker answers")
+        self.worker.get(&self.http, path, authorization).await
     }
 
     /// The status of `GET path` with `token`.

@@ -381,6 +381,20 @@ impl Worker {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// `GET path` through the worker with `http`, with an `Authorization` header if given.
+    pub async fn get(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = http.get(self.url(path));
+        if let Some(value) = authorization {
+            req = req.header("authorization", value);
+        }
+        req.send().await.expect("the worker answers")
+    }
+
     /// Waits up to `timeout` for `needle` to appear in the log (console lines arrive a little after the answer).
     pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
         let started = Instant::now();

@@ -44,11 +44,8 @@ impl System {
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.http.get(self.worker.url(path));
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        req.send().await.expect("the worker answers")
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        self.worker.get(&self.http, path, bearer.as_deref()).await
     }
 
     async fn status(&self, path: &str, token: &str) -> u16 {
