@@ -134,7 +134,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         .checker
         .verify(token, now.max(0) as u64, &RevocationList::default())
         .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))?;
-    let claims = verified.claims;
+    let claims = verified.claims();
     if claims.issued_at as i64 > now + DEFAULT_LEEWAY_SECONDS as i64 {
         return Err(refused("not_yet_valid", "the token is not valid yet"));
     }

@@ -8,7 +8,12 @@ use axum::response::Json;
 use serde_json::{Value, json};
 
 async fn echo(method: Method, uri: Uri, headers: HeaderMap) -> Json<Value> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     Json(json!({
         "message": "hello from the origin",
         "method": method.as_str(),
@@ -39,7 +44,10 @@ async fn main() -> std::process::ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    match axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tollgate-demo-origin: {e}");

@@ -120,7 +120,7 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
             .await;
             match verdict.and_then(|v| v) {
                 Ok(verified) => {
-                    forward(request, &config, path, query, Some(&verified.claims)).await
+                    forward(request, &config, path, query, Some(&verified.claims())).await
                 }
                 Err(refusal) => respond(&refusal.reply()),
             }

@@ -97,7 +97,7 @@ pub fn authorize(
     let verified = authority
         .verify(token, now, list)
         .map_err(Refusal::InvalidToken)?;
-    if roles.iter().all(|r| verified.claims.roles.contains(r)) {
+    if roles.iter().all(|r| verified.has_role(r)) {
         Ok(verified)
     } else {
         Err(Refusal::InsufficientScope(roles.to_vec()))
@@ -267,8 +267,7 @@ mod tests {
         assert_eq!(
             authorize(&c.authority, &good, &need, &list, NOW)
                 .unwrap()
-                .claims
-                .subject,
+                .subject(),
             "alice"
         );
         let partial = mint(&c, &["reports:read"]);
@@ -277,7 +276,7 @@ mod tests {
             Err(Refusal::InsufficientScope(need.clone()))
         );
         assert_eq!(
-            authorize(&c.authority, &partial, &[], &list, NOW).map(|v| v.claims.roles),
+            authorize(&c.authority, &partial, &[], &list, NOW).map(|v| v.claims().roles),
             Ok(vec!["reports:read".into()])
         );
         assert_eq!(

@@ -9,7 +9,7 @@ use tollgate_shared::Verified;
 
 /// The body for a verified token.
 pub fn active(verified: &Verified) -> String {
-    let c = &verified.claims;
+    let c = verified.claims();
     json!({
         "active": true,
         "sub": c.subject,
@@ -35,21 +35,26 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
-    use tollgate_shared::{Claims, Kind, TokenId};
+    use tollgate_shared::{Authority, Claims, Keyring, Kind, RevocationList, TokenId};
 
     #[test]
     fn active_token_shows_its_claims() {
-        let v = Verified {
-            claims: Claims {
+        let authority = Authority::new(
+            Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap(),
+        );
+        let token = authority
+            .mint(&Claims {
                 token_id: TokenId([0x0f; 16]),
                 subject: "svc:ci".into(),
                 kind: Kind::Service,
-                roles: vec!["deploy".into(), "read".into()],
+                roles: vec!["read".into(), "deploy".into()],
                 issued_at: 10,
                 expires_at: 20,
-            },
-            key_id: "k1".into(),
-        };
+            })
+            .unwrap();
+        let v = authority
+            .verify(&token, 15, &RevocationList::default())
+            .unwrap();
         let body: serde_json::Value = serde_json::from_str(&active(&v)).unwrap();
         assert_eq!(body["active"], true);
         assert_eq!(body["sub"], "svc:ci");

@@ -54,13 +54,41 @@ fn main() {
     let empty = RevocationList::new(1, NOW);
     let mut list = RevocationList::new(42, NOW);
     list.insert(TokenId([2; 16]), Entry::revoked(NOW + 86_400));
-    list.insert(TokenId([3; 16]), Entry { state: EntryState::Disabled, expires_at: NOW + 86_400 });
-    list.insert(TokenId([4; 16]), Entry { state: EntryState::Revoked { from: NOW + 60 }, expires_at: NOW + 86_400 });
-    list.insert(TokenId([5; 16]), Entry { state: EntryState::ExpiryChanged, expires_at: NOW - 100 });
-    let mut rule = SubjectRule { expires_at: NOW + 90 * 86_400, ..Default::default() };
+    list.insert(
+        TokenId([3; 16]),
+        Entry {
+            state: EntryState::Disabled,
+            expires_at: NOW + 86_400,
+        },
+    );
+    list.insert(
+        TokenId([4; 16]),
+        Entry {
+            state: EntryState::Revoked { from: NOW + 60 },
+            expires_at: NOW + 86_400,
+        },
+    );
+    list.insert(
+        TokenId([5; 16]),
+        Entry {
+            state: EntryState::ExpiryChanged,
+            expires_at: NOW - 100,
+        },
+    );
+    let mut rule = SubjectRule {
+        expires_at: NOW + 90 * 86_400,
+        ..Default::default()
+    };
     rule.drop_roles.insert("admin".into(), NOW - 10);
     list.set_subject("carol".into(), rule);
-    list.set_subject("dave".into(), SubjectRule { void_before: NOW - 10, expires_at: NOW + 90 * 86_400, ..Default::default() });
+    list.set_subject(
+        "dave".into(),
+        SubjectRule {
+            void_before: NOW - 10,
+            expires_at: NOW + 90 * 86_400,
+            ..Default::default()
+        },
+    );
     let mut next = list.clone();
     next.sequence = 43;
     next.remove(&TokenId([3; 16]));
@@ -83,7 +111,9 @@ fn main() {
         json!({"name": "truncated", "document": STANDARD.encode(&list_bytes[..20]), "expect": "malformed"}),
     ];
 
-    let t = |n: u8, subject: &str, roles: &[&str]| a.mint(&claims(n, subject, Kind::Service, roles)).unwrap();
+    let t = |n: u8, subject: &str, roles: &[&str]| {
+        a.mint(&claims(n, subject, Kind::Service, roles)).unwrap()
+    };
     let mut flipped: Vec<char> = valid.chars().collect();
     flipped[20] = if flipped[20] == 'x' { 'y' } else { 'x' };
     let tokens = vec![

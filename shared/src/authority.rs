@@ -9,9 +9,10 @@ use hmac::Mac;
 use crate::keyring::Keyring;
 use crate::revocation::{EntryState, RevocationList};
 use crate::token::{
-    CHECKSUM_LEN, Claims, DEFAULT_PREFIX, MAX_BINARY_LEN, MAX_ROLES, Payload, TAG_LEN, checksum_ok, decode_body,
-    encode_payload, render, valid_prefix, valid_role, valid_subject,
+    CHECKSUM_LEN, Claims, DEFAULT_PREFIX, MAX_BINARY_LEN, MAX_ROLES, Payload, TAG_LEN, checksum_ok,
+    decode_body, encode_payload, render, role_section, valid_prefix, valid_role, valid_subject,
 };
+use crate::verified::Verified;
 
 /// Why a token was refused. The `code` is stable and safe to show; no variant carries token text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -98,15 +99,6 @@ pub enum MintError {
 #[error("invalid token prefix (1-8 of a-z 0-9)")]
 pub struct BadPrefix;
 
-/// A verified token: its claims (after any role cut-offs) and the key that signed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
-    /// The claims, with roles cut by the subject's rules removed and any changed expiry applied.
-    pub claims: Claims,
-    /// The id of the key that signed the token.
-    pub key_id: std::sync::Arc<str>,
-}
-
 /// Mints and verifies tokens with one keyring, prefix and clock leeway.
 #[derive(Debug, Clone)]
 pub struct Authority {
@@ -115,13 +107,20 @@ pub struct Authority {
     leeway: u64,
 }
 
+// Every payload fits the short-message HMAC that checks tags.
+const _: () = assert!(MAX_BINARY_LEN - TAG_LEN - CHECKSUM_LEN <= crate::tag::MAX_MESSAGE_LEN);
+
 /// Clock leeway used unless configured, in seconds.
 pub const DEFAULT_LEEWAY_SECONDS: u64 = 30;
 
 impl Authority {
     /// An authority with the default prefix (`tg`) and leeway.
     pub fn new(keyring: Keyring) -> Self {
-        Authority { keyring, prefix: DEFAULT_PREFIX.to_owned(), leeway: DEFAULT_LEEWAY_SECONDS }
+        Authority {
+            keyring,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            leeway: DEFAULT_LEEWAY_SECONDS,
+        }
     }
 
     /// Uses `prefix` for minting and requires it when verifying.
@@ -156,7 +155,10 @@ impl Authority {
 
     /// Signs with a particular key id (it must be in the keyring); for tests and migrations.
     pub fn mint_with_key(&self, claims: &Claims, key_id: &str) -> Result<String, MintError> {
-        let key = self.keyring.get(key_id.as_bytes()).ok_or(MintError::UnknownKey)?;
+        let key = self
+            .keyring
+            .get(key_id.as_bytes())
+            .ok_or(MintError::UnknownKey)?;
         if !valid_subject(&claims.subject) {
             return Err(MintError::BadSubject);
         }
@@ -177,28 +179,45 @@ impl Authority {
         if bin.len() + TAG_LEN + CHECKSUM_LEN > MAX_BINARY_LEN {
             return Err(MintError::TooLarge);
         }
-        let tag = key.token_mac.clone().chain_update(&bin).finalize().into_bytes();
+        let tag = key
+            .token_mac
+            .clone()
+            .chain_update(&bin)
+            .finalize()
+            .into_bytes();
         bin.extend_from_slice(&tag);
         Ok(render(&self.prefix, bin))
     }
 
     /// Verifies `token` at `now` (Unix seconds) against `revocations`.
-    pub fn verify(&self, token: &str, now: u64, revocations: &RevocationList) -> Result<Verified, VerifyError> {
-        let mut buf = [0u8; MAX_BINARY_LEN + 2];
+    ///
+    /// Allocates nothing: the result reads its claims from the decoded token
+    /// it holds. Call [`Verified::claims`] for an owned copy.
+    pub fn verify(
+        &self,
+        token: &str,
+        now: u64,
+        revocations: &RevocationList,
+    ) -> Result<Verified, VerifyError> {
+        let mut out = Verified::blank();
         // 1. structure
-        let n = decode_body(token, &self.prefix, &mut buf).ok_or(VerifyError::Malformed)?;
-        let bin = &buf[..n];
+        let n = decode_body(token, &self.prefix, &mut out.bin).ok_or(VerifyError::Malformed)?;
+        let bin = &out.bin[..n];
         // 2. checksum
         if !checksum_ok(bin) {
             return Err(VerifyError::BadChecksum);
         }
-        let signed = &bin[..n - CHECKSUM_LEN];
-        let (payload_bytes, tag) = signed.split_at(signed.len() - TAG_LEN);
+        let (payload_bytes, tag) = bin[..n - CHECKSUM_LEN].split_at(n - CHECKSUM_LEN - TAG_LEN);
         let payload = Payload::parse(payload_bytes).map_err(|_| VerifyError::Malformed)?;
         // 3. key id
-        let key = self.keyring.get(payload.key_id).ok_or(VerifyError::UnknownKey)?;
-        // 4. signature, compared in constant time by `verify_slice`
-        key.token_mac.clone().chain_update(payload_bytes).verify_slice(tag).map_err(|_| VerifyError::BadSignature)?;
+        let key = self
+            .keyring
+            .get(payload.key_id)
+            .ok_or(VerifyError::UnknownKey)?;
+        // 4. signature, compared in constant time
+        if !key.token_tag.verify(payload_bytes, tag) {
+            return Err(VerifyError::BadSignature);
+        }
         // 5. time; the list may carry a changed expiry for this token
         let entry = revocations.get(&payload.token_id);
         let expires_at = match entry {
@@ -217,36 +236,49 @@ impl Authority {
             Some(EntryState::Disabled) => return Err(VerifyError::Disabled),
             _ => {}
         }
-        let rule = revocations.subject_rule(payload.subject);
-        if rule.is_some_and(|r| payload.issued_at < r.void_before) {
-            return Err(VerifyError::Revoked);
+        let mut dropped = 0u16;
+        if revocations.has_subject_rules() {
+            let subject =
+                core::str::from_utf8(&payload_bytes[payload.subject.clone()]).unwrap_or_default();
+            if let Some(rule) = revocations.subject_rule(subject) {
+                if payload.issued_at < rule.void_before {
+                    return Err(VerifyError::Revoked);
+                }
+                for (i, role) in role_section(&payload_bytes[payload.roles.clone()]).enumerate() {
+                    let role = core::str::from_utf8(role).unwrap_or_default();
+                    if rule
+                        .drop_roles
+                        .get(role)
+                        .is_some_and(|&before| payload.issued_at < before)
+                    {
+                        dropped |= 1 << i;
+                    }
+                }
+            }
         }
-        let roles = payload
-            .roles()
-            .filter(|role| rule.is_none_or(|r| r.drop_roles.get(*role).is_none_or(|&before| payload.issued_at >= before)))
-            .map(str::to_owned)
-            .collect();
-        Ok(Verified {
-            claims: Claims {
-                token_id: payload.token_id,
-                subject: payload.subject.to_owned(),
-                kind: payload.kind,
-                roles,
-                issued_at: payload.issued_at,
-                expires_at,
-            },
-            key_id: key.id.clone(),
-        })
+        // Ranges fit in u8: a payload is at most MAX_BINARY_LEN (192) bytes.
+        out.key_id = (
+            payload.key_id_range.start as u8,
+            payload.key_id_range.end as u8,
+        );
+        out.subject = (payload.subject.start as u8, payload.subject.end as u8);
+        out.roles = (payload.roles.start as u8, payload.roles.end as u8);
+        out.dropped = dropped;
+        out.token_id = payload.token_id;
+        out.kind = payload.kind;
+        out.issued_at = payload.issued_at;
+        out.expires_at = expires_at;
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use crate::revocation::{Entry, SubjectRule};
     use crate::token::TokenId;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const NOW: u64 = 1_800_000_000;
 
@@ -255,7 +287,9 @@ mod tests {
     }
 
     fn ring() -> Authority {
-        authority("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,k0:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=")
+        authority(
+            "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,k0:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=",
+        )
     }
 
     fn claims() -> Claims {
@@ -277,8 +311,8 @@ mod tests {
         let t = a.mint(&claims()).unwrap();
         assert!(t.starts_with("tg_") && t.len() < 200, "{t}");
         let v = a.verify(&t, NOW, &RevocationList::default()).unwrap();
-        assert_eq!(v.claims.roles, ["admin", "user"]);
-        assert_eq!(&*v.key_id, "k1");
+        assert_eq!(v.claims().roles, ["admin", "user"]);
+        assert_eq!(v.key_id(), "k1");
         assert!(crate::has_valid_checksum(&t, "tg"));
     }
 
@@ -286,10 +320,21 @@ mod tests {
     fn old_keys_still_verify_unknown_keys_fail() {
         let a = ring();
         let old = a.mint_with_key(&claims(), "k0").unwrap();
-        assert_eq!(&*a.verify(&old, NOW, &RevocationList::default()).unwrap().key_id, "k0");
+        assert_eq!(
+            &*a.verify(&old, NOW, &RevocationList::default())
+                .unwrap()
+                .key_id(),
+            "k0"
+        );
         let retired = authority("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
-        assert_eq!(retired.verify(&old, NOW, &RevocationList::default()), Err(VerifyError::UnknownKey));
-        assert_eq!(a.mint_with_key(&claims(), "nope"), Err(MintError::UnknownKey));
+        assert_eq!(
+            retired.verify(&old, NOW, &RevocationList::default()),
+            Err(VerifyError::UnknownKey)
+        );
+        assert_eq!(
+            a.mint_with_key(&claims(), "nope"),
+            Err(MintError::UnknownKey)
+        );
     }
 
     #[test]
@@ -297,20 +342,50 @@ mod tests {
         let a = ring();
         let none = RevocationList::default();
         let t = a.mint(&claims()).unwrap();
-        assert_eq!(a.verify("tg_short", NOW, &none), Err(VerifyError::Malformed));
-        assert_eq!(a.verify(&t.replacen("tg_", "xx_", 1), NOW, &none), Err(VerifyError::Malformed));
+        assert_eq!(
+            a.verify("tg_short", NOW, &none),
+            Err(VerifyError::Malformed)
+        );
+        assert_eq!(
+            a.verify(&t.replacen("tg_", "xx_", 1), NOW, &none),
+            Err(VerifyError::Malformed)
+        );
         let mut chars: Vec<char> = t.chars().collect();
         chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };
-        assert_eq!(a.verify(&chars.iter().collect::<String>(), NOW, &none), Err(VerifyError::BadChecksum));
-        let same_id_other_key = authority("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=").mint(&claims()).unwrap();
-        assert_eq!(a.verify(&same_id_other_key, NOW, &none), Err(VerifyError::BadSignature));
-        assert_eq!(a.verify(&t, NOW + 3600 + DEFAULT_LEEWAY_SECONDS, &none), Err(VerifyError::Expired));
-        assert!(a.verify(&t, NOW + 3600 + DEFAULT_LEEWAY_SECONDS - 1, &none).is_ok(), "leeway applies");
-        assert_eq!(a.verify(&t, NOW - 60 - DEFAULT_LEEWAY_SECONDS - 1, &none), Err(VerifyError::NotYetValid));
+        assert_eq!(
+            a.verify(&chars.iter().collect::<String>(), NOW, &none),
+            Err(VerifyError::BadChecksum)
+        );
+        let same_id_other_key = authority("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=")
+            .mint(&claims())
+            .unwrap();
+        assert_eq!(
+            a.verify(&same_id_other_key, NOW, &none),
+            Err(VerifyError::BadSignature)
+        );
+        assert_eq!(
+            a.verify(&t, NOW + 3600 + DEFAULT_LEEWAY_SECONDS, &none),
+            Err(VerifyError::Expired)
+        );
+        assert!(
+            a.verify(&t, NOW + 3600 + DEFAULT_LEEWAY_SECONDS - 1, &none)
+                .is_ok(),
+            "leeway applies"
+        );
+        assert_eq!(
+            a.verify(&t, NOW - 60 - DEFAULT_LEEWAY_SECONDS - 1, &none),
+            Err(VerifyError::NotYetValid)
+        );
         let mut list = RevocationList::new(1, NOW);
         list.insert(TokenId([7; 16]), Entry::revoked(NOW + 3600));
         assert_eq!(a.verify(&t, NOW, &list), Err(VerifyError::Revoked));
-        list.insert(TokenId([7; 16]), Entry { state: EntryState::Disabled, expires_at: NOW + 3600 });
+        list.insert(
+            TokenId([7; 16]),
+            Entry {
+                state: EntryState::Disabled,
+                expires_at: NOW + 3600,
+            },
+        );
         assert_eq!(a.verify(&t, NOW, &list), Err(VerifyError::Disabled));
     }
 
@@ -320,21 +395,51 @@ mod tests {
         let t = a.mint(&claims()).unwrap();
         let id = TokenId([7; 16]);
         let mut list = RevocationList::new(1, NOW);
-        list.insert(id, Entry { state: EntryState::Revoked { from: NOW + 10 }, expires_at: NOW + 3600 });
-        assert!(a.verify(&t, NOW + 9, &list).is_ok(), "inside the grace period");
+        list.insert(
+            id,
+            Entry {
+                state: EntryState::Revoked { from: NOW + 10 },
+                expires_at: NOW + 3600,
+            },
+        );
+        assert!(
+            a.verify(&t, NOW + 9, &list).is_ok(),
+            "inside the grace period"
+        );
         assert_eq!(a.verify(&t, NOW + 10, &list), Err(VerifyError::Revoked));
 
-        list.insert(id, Entry { state: EntryState::ExpiryChanged, expires_at: NOW + 100 });
-        assert_eq!(a.verify(&t, NOW + 99, &list).unwrap().claims.expires_at, NOW + 100);
+        list.insert(
+            id,
+            Entry {
+                state: EntryState::ExpiryChanged,
+                expires_at: NOW + 100,
+            },
+        );
+        assert_eq!(
+            a.verify(&t, NOW + 99, &list).unwrap().claims().expires_at,
+            NOW + 100
+        );
         assert_eq!(a.verify(&t, NOW + 100, &list), Err(VerifyError::Expired));
-        list.insert(id, Entry { state: EntryState::ExpiryChanged, expires_at: NOW + 7200 });
-        assert!(a.verify(&t, NOW + 5000, &list).is_ok(), "an admin may extend");
+        list.insert(
+            id,
+            Entry {
+                state: EntryState::ExpiryChanged,
+                expires_at: NOW + 7200,
+            },
+        );
+        assert!(
+            a.verify(&t, NOW + 5000, &list).is_ok(),
+            "an admin may extend"
+        );
         list.remove(&id);
 
-        let mut rule = SubjectRule { expires_at: NOW + 9999, ..Default::default() };
+        let mut rule = SubjectRule {
+            expires_at: NOW + 9999,
+            ..Default::default()
+        };
         rule.drop_roles.insert("admin".into(), NOW);
         list.set_subject("alice".into(), rule.clone());
-        assert_eq!(a.verify(&t, NOW, &list).unwrap().claims.roles, ["user"]);
+        assert_eq!(a.verify(&t, NOW, &list).unwrap().claims().roles, ["user"]);
         rule.void_before = NOW - 60; // issued exactly then: still valid
         list.set_subject("alice".into(), rule.clone());
         assert!(a.verify(&t, NOW, &list).is_ok());
@@ -369,7 +474,10 @@ mod tests {
         let t = a.mint(&claims()).unwrap();
         assert!(t.starts_with("acme_"));
         assert!(a.verify(&t, NOW, &RevocationList::default()).is_ok());
-        assert_eq!(ring().verify(&t, NOW, &RevocationList::default()), Err(VerifyError::Malformed));
+        assert_eq!(
+            ring().verify(&t, NOW, &RevocationList::default()),
+            Err(VerifyError::Malformed)
+        );
         assert!(ring().with_prefix("Bad_").is_err());
     }
 

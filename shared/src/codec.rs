@@ -33,10 +33,6 @@ impl<'a> Reader<'a> {
         Ok(self.bytes(1)?[0])
     }
 
-    pub(crate) fn u32(&mut self) -> Result<u32, Invalid> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-
     pub(crate) fn u64(&mut self) -> Result<u64, Invalid> {
         Ok(u64::from_be_bytes(self.array()?))
     }
@@ -71,7 +67,11 @@ impl<'a> Reader<'a> {
     }
 
     /// A string of 1..=`max` bytes prefixed by a one-byte length, checked by `valid`.
-    pub(crate) fn short_str(&mut self, max: usize, valid: fn(&str) -> bool) -> Result<&'a str, Invalid> {
+    pub(crate) fn short_str(
+        &mut self,
+        max: usize,
+        valid: fn(&str) -> bool,
+    ) -> Result<&'a str, Invalid> {
         let len = usize::from(self.u8()?);
         if len == 0 || len > max {
             return Err(Invalid);
@@ -93,7 +93,11 @@ impl<'a> Reader<'a> {
 
     /// Succeeds only if every byte was consumed.
     pub(crate) fn finish(&self) -> Result<(), Invalid> {
-        if self.pos == self.buf.len() { Ok(()) } else { Err(Invalid) }
+        if self.pos == self.buf.len() {
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
     }
 }
 
@@ -138,7 +142,10 @@ mod tests {
         assert_eq!(Reader::new(&[0x80, 0x00]).varint(), Err(Invalid));
         // eleven bytes, or a tenth byte above 1, overflow u64.
         assert_eq!(Reader::new(&[0xff; 10]).varint(), Err(Invalid));
-        assert_eq!(Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).varint(), Err(Invalid));
+        assert_eq!(
+            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).varint(),
+            Err(Invalid)
+        );
         assert_eq!(Reader::new(&[0x80]).varint(), Err(Invalid));
     }
 

@@ -9,6 +9,8 @@ use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::tag::TagKey;
+
 /// HMAC-SHA256 with its inner and outer pads already absorbed.
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
@@ -47,7 +49,10 @@ pub enum KeyringError {
 #[derive(Clone)]
 pub(crate) struct Key {
     pub(crate) id: std::sync::Arc<str>,
+    /// Mints token tags (the reference implementation).
     pub(crate) token_mac: HmacSha256,
+    /// Checks token tags: the same HMAC on precomputed pad states.
+    pub(crate) token_tag: TagKey,
     pub(crate) list_mac: HmacSha256,
 }
 
@@ -59,24 +64,29 @@ pub struct Keyring {
 
 impl core::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Keyring").field("key_ids", &self.key_ids().collect::<Vec<_>>()).finish()
+        f.debug_struct("Keyring")
+            .field("key_ids", &self.key_ids().collect::<Vec<_>>())
+            .finish()
     }
 }
 
-/// True if `id` is a valid key id.
+/// True if `id` is a valid key id: 1-16 of `A-Z a-z 0-9 . _ -`.
 pub fn valid_key_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_KEY_ID_LEN
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    crate::token::valid_name(id, MAX_KEY_ID_LEN, crate::token::KEY_ID_CHAR)
 }
 
-fn derive(secret: &[u8], domain: &[u8]) -> HmacSha256 {
-    let sub = HmacSha256::new_from_slice(secret)
+/// The 32-byte subkey for one purpose: HMAC-SHA256(secret, domain).
+fn derive(secret: &[u8], domain: &[u8]) -> [u8; 32] {
+    HmacSha256::new_from_slice(secret)
         .expect("HMAC accepts keys of any length")
         .chain_update(domain)
         .finalize()
-        .into_bytes();
-    HmacSha256::new_from_slice(&sub).expect("HMAC accepts keys of any length")
+        .into_bytes()
+        .into()
+}
+
+fn mac(subkey: &[u8; 32]) -> HmacSha256 {
+    HmacSha256::new_from_slice(subkey).expect("HMAC accepts keys of any length")
 }
 
 impl Keyring {
@@ -87,30 +97,44 @@ impl Keyring {
             if entry.is_empty() {
                 continue;
             }
-            let (id, b64) = entry.split_once(':').ok_or(KeyringError::BadEntry { index })?;
+            let (id, b64) = entry
+                .split_once(':')
+                .ok_or(KeyringError::BadEntry { index })?;
             if !valid_key_id(id) {
                 return Err(KeyringError::BadKeyId { index });
             }
-            let secret = decode_key(b64.trim()).ok_or_else(|| KeyringError::BadBase64 { id: id.to_owned() })?;
+            let secret = decode_key(b64.trim())
+                .ok_or_else(|| KeyringError::BadBase64 { id: id.to_owned() })?;
             keys.push((id.to_owned(), secret));
         }
         Self::from_keys(keys)
     }
 
     /// Builds a keyring from `(id, secret)` pairs; the first pair signs.
-    pub fn from_keys(keys: impl IntoIterator<Item = (String, Vec<u8>)>) -> Result<Self, KeyringError> {
+    pub fn from_keys(
+        keys: impl IntoIterator<Item = (String, Vec<u8>)>,
+    ) -> Result<Self, KeyringError> {
         let mut out: Vec<Key> = Vec::new();
         for (index, (id, secret)) in keys.into_iter().enumerate() {
             if !valid_key_id(&id) {
                 return Err(KeyringError::BadKeyId { index });
             }
             if secret.len() < MIN_KEY_LEN {
-                return Err(KeyringError::TooShort { id, len: secret.len() });
+                return Err(KeyringError::TooShort {
+                    id,
+                    len: secret.len(),
+                });
             }
             if out.iter().any(|k| *k.id == *id) {
                 return Err(KeyringError::DuplicateId { id });
             }
-            out.push(Key { token_mac: derive(&secret, TOKEN_DOMAIN), list_mac: derive(&secret, LIST_DOMAIN), id: id.into() });
+            let token_key = derive(&secret, TOKEN_DOMAIN);
+            out.push(Key {
+                token_mac: mac(&token_key),
+                token_tag: TagKey::new(&token_key),
+                list_mac: mac(&derive(&secret, LIST_DOMAIN)),
+                id: id.into(),
+            });
         }
         if out.is_empty() {
             return Err(KeyringError::Empty);
@@ -156,7 +180,10 @@ pub fn generate_key() -> Result<[u8; 32], getrandom::Error> {
 /// A fresh keyring entry, `id:base64key`, ready for `TOLLGATE_KEYS`.
 pub fn generate_entry(id: &str) -> Result<String, getrandom::Error> {
     let key = generate_key()?;
-    Ok(format!("{id}:{}", base64::engine::general_purpose::STANDARD.encode(key)))
+    Ok(format!(
+        "{id}:{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    ))
 }
 
 #[cfg(test)]
@@ -179,14 +206,29 @@ mod tests {
     #[test]
     fn rejects_bad_keyrings() {
         assert_eq!(Keyring::parse("").unwrap_err(), KeyringError::Empty);
-        assert_eq!(Keyring::parse("nocolon").unwrap_err(), KeyringError::BadEntry { index: 0 });
-        assert_eq!(Keyring::parse(&format!("bad id:{K32}")).unwrap_err(), KeyringError::BadKeyId { index: 0 });
-        assert!(matches!(Keyring::parse("k:!!!").unwrap_err(), KeyringError::BadBase64 { .. }));
+        assert_eq!(
+            Keyring::parse("nocolon").unwrap_err(),
+            KeyringError::BadEntry { index: 0 }
+        );
+        assert_eq!(
+            Keyring::parse(&format!("bad id:{K32}")).unwrap_err(),
+            KeyringError::BadKeyId { index: 0 }
+        );
+        assert!(matches!(
+            Keyring::parse("k:!!!").unwrap_err(),
+            KeyringError::BadBase64 { .. }
+        ));
         assert_eq!(
             Keyring::parse("k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==").unwrap_err(),
-            KeyringError::TooShort { id: "k".into(), len: 31 }
+            KeyringError::TooShort {
+                id: "k".into(),
+                len: 31
+            }
         );
-        assert!(matches!(Keyring::parse(&format!("k:{K32},k:{K32}")).unwrap_err(), KeyringError::DuplicateId { .. }));
+        assert!(matches!(
+            Keyring::parse(&format!("k:{K32},k:{K32}")).unwrap_err(),
+            KeyringError::DuplicateId { .. }
+        ));
     }
 
     #[test]

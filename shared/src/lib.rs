@@ -21,7 +21,7 @@
 //! };
 //! let token = authority.mint(&claims).unwrap();
 //! let verified = authority.verify(&token, 1_700_000_100, &RevocationList::default()).unwrap();
-//! assert_eq!(verified.claims, claims);
+//! assert_eq!(verified.claims(), claims);
 //! ```
 #![forbid(unsafe_code)]
 
@@ -29,11 +29,15 @@ mod authority;
 mod codec;
 pub mod keyring;
 pub mod revocation;
+mod tag;
 pub mod token;
+mod verified;
 
-pub use authority::{Authority, BadPrefix, DEFAULT_LEEWAY_SECONDS, MintError, Verified, VerifyError};
+pub use authority::{Authority, BadPrefix, DEFAULT_LEEWAY_SECONDS, MintError, VerifyError};
 pub use keyring::{Keyring, KeyringError, generate_entry, generate_key};
 pub use revocation::{Delta, Document, Entry, EntryState, ListError, RevocationList, SubjectRule};
 pub use token::{
-    Claims, DEFAULT_PREFIX, Kind, TokenId, has_valid_checksum, is_well_formed, token_pattern, valid_prefix, valid_role, valid_subject,
+    Claims, DEFAULT_PREFIX, Kind, TokenId, has_valid_checksum, is_well_formed, token_pattern,
+    valid_prefix, valid_role, valid_subject,
 };
+pub use verified::Verified;

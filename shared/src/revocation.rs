@@ -99,7 +99,10 @@ pub struct Entry {
 impl Entry {
     /// Revoked at once.
     pub fn revoked(expires_at: u64) -> Self {
-        Entry { state: EntryState::Revoked { from: 0 }, expires_at }
+        Entry {
+            state: EntryState::Revoked { from: 0 },
+            expires_at,
+        }
     }
 }
 
@@ -184,7 +187,11 @@ pub enum Document {
 impl RevocationList {
     /// An empty list at `sequence`.
     pub fn new(sequence: u64, generated_at: u64) -> Self {
-        RevocationList { sequence, generated_at, ..Default::default() }
+        RevocationList {
+            sequence,
+            generated_at,
+            ..Default::default()
+        }
     }
 
     /// The entry for `id`, if listed. O(1).
@@ -194,6 +201,12 @@ impl RevocationList {
             return None;
         }
         self.entries.get(id)
+    }
+
+    /// True if any subject has cut-offs.
+    #[inline]
+    pub fn has_subject_rules(&self) -> bool {
+        !self.subjects.is_empty()
     }
 
     /// The cut-offs for `subject`, if any.
@@ -220,7 +233,9 @@ impl RevocationList {
     pub fn set_subject(&mut self, subject: String, mut rule: SubjectRule) {
         rule.expires_at = rule.expires_at.min(MAX_TIME);
         rule.void_before = rule.void_before.min(MAX_TIME);
-        rule.drop_roles.values_mut().for_each(|t| *t = (*t).min(MAX_TIME));
+        rule.drop_roles
+            .values_mut()
+            .for_each(|t| *t = (*t).min(MAX_TIME));
         self.subjects.insert(subject, rule);
     }
 
@@ -259,16 +274,33 @@ impl RevocationList {
     /// Encodes and signs the whole list with the keyring's signing key.
     pub fn encode(&self, keyring: &Keyring) -> Vec<u8> {
         let mut upserts: Vec<_> = self.entries.iter().map(|(id, e)| (*id, *e)).collect();
-        let mut subjects: Vec<_> = self.subjects.iter().map(|(s, r)| (s.clone(), r.clone())).collect();
+        let mut subjects: Vec<_> = self
+            .subjects
+            .iter()
+            .map(|(s, r)| (s.clone(), r.clone()))
+            .collect();
         upserts.sort_by_key(|(id, e)| (e.expires_at, *id));
         subjects.sort_by(|a, b| a.0.cmp(&b.0));
-        encode_doc(keyring, 0, self.sequence, 0, self.generated_at, &upserts, &[], &subjects, &[])
+        encode_doc(
+            keyring,
+            0,
+            self.sequence,
+            0,
+            self.generated_at,
+            &upserts,
+            &[],
+            &subjects,
+            &[],
+        )
     }
 
     /// Applies `delta` in place; its base must be this list's sequence and it must move forward.
     pub fn apply(&mut self, delta: Delta) -> Result<(), ListError> {
         if delta.base_sequence != self.sequence {
-            return Err(ListError::BaseMismatch { have: self.sequence, base: delta.base_sequence });
+            return Err(ListError::BaseMismatch {
+                have: self.sequence,
+                base: delta.base_sequence,
+            });
         }
         for id in &delta.removed {
             self.entries.remove(id);
@@ -295,7 +327,10 @@ impl RevocationList {
             Document::Delta(d) => d.sequence,
         };
         if got < self.sequence {
-            return Err(ListError::Stale { have: self.sequence, got });
+            return Err(ListError::Stale {
+                have: self.sequence,
+                got,
+            });
         }
         if got == self.sequence {
             return Ok(false);
@@ -311,18 +346,45 @@ impl RevocationList {
 impl Delta {
     /// The delta that turns `old` into `new`.
     pub fn between(old: &RevocationList, new: &RevocationList) -> Delta {
-        let mut d = Delta { base_sequence: old.sequence, sequence: new.sequence, generated_at: new.generated_at, ..Default::default() };
-        d.upserts = new.entries.iter().filter(|(id, e)| old.entries.get(*id) != Some(*e)).map(|(id, e)| (*id, *e)).collect();
-        d.removed = old.entries.keys().filter(|id| !new.entries.contains_key(*id)).copied().collect();
-        d.subjects = new.subjects.iter().filter(|(s, r)| old.subjects.get(*s) != Some(*r)).map(|(s, r)| (s.clone(), r.clone())).collect();
-        d.removed_subjects = old.subjects.keys().filter(|s| !new.subjects.contains_key(*s)).cloned().collect();
+        let mut d = Delta {
+            base_sequence: old.sequence,
+            sequence: new.sequence,
+            generated_at: new.generated_at,
+            ..Default::default()
+        };
+        d.upserts = new
+            .entries
+            .iter()
+            .filter(|(id, e)| old.entries.get(*id) != Some(*e))
+            .map(|(id, e)| (*id, *e))
+            .collect();
+        d.removed = old
+            .entries
+            .keys()
+            .filter(|id| !new.entries.contains_key(*id))
+            .copied()
+            .collect();
+        d.subjects = new
+            .subjects
+            .iter()
+            .filter(|(s, r)| old.subjects.get(*s) != Some(*r))
+            .map(|(s, r)| (s.clone(), r.clone()))
+            .collect();
+        d.removed_subjects = old
+            .subjects
+            .keys()
+            .filter(|s| !new.subjects.contains_key(*s))
+            .cloned()
+            .collect();
         d
     }
 
     /// Encodes and signs the delta with the keyring's signing key.
     pub fn encode(&self, keyring: &Keyring) -> Vec<u8> {
         let mut upserts = self.upserts.clone();
-        upserts.iter_mut().for_each(|(_, e)| e.expires_at = e.expires_at.min(MAX_TIME));
+        upserts
+            .iter_mut()
+            .for_each(|(_, e)| e.expires_at = e.expires_at.min(MAX_TIME));
         upserts.sort_by_key(|(id, e)| (e.expires_at, *id));
         upserts.dedup_by_key(|(id, _)| *id);
         let mut removed = self.removed.clone();
@@ -334,7 +396,17 @@ impl Delta {
         let mut gone = self.removed_subjects.clone();
         gone.sort();
         gone.dedup();
-        encode_doc(keyring, 1, self.sequence, self.base_sequence, self.generated_at, &upserts, &removed, &subjects, &gone)
+        encode_doc(
+            keyring,
+            1,
+            self.sequence,
+            self.base_sequence,
+            self.generated_at,
+            &upserts,
+            &removed,
+            &subjects,
+            &gone,
+        )
     }
 }
 
@@ -390,7 +462,12 @@ fn encode_doc(
     }
     out.varint(gone.len() as u64);
     gone.iter().for_each(|s| out.short_str(s));
-    let tag = key.list_mac.clone().chain_update(&out).finalize().into_bytes();
+    let tag = key
+        .list_mac
+        .clone()
+        .chain_update(&out)
+        .finalize()
+        .into_bytes();
     out.extend_from_slice(&tag);
     out
 }
@@ -411,8 +488,14 @@ impl Document {
             return Err(ListError::Malformed);
         }
         let key_id = r.short_str(MAX_KEY_ID_LEN, valid_key_id)?;
-        let key = keyring.get(key_id.as_bytes()).ok_or(ListError::UnknownKey)?;
-        key.list_mac.clone().chain_update(body).verify_slice(tag).map_err(|_| ListError::BadSignature)?;
+        let key = keyring
+            .get(key_id.as_bytes())
+            .ok_or(ListError::UnknownKey)?;
+        key.list_mac
+            .clone()
+            .chain_update(body)
+            .verify_slice(tag)
+            .map_err(|_| ListError::BadSignature)?;
 
         let sequence = r.u64()?;
         let base_sequence = r.u64()?;
@@ -427,7 +510,11 @@ impl Document {
         for _ in 0..n {
             let v = r.varint()?;
             let id = TokenId(r.array()?);
-            let expires_at = prev.map_or(0, |p| p.0).checked_add(v >> 2).filter(|t| *t <= MAX_TIME).ok_or(Invalid)?;
+            let expires_at = prev
+                .map_or(0, |p| p.0)
+                .checked_add(v >> 2)
+                .filter(|t| *t <= MAX_TIME)
+                .ok_or(Invalid)?;
             if prev.is_some_and(|p| (expires_at, id) <= p) {
                 return Err(ListError::Malformed);
             }
@@ -471,7 +558,14 @@ impl Document {
                 last = Some(role);
                 drop_roles.insert(role.to_owned(), bounded_time(&mut r)?);
             }
-            subjects.push((name.to_owned(), SubjectRule { void_before, drop_roles, expires_at }));
+            subjects.push((
+                name.to_owned(),
+                SubjectRule {
+                    void_before,
+                    drop_roles,
+                    expires_at,
+                },
+            ));
         }
         let n = r.count(r.remaining() / 2)?;
         let mut gone: Vec<String> = Vec::with_capacity(n);
@@ -495,7 +589,15 @@ impl Document {
             list.subjects.extend(subjects);
             Ok(Document::Full(list))
         } else {
-            Ok(Document::Delta(Delta { base_sequence, sequence, generated_at, upserts, removed, subjects, removed_subjects: gone }))
+            Ok(Document::Delta(Delta {
+                base_sequence,
+                sequence,
+                generated_at,
+                upserts,
+                removed,
+                subjects,
+                removed_subjects: gone,
+            }))
         }
     }
 }
@@ -518,10 +620,32 @@ mod tests {
     fn sample(sequence: u64) -> RevocationList {
         let mut l = RevocationList::new(sequence, 1_000);
         l.insert(TokenId([1; 16]), Entry::revoked(5_000));
-        l.insert(TokenId([2; 16]), Entry { state: EntryState::Disabled, expires_at: 5_000 });
-        l.insert(TokenId([3; 16]), Entry { state: EntryState::Revoked { from: 2_000 }, expires_at: 4_000 });
-        l.insert(TokenId([4; 16]), Entry { state: EntryState::ExpiryChanged, expires_at: 3_000 });
-        let mut rule = SubjectRule { void_before: 900, expires_at: 9_000, ..Default::default() };
+        l.insert(
+            TokenId([2; 16]),
+            Entry {
+                state: EntryState::Disabled,
+                expires_at: 5_000,
+            },
+        );
+        l.insert(
+            TokenId([3; 16]),
+            Entry {
+                state: EntryState::Revoked { from: 2_000 },
+                expires_at: 4_000,
+            },
+        );
+        l.insert(
+            TokenId([4; 16]),
+            Entry {
+                state: EntryState::ExpiryChanged,
+                expires_at: 3_000,
+            },
+        );
+        let mut rule = SubjectRule {
+            void_before: 900,
+            expires_at: 9_000,
+            ..Default::default()
+        };
         rule.drop_roles.insert("admin".into(), 950);
         l.set_subject("bob".into(), rule);
         l
@@ -531,7 +655,10 @@ mod tests {
     fn full_list_round_trip() {
         let l = sample(7);
         let bytes = l.encode(&ring());
-        assert_eq!(Document::decode(&bytes, &ring()), Ok(Document::Full(l.clone())));
+        assert_eq!(
+            Document::decode(&bytes, &ring()),
+            Ok(Document::Full(l.clone()))
+        );
         // encoding is canonical: same content, same bytes
         assert_eq!(bytes, sample(7).encode(&ring()));
     }
@@ -544,7 +671,14 @@ mod tests {
         new.remove(&TokenId([2; 16]));
         new.insert(TokenId([5; 16]), Entry::revoked(6_000));
         new.remove_subject("bob");
-        new.set_subject("carol".into(), SubjectRule { void_before: 10, expires_at: 20, ..Default::default() });
+        new.set_subject(
+            "carol".into(),
+            SubjectRule {
+                void_before: 10,
+                expires_at: 20,
+                ..Default::default()
+            },
+        );
         let delta = Delta::between(&old, &new);
         let doc = Document::decode(&delta.encode(&ring()), &ring()).unwrap();
         let mut held = old.clone();
@@ -553,15 +687,23 @@ mod tests {
         // the same delta again no longer fits
         assert_eq!(held.update(doc), Ok(false));
         let mut other = sample(8);
-        let Document::Delta(d) = Document::decode(&delta.encode(&ring()), &ring()).unwrap() else { panic!() };
-        assert_eq!(other.apply(d), Err(ListError::BaseMismatch { have: 8, base: 7 }));
+        let Document::Delta(d) = Document::decode(&delta.encode(&ring()), &ring()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            other.apply(d),
+            Err(ListError::BaseMismatch { have: 8, base: 7 })
+        );
     }
 
     #[test]
     fn never_moves_backwards() {
         let mut held = sample(9);
         let older = Document::decode(&sample(8).encode(&ring()), &ring()).unwrap();
-        assert_eq!(held.update(older), Err(ListError::Stale { have: 9, got: 8 }));
+        assert_eq!(
+            held.update(older),
+            Err(ListError::Stale { have: 9, got: 8 })
+        );
         assert_eq!(held.sequence, 9);
     }
 
@@ -570,12 +712,21 @@ mod tests {
         let bytes = sample(3).encode(&ring());
         let mut tampered = bytes.clone();
         tampered[40] ^= 1;
-        assert_eq!(Document::decode(&tampered, &ring()), Err(ListError::BadSignature));
+        assert_eq!(
+            Document::decode(&tampered, &ring()),
+            Err(ListError::BadSignature)
+        );
         let other = Keyring::parse("k2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
         assert_eq!(Document::decode(&bytes, &other), Err(ListError::UnknownKey));
         let same_id = Keyring::parse("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=").unwrap();
-        assert_eq!(Document::decode(&bytes, &same_id), Err(ListError::BadSignature));
-        assert_eq!(Document::decode(&bytes[..10], &ring()), Err(ListError::Malformed));
+        assert_eq!(
+            Document::decode(&bytes, &same_id),
+            Err(ListError::BadSignature)
+        );
+        assert_eq!(
+            Document::decode(&bytes[..10], &ring()),
+            Err(ListError::Malformed)
+        );
         let mut extra = bytes.clone();
         extra.push(0);
         assert!(Document::decode(&extra, &ring()).is_err());
@@ -598,11 +749,16 @@ mod tests {
             let mut id = [0u8; 16];
             id[..4].copy_from_slice(&i.to_be_bytes());
             id[4..8].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_le_bytes());
-            l.insert(TokenId(id), Entry::revoked(1_800_000_000 + u64::from(i) * 37));
+            l.insert(
+                TokenId(id),
+                Entry::revoked(1_800_000_000 + u64::from(i) * 37),
+            );
         }
         let bytes = l.encode(&ring());
         assert!(bytes.len() <= 2 * 1024 * 1024, "{} bytes", bytes.len());
-        let Document::Full(back) = Document::decode(&bytes, &ring()).unwrap() else { panic!() };
+        let Document::Full(back) = Document::decode(&bytes, &ring()).unwrap() else {
+            panic!()
+        };
         assert_eq!(back.len(), 100_000);
     }
 

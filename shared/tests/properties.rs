@@ -17,7 +17,11 @@ fn arb_claims() -> impl Strategy<Value = Claims> {
     (
         any::<[u8; 16]>(),
         "[A-Za-z0-9._@+:-]{1,24}",
-        prop_oneof![Just(Kind::Session), Just(Kind::Personal), Just(Kind::Service)],
+        prop_oneof![
+            Just(Kind::Session),
+            Just(Kind::Personal),
+            Just(Kind::Service)
+        ],
         proptest::collection::btree_set("[A-Za-z0-9._:/-]{1,12}", 0..5),
         0u64..(1 << 31),
         1u64..(1 << 30),
@@ -40,7 +44,10 @@ proptest! {
         prop_assert!(t.len() < 260);
         prop_assert!(regex::Regex::new(&token_pattern("tg")).unwrap().is_match(&t));
         let v = a.verify(&t, c.issued_at, &RevocationList::default()).unwrap();
-        prop_assert_eq!(v.claims, c);
+        prop_assert_eq!(v.subject(), c.subject.as_str());
+        prop_assert!(v.roles().eq(c.roles.iter().map(String::as_str)));
+        prop_assert!(c.roles.iter().all(|r| v.has_role(r)) && !v.has_role("not-a-role-here"));
+        prop_assert_eq!(v.claims(), c);
     }
 
     #[test]
@@ -76,8 +83,7 @@ proptest! {
         let crc = crc32fast::hash(&bin).to_be_bytes();
         bin.extend_from_slice(&crc);
         let t = format!("tg_{}", URL_SAFE_NO_PAD.encode(&bin));
-        let r = authority().verify(&t, 0, &RevocationList::default());
-        prop_assert!(r.is_err());
+        prop_assert!(authority().verify(&t, 0, &RevocationList::default()).is_err());
     }
 
     /// The documented regular expression matches exactly the well-formed shapes.
