@@ -56,7 +56,9 @@ fn measure(mut f: impl FnMut()) -> f64 {
 /// the median ns/op of each and the median of the per-round ratios b/a.
 fn compare(mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64, f64) {
     let (ia, ib) = (calibrate(&mut a), calibrate(&mut b));
-    let rounds: Vec<(f64, f64)> = (0..2 * ROUNDS + 1).map(|_| (round(&mut a, ia), round(&mut b, ib))).collect();
+    let rounds: Vec<(f64, f64)> = (0..2 * ROUNDS + 1)
+        .map(|_| (round(&mut a, ia), round(&mut b, ib)))
+        .collect();
     (
         median(rounds.iter().map(|r| r.0).collect()),
         median(rounds.iter().map(|r| r.1).collect()),
@@ -106,7 +108,9 @@ fn main() {
     assert!(jsonwebtoken::decode::<JwtClaims>(&jwt, &decoding, &validation).is_ok());
 
     let jwt_decode = || {
-        black_box(jsonwebtoken::decode::<JwtClaims>(black_box(&jwt), &decoding, &validation).unwrap());
+        black_box(
+            jsonwebtoken::decode::<JwtClaims>(black_box(&jwt), &decoding, &validation).unwrap(),
+        );
     };
     // `verify` is what the edge and the admin call: every check, claims readable in place.
     let (ours, theirs, ratio) = compare(
@@ -118,18 +122,31 @@ fn main() {
     // The same plus an owned copy of the claims, as `jsonwebtoken` hands back.
     let (owned, theirs_owned, ratio_owned) = compare(
         || {
-            black_box(authority.verify(black_box(&token), now, &empty).unwrap().claims());
+            black_box(
+                authority
+                    .verify(black_box(&token), now, &empty)
+                    .unwrap()
+                    .claims(),
+            );
         },
         jwt_decode,
     );
     let mint = measure(|| {
         black_box(authority.mint(black_box(&claims)).unwrap());
     });
-    println!("token length         tollgate {} chars, jwt {} chars", token.len(), jwt.len());
+    println!(
+        "token length         tollgate {} chars, jwt {} chars",
+        token.len(),
+        jwt.len()
+    );
     println!("verify  tollgate     {ours:>9.1} ns/op");
-    println!("verify  jwt HS256    {theirs:>9.1} ns/op   (jsonwebtoken 10, same claims, alternating rounds)");
+    println!(
+        "verify  jwt HS256    {theirs:>9.1} ns/op   (jsonwebtoken 10, same claims, alternating rounds)"
+    );
     println!("ratio   jwt/tollgate {ratio:>9.1}x");
-    println!("verify  tollgate + owned claims {owned:>6.1} ns/op, jwt {theirs_owned:.1} ns/op, ratio {ratio_owned:.1}x");
+    println!(
+        "verify  tollgate + owned claims {owned:>6.1} ns/op, jwt {theirs_owned:.1} ns/op, ratio {ratio_owned:.1}x"
+    );
     println!("mint    tollgate     {mint:>9.1} ns/op");
 
     // A 100 000-entry revocation list.

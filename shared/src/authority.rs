@@ -439,7 +439,13 @@ mod tests {
         };
         rule.drop_roles.insert("admin".into(), NOW);
         list.set_subject("alice".into(), rule.clone());
-        assert_eq!(a.verify(&t, NOW, &list).unwrap().claims().roles, ["user"]);
+        let v = a.verify(&t, NOW, &list).unwrap();
+        assert_eq!(v.claims().roles, ["user"]);
+        assert!(
+            v.has_role("user") && !v.has_role("admin"),
+            "a cut role is gone"
+        );
+        assert_eq!(v.roles().collect::<Vec<_>>(), ["user"]);
         rule.void_before = NOW - 60; // issued exactly then: still valid
         list.set_subject("alice".into(), rule.clone());
         assert!(a.verify(&t, NOW, &list).is_ok());

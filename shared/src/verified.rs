@@ -57,17 +57,21 @@ impl Verified {
 
     /// The roles still in force, ascending.
     pub fn roles(&self) -> impl Iterator<Item = &str> + '_ {
+        self.role_bytes().map(ascii)
+    }
+
+    /// True if the token carries `role` (after cut-offs).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.role_bytes().any(|r| r == role.as_bytes())
+    }
+
+    fn role_bytes(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let section = &self.bin[usize::from(self.roles.0)..usize::from(self.roles.1)];
         let dropped = self.dropped;
         role_section(section)
             .enumerate()
             .filter(move |(i, _)| dropped & (1 << i) == 0)
-            .map(|(_, r)| ascii(r))
-    }
-
-    /// True if the token carries `role` (after cut-offs).
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles().any(|r| r == role)
+            .map(|(_, role)| role)
     }
 
     /// Issue time, Unix seconds.
