@@ -13,7 +13,7 @@ use crate::token::{Claims, Kind, MAX_BINARY_LEN, TokenId, role_section};
 #[derive(Clone)]
 pub struct Verified {
     /// The decoded token; names below are byte ranges into it, checked to be ASCII.
-    pub(crate) bin: [u8; MAX_BINARY_LEN + 2],
+    pub(crate) bin: [u8; MAX_BINARY_LEN],
     pub(crate) key_id: (u8, u8),
     pub(crate) subject: (u8, u8),
     pub(crate) roles: (u8, u8),
@@ -28,7 +28,7 @@ pub struct Verified {
 impl Verified {
     pub(crate) fn blank() -> Self {
         Verified {
-            bin: [0; MAX_BINARY_LEN + 2],
+            bin: [0; MAX_BINARY_LEN],
             key_id: (0, 0),
             subject: (0, 0),
             roles: (0, 0),
