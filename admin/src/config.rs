@@ -15,6 +15,8 @@
 //! | `TOLLGATE_REQUEST_TIMEOUT` | `30s` | requests taking longer answer 503 |
 //! | `TOLLGATE_LIST_MAINTENANCE_INTERVAL` | `30s` | how often the revocation list is compacted |
 //! | `TOLLGATE_LIST_DELTA_RETENTION` | `7d` | how far back `?since=` deltas can reach |
+//! | `TOLLGATE_LOGIN_ATTEMPTS` | `10` | failed logins per username before logins for it answer 429 |
+//! | `TOLLGATE_LOGIN_WINDOW` | `15m` | the window those failures are counted in (per replica) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -94,6 +96,10 @@ pub struct Settings {
     pub list_maintenance_interval: Duration,
     /// Seconds.
     pub list_delta_retention: u64,
+    /// Failed logins allowed per username within [`Settings::login_window`].
+    pub login_attempts: u32,
+    /// Seconds.
+    pub login_window: u64,
 }
 
 impl Settings {
@@ -113,6 +119,8 @@ impl Settings {
             request_timeout: Duration::from_secs(30),
             list_maintenance_interval: Duration::from_secs(30),
             list_delta_retention: 7 * DAY,
+            login_attempts: 10,
+            login_window: 15 * 60,
         }
     }
 
@@ -166,6 +174,17 @@ impl Settings {
             s.list_maintenance_interval.as_secs(),
         )?);
         s.list_delta_retention = duration("TOLLGATE_LIST_DELTA_RETENTION", s.list_delta_retention)?;
+        s.login_window = duration("TOLLGATE_LOGIN_WINDOW", s.login_window)?;
+        if let Some(v) = get("TOLLGATE_LOGIN_ATTEMPTS") {
+            s.login_attempts = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    invalid("TOLLGATE_LOGIN_ATTEMPTS", "expected a count from 1 to 1000")
+                })?;
+        }
         if s.default_ttl > s.max_ttl {
             return Err(invalid(
                 "TOLLGATE_DEFAULT_TTL",
@@ -264,8 +283,11 @@ mod tests {
             ("TOLLGATE_TOKEN_CREATION", "off"),
             ("TOLLGATE_BOOTSTRAP_ADMIN", "root:correct horse"),
             ("TOLLGATE_DATABASE_URL", "postgres://db/x"),
+            ("TOLLGATE_LOGIN_ATTEMPTS", "5"),
+            ("TOLLGATE_LOGIN_WINDOW", "1h"),
         ])
         .unwrap();
+        assert_eq!((s.login_attempts, s.login_window), (5, 3600));
         assert_eq!(s.listen.port(), 0);
         assert_eq!(s.token_prefix, "acme");
         assert_eq!((s.default_ttl, s.max_ttl), (DAY, 7 * DAY));
@@ -293,6 +315,9 @@ mod tests {
             ("TOLLGATE_TOKEN_CREATION", "maybe"),
             ("TOLLGATE_BOOTSTRAP_ADMIN", "nopassword"),
             ("TOLLGATE_BOOTSTRAP_ADMIN", "root:short"),
+            ("TOLLGATE_LOGIN_ATTEMPTS", "0"),
+            ("TOLLGATE_LOGIN_ATTEMPTS", "many"),
+            ("TOLLGATE_LOGIN_WINDOW", "0"),
         ];
         for (var, value) in bad {
             let err = settings(&[("TOLLGATE_KEYS", KEYS), (var, value)]).unwrap_err();

@@ -7,7 +7,8 @@
 //! - [`config`]: settings from `TOLLGATE_*` variables;
 //! - [`server`]: start/stop (in-process with [`Server`], or [`server::run`] for `tollgate serve`);
 //! - [`api`]: the HTTP handlers, declared in one table that also yields the OpenAPI document;
-//! - [`auth`]: passwords and bearer-token checks; [`roles`]: role rules;
+//! - [`auth`]: passwords and bearer-token checks; [`throttle`]: login attempt limits;
+//!   [`roles`]: role rules;
 //! - [`store`]: SQLite/PostgreSQL access; [`revocation`]: publishing the list;
 //! - [`cli`]: the `tollgate` command.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod roles;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod times;
 
 pub use config::Settings;

@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::revocation::Publisher;
 use crate::store::Store;
+use crate::throttle::LoginThrottle;
 
 /// Lets the signature check ignore time: the admin checks expiry against the store, where an
 /// admin may have extended it, and checks the issue time itself.
@@ -28,6 +29,8 @@ pub struct Inner {
     pub checker: Authority,
     pub metrics: Metrics,
     pub publisher: Publisher,
+    /// Failed logins per username.
+    pub throttle: LoginThrottle,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             Authority::new(settings.keyring.clone()).with_prefix(&settings.token_prefix)?;
         let checker = minter.clone().with_leeway(CHECK_LEEWAY_SECONDS);
         let publisher = Publisher::new(settings.keyring.clone());
+        let throttle = LoginThrottle::new(settings.login_attempts, settings.login_window);
         Ok(AppState(Arc::new(Inner {
             settings,
             store,
@@ -44,6 +48,7 @@ impl AppState {
             checker,
             metrics: Metrics::default(),
             publisher,
+            throttle,
         })))
     }
 }

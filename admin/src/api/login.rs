@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_shared::Kind;
@@ -14,7 +14,7 @@ use super::token_actions::Empty;
 use super::token_rules::mint;
 use super::with_sequence;
 use crate::auth::{Caller, verify_password};
-use crate::errors::ApiError;
+use crate::errors::{ApiError, error_response};
 use crate::revocation::entries::refresh;
 use crate::state::AppState;
 use crate::store::audit::{self, NewEvent};
@@ -41,12 +41,49 @@ fn refused() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "wrong username or password")
 }
 
+/// 429 for a username with too many recent failures; audited like any failed login.
+async fn throttled(
+    state: &AppState,
+    username: &str,
+    now: i64,
+    retry_after: u64,
+) -> Result<Response, ApiError> {
+    state.metrics.login(false);
+    let known = if username.len() <= 64 {
+        users::find(&state.store, username).await?.map(|u| u.name)
+    } else {
+        None
+    };
+    let e = NewEvent {
+        at: now,
+        actor: known.as_deref(),
+        action: "login",
+        target: known.as_deref(),
+        subject: known.as_deref(),
+        outcome: "failure",
+        detail: Some("too many failed attempts".to_owned()),
+    };
+    audit::append_alone(&state.store, &e).await?;
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "too many failed logins for this user; try again later",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+    Ok(response)
+}
+
 /// `POST /api/v1/login`.
 pub async fn login(
     State(state): State<AppState>,
     Body(req): Body<Login>,
 ) -> Result<Response, ApiError> {
     let now = now();
+    if let Err(retry_after) = state.throttle.check(&req.username, now) {
+        return throttled(&state, &req.username, now, retry_after).await;
+    }
     let user = if req.username.len() <= 64 {
         users::find(&state.store, &req.username).await?
     } else {
@@ -65,6 +102,7 @@ pub async fn login(
         Some(_) => None,
     };
     if let Some(reason) = reason {
+        state.throttle.failed(&req.username, now);
         state.metrics.login(false);
         let known = user.as_ref().map(|u| u.name.as_str());
         let e = NewEvent {
@@ -79,6 +117,7 @@ pub async fn login(
         audit::append_alone(&state.store, &e).await?;
         return Err(refused());
     }
+    state.throttle.succeeded(&req.username);
     let user = user.expect("checked above");
     let mut roles = user.role_list();
     roles.truncate(MAX_ROLES);

@@ -77,7 +77,7 @@ pub fn operations() -> Vec<Operation> {
         op!(GET "/api/v1/openapi.json", get(system::openapi), "system", "This OpenAPI document.", auth: false,
             request: None, response: (200, None), query: &[], errors: &[]),
         op!(POST "/api/v1/login", post(login::login), "auth", "Log in with a password; returns a session token.", auth: false,
-            request: Some("Login"), response: (200, Some("Minted")), query: &[], errors: &[400, 401, 413, 422]),
+            request: Some("Login"), response: (200, Some("Minted")), query: &[], errors: &[400, 401, 413, 422, 429]),
         op!(POST "/api/v1/logout", post(login::logout), "auth", "Revoke the session token the call is made with.", auth: true,
             request: None, response: (204, None), query: &[], errors: &[400, 401]),
         op!(GET "/api/v1/me", get(me::me), "auth", "The caller, its roles and the token in use.", auth: true,

@@ -3,7 +3,7 @@
 use serde_json::json;
 use tollgate_shared::{Authority, Claims, Keyring, Kind, TokenId};
 
-use crate::harness::{ADMIN, Admin, Db, PASSWORD, both_backends};
+use crate::harness::{ADMIN, ADMIN_PASSWORD, Admin, Db, PASSWORD, Resp, both_backends, settings};
 
 async fn login_issues_a_session_and_me_describes_it(db: Db) {
     let a = Admin::start(&db).await;
@@ -182,9 +182,58 @@ async fn logout_revokes_the_session(db: Db) {
     a.get("/api/v1/me", &personal).await.expect(200);
 }
 
+async fn attempt(a: &Admin, username: &str, password: &str) -> Resp {
+    let body = serde_json::to_vec(&json!({"username": username, "password": password})).unwrap();
+    a.raw("POST", "/api/v1/login", None, Some(body), &[]).await
+}
+
+async fn repeated_failures_hold_off_logins_for_the_name(db: Db) {
+    let mut s = settings(&db);
+    s.login_attempts = 3;
+    s.login_window = 2;
+    let a = Admin::with(s).await;
+    a.user("bob", &["user"]).await;
+    for _ in 0..3 {
+        attempt(&a, "bob", "not the password")
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    // Even the right password is not checked now.
+    let r = attempt(&a, "bob", PASSWORD).await;
+    r.expect_error(429, "too_many_attempts");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    // Unknown names are held off the same way, so a 429 does not reveal which names exist.
+    for _ in 0..3 {
+        attempt(&a, "nobody", PASSWORD)
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    attempt(&a, "nobody", PASSWORD)
+        .await
+        .expect_error(429, "too_many_attempts");
+    // Other names are not affected.
+    attempt(&a, ADMIN, ADMIN_PASSWORD).await.expect(200);
+    let events = a
+        .get("/api/v1/audit?action=login", &a.root)
+        .await
+        .expect(200);
+    let held_off = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "failure" && e["detail"] == "too many failed attempts")
+        .count();
+    assert_eq!(held_off, 2, "{events}");
+    // Once the window has passed, the right password works again.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    attempt(&a, "bob", PASSWORD).await.expect(200);
+}
+
 both_backends!(
     login_issues_a_session_and_me_describes_it,
     wrong_credentials_are_refused_and_audited,
+    repeated_failures_hold_off_logins_for_the_name,
     bearer_tokens_are_checked,
     token_state_is_checked_on_every_call,
     logout_revokes_the_session,
