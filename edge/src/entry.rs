@@ -119,9 +119,7 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
             })
             .await;
             match verdict.and_then(|v| v) {
-                Ok(verified) => {
-                    forward(request, &config, path, query, Some(&verified.claims())).await
-                }
+                Ok(verified) => forward(request, &config, path, query, Some(&verified)).await,
                 Err(refusal) => respond(&refusal.reply()),
             }
         }
@@ -144,9 +142,9 @@ async fn forward(
     config: &Config,
     path: &str,
     query: Option<&str>,
-    claims: Option<&tollgate_shared::Claims>,
+    verified: Option<&tollgate_shared::Verified>,
 ) -> Result<Response, JsValue> {
-    match upstream::forward(request, config, path, query, claims).await {
+    match upstream::forward(request, config, path, query, verified).await {
         Ok(response) => Ok(response),
         Err(e) => {
             tracing::warn!(error = %upstream::describe(&e), "origin unreachable");

@@ -6,7 +6,7 @@
 //! never sees the token itself. Hop-by-hop headers and `Host` are left to the
 //! runtime's own connection to the origin.
 
-use tollgate_shared::Claims;
+use tollgate_shared::Verified;
 
 use crate::bearer;
 
@@ -76,16 +76,21 @@ impl ForwardFilter {
     }
 }
 
-/// The four identity headers for verified claims, in a fixed order.
-pub fn identity(claims: &Claims) -> [(&'static str, String); 4] {
-    let mut roles: Vec<&str> = claims.roles.iter().map(String::as_str).collect();
-    roles.sort_unstable();
-    roles.dedup();
+/// The four identity headers for a verified token, in a fixed order. Roles come out of
+/// verification ascending and unique, with any cut by the revocation list already gone.
+pub fn identity(verified: &Verified) -> [(&'static str, String); 4] {
+    let mut roles = String::new();
+    for role in verified.roles() {
+        if !roles.is_empty() {
+            roles.push(',');
+        }
+        roles.push_str(role);
+    }
     [
-        (SUBJECT, claims.subject.clone()),
-        (TOKEN_ID, claims.token_id.to_string()),
-        (ROLES, roles.join(",")),
-        (KIND, claims.kind.as_str().to_owned()),
+        (SUBJECT, verified.subject().to_owned()),
+        (TOKEN_ID, verified.token_id().to_string()),
+        (ROLES, roles),
+        (KIND, verified.kind().as_str().to_owned()),
     ]
 }
 
@@ -95,7 +100,18 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
-    use tollgate_shared::{Kind, TokenId};
+    use tollgate_shared::{Authority, Claims, Keyring, Kind, RevocationList, TokenId};
+
+    /// `claims` minted and verified, as the edge would hold them.
+    fn verified(claims: &Claims) -> Verified {
+        let authority = Authority::new(
+            Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap(),
+        );
+        let token = authority.mint(claims).unwrap();
+        authority
+            .verify(&token, claims.issued_at, &RevocationList::default())
+            .unwrap()
+    }
 
     #[test]
     fn identity_headers_are_recognised_in_any_case() {
@@ -145,7 +161,7 @@ mod tests {
             issued_at: 1,
             expires_at: 2,
         };
-        let h = identity(&claims);
+        let h = identity(&verified(&claims));
         assert_eq!(h[0], (SUBJECT, "svc:billing".to_owned()));
         assert_eq!(h[1], (TOKEN_ID, "ab".repeat(16)));
         assert_eq!(h[2], (ROLES, "admin,reader,writer".to_owned()));
@@ -163,7 +179,8 @@ mod tests {
             issued_at: 1,
             expires_at: 2,
         };
-        assert_eq!(identity(&claims)[2].1, "");
-        assert_eq!(identity(&claims)[3].1, "session");
+        let h = identity(&verified(&claims));
+        assert_eq!(h[2].1, "");
+        assert_eq!(h[3].1, "session");
     }
 }

@@ -1,7 +1,7 @@
 //! The worker's own requests: the revocation list from the admin, and forwarding to the origin.
 
 use js_sys::futures::JsFuture;
-use tollgate_shared::Claims;
+use tollgate_shared::Verified;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, Request, RequestInit, RequestRedirect, Response, WorkerGlobalScope};
 
@@ -64,14 +64,14 @@ async fn try_fetch_list(fetch: &Fetch) -> Result<Answer, JsValue> {
 }
 
 /// Forwards `request` to the origin (same method, path, query, body and headers, minus the
-/// ones [`ForwardFilter`] drops, plus identity headers for `claims`) and returns the
+/// ones [`ForwardFilter`] drops, plus identity headers for `verified`) and returns the
 /// origin's answer unread, so its body streams through.
 pub async fn forward(
     request: &Request,
     config: &Config,
     path: &str,
     query: Option<&str>,
-    claims: Option<&Claims>,
+    verified: Option<&Verified>,
 ) -> Result<Response, JsValue> {
     let mut target = String::with_capacity(config.origin_base.len() + path.len() + 64);
     target.push_str(&config.origin_base);
@@ -93,8 +93,8 @@ pub async fn forward(
             }
         }
     }
-    if let Some(claims) = claims {
-        for (name, value) in identity(claims) {
+    if let Some(verified) = verified {
+        for (name, value) in identity(verified) {
             headers.set(name, &value)?;
         }
     }
