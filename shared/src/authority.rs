@@ -9,8 +9,9 @@ use hmac::Mac;
 use crate::keyring::Keyring;
 use crate::revocation::{EntryState, RevocationList};
 use crate::token::{
-    CHECKSUM_LEN, Claims, DEFAULT_PREFIX, MAX_BINARY_LEN, MAX_ROLES, Payload, TAG_LEN, checksum_ok,
-    decode_body, encode_payload, render, role_section, valid_prefix, valid_role, valid_subject,
+    CHECKSUM_LEN, Claims, DEFAULT_PREFIX, MAX_BINARY_LEN, MAX_ROLES, Payload, TAG_LEN, ascii,
+    checksum_ok, decode_body, encode_payload, render, role_section, valid_prefix, valid_role,
+    valid_subject,
 };
 use crate::verified::Verified;
 
@@ -212,7 +213,7 @@ impl Authority {
         // 3. key id
         let key = self
             .keyring
-            .get(payload.key_id)
+            .get(&payload_bytes[payload.key_id.clone()])
             .ok_or(VerifyError::UnknownKey)?;
         // 4. signature, compared in constant time
         if !key.token_tag.verify(payload_bytes, tag) {
@@ -237,30 +238,23 @@ impl Authority {
             _ => {}
         }
         let mut dropped = 0u16;
-        if revocations.has_subject_rules() {
-            let subject =
-                core::str::from_utf8(&payload_bytes[payload.subject.clone()]).unwrap_or_default();
-            if let Some(rule) = revocations.subject_rule(subject) {
-                if payload.issued_at < rule.void_before {
-                    return Err(VerifyError::Revoked);
-                }
-                for (i, role) in role_section(&payload_bytes[payload.roles.clone()]).enumerate() {
-                    let role = core::str::from_utf8(role).unwrap_or_default();
-                    if rule
-                        .drop_roles
-                        .get(role)
-                        .is_some_and(|&before| payload.issued_at < before)
-                    {
-                        dropped |= 1 << i;
-                    }
+        if let Some(rule) = revocations.subject_rule(ascii(&payload_bytes[payload.subject.clone()]))
+        {
+            if payload.issued_at < rule.void_before {
+                return Err(VerifyError::Revoked);
+            }
+            for (i, role) in role_section(&payload_bytes[payload.roles.clone()]).enumerate() {
+                if rule
+                    .drop_roles
+                    .get(ascii(role))
+                    .is_some_and(|&before| payload.issued_at < before)
+                {
+                    dropped |= 1 << i;
                 }
             }
         }
         // Ranges fit in u8: a payload is at most MAX_BINARY_LEN (192) bytes.
-        out.key_id = (
-            payload.key_id_range.start as u8,
-            payload.key_id_range.end as u8,
-        );
+        out.key_id = (payload.key_id.start as u8, payload.key_id.end as u8);
         out.subject = (payload.subject.start as u8, payload.subject.end as u8);
         out.roles = (payload.roles.start as u8, payload.roles.end as u8);
         out.dropped = dropped;

@@ -203,12 +203,6 @@ impl RevocationList {
         self.entries.get(id)
     }
 
-    /// True if any subject has cut-offs.
-    #[inline]
-    pub fn has_subject_rules(&self) -> bool {
-        !self.subjects.is_empty()
-    }
-
     /// The cut-offs for `subject`, if any.
     #[inline]
     pub fn subject_rule(&self, subject: &str) -> Option<&SubjectRule> {

@@ -284,9 +284,8 @@ const NAME_CLASS: [u8; 256] = {
 
 /// The signed payload, parsed but not yet trusted. Names are byte ranges into
 /// the payload, already checked against their character sets (all ASCII).
-pub(crate) struct Payload<'a> {
-    pub(crate) key_id: &'a [u8],
-    pub(crate) key_id_range: Range<usize>,
+pub(crate) struct Payload {
+    pub(crate) key_id: Range<usize>,
     pub(crate) token_id: TokenId,
     pub(crate) kind: Kind,
     pub(crate) issued_at: u64,
@@ -326,14 +325,14 @@ fn less(a: &[u8], b: &[u8]) -> bool {
     a.len() < b.len()
 }
 
-impl<'a> Payload<'a> {
+impl Payload {
     /// Parses `payload` strictly: known version, valid fields, roles ascending, nothing left over.
-    pub(crate) fn parse(p: &'a [u8]) -> Result<Self, Invalid> {
+    pub(crate) fn parse(p: &[u8]) -> Result<Self, Invalid> {
         if p.first() != Some(&VERSION) {
             return Err(Invalid);
         }
         let mut pos = 1;
-        let key_id_range = name(p, &mut pos, MAX_KEY_ID_LEN, KEY_ID_CHAR)?;
+        let key_id = name(p, &mut pos, MAX_KEY_ID_LEN, KEY_ID_CHAR)?;
         let (token_id, rest) = p[pos..].split_first_chunk::<16>().ok_or(Invalid)?;
         let (&[kind, i0, i1, i2, i3, e0, e1, e2, e3], _) =
             rest.split_first_chunk::<9>().ok_or(Invalid)?;
@@ -363,8 +362,7 @@ impl<'a> Payload<'a> {
             return Err(Invalid);
         }
         Ok(Payload {
-            key_id: &p[key_id_range.clone()],
-            key_id_range,
+            key_id,
             token_id: TokenId(*token_id),
             kind,
             issued_at,
@@ -373,6 +371,12 @@ impl<'a> Payload<'a> {
             roles: start..pos,
         })
     }
+}
+
+/// A name checked against one of the ASCII character sets while parsing, as text.
+/// (It is ASCII, so the conversion never fails.)
+pub(crate) fn ascii(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// The roles in a role section, `(len8 + bytes)*`, in their encoded order.

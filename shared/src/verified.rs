@@ -6,7 +6,7 @@
 
 use core::fmt;
 
-use crate::token::{Claims, Kind, MAX_BINARY_LEN, TokenId, role_section};
+use crate::token::{Claims, Kind, MAX_BINARY_LEN, TokenId, ascii, role_section};
 
 /// A token that passed every check: its claims, after the subject's role
 /// cut-offs and any changed expiry, and the id of the key that signed it.
@@ -100,11 +100,6 @@ impl Verified {
             expires_at: self.expires_at,
         }
     }
-}
-
-/// Names were checked against ASCII character sets while parsing, so this never fails.
-fn ascii(bytes: &[u8]) -> &str {
-    core::str::from_utf8(bytes).unwrap_or_default()
 }
 
 impl fmt::Debug for Verified {
