@@ -19,6 +19,7 @@ use crate::revocation::entries::refresh;
 use crate::state::AppState;
 use crate::store::audit::{self, NewEvent};
 use crate::store::list::{self, Change};
+use crate::store::users::UserRow;
 use crate::store::{tokens, users};
 use crate::times::now;
 
@@ -41,29 +42,30 @@ fn refused() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "wrong username or password")
 }
 
-/// 429 for a username with too many recent failures; audited like any failed login.
-async fn throttled(
+/// Counts and audits a refused login; `user` is the account named, if it exists.
+async fn record_failure(
     state: &AppState,
-    username: &str,
+    user: Option<&UserRow>,
     now: i64,
-    retry_after: u64,
-) -> Result<Response, ApiError> {
+    reason: &str,
+) -> Result<(), ApiError> {
     state.metrics.login(false);
-    let known = if username.len() <= 64 {
-        users::find(&state.store, username).await?.map(|u| u.name)
-    } else {
-        None
-    };
+    let known = user.map(|u| u.name.as_str());
     let e = NewEvent {
         at: now,
-        actor: known.as_deref(),
+        actor: known,
         action: "login",
-        target: known.as_deref(),
-        subject: known.as_deref(),
+        target: known,
+        subject: known,
         outcome: "failure",
-        detail: Some("too many failed attempts".to_owned()),
+        detail: Some(reason.to_owned()),
     };
     audit::append_alone(&state.store, &e).await?;
+    Ok(())
+}
+
+/// 429 for a username with too many recent failures.
+fn too_many_attempts(retry_after: u64) -> Response {
     let mut response = error_response(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_attempts",
@@ -72,7 +74,7 @@ async fn throttled(
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
-    Ok(response)
+    response
 }
 
 /// `POST /api/v1/login`.
@@ -81,14 +83,15 @@ pub async fn login(
     Body(req): Body<Login>,
 ) -> Result<Response, ApiError> {
     let now = now();
-    if let Err(retry_after) = state.throttle.check(&req.username, now) {
-        return throttled(&state, &req.username, now, retry_after).await;
-    }
     let user = if req.username.len() <= 64 {
         users::find(&state.store, &req.username).await?
     } else {
         None
     };
+    if let Err(retry_after) = state.throttle.check(&req.username, now) {
+        record_failure(&state, user.as_ref(), now, "too many failed attempts").await?;
+        return Ok(too_many_attempts(retry_after));
+    }
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let password = req.password;
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
@@ -103,18 +106,7 @@ pub async fn login(
     };
     if let Some(reason) = reason {
         state.throttle.failed(&req.username, now);
-        state.metrics.login(false);
-        let known = user.as_ref().map(|u| u.name.as_str());
-        let e = NewEvent {
-            at: now,
-            actor: known,
-            action: "login",
-            target: known,
-            subject: known,
-            outcome: "failure",
-            detail: Some(reason.to_owned()),
-        };
-        audit::append_alone(&state.store, &e).await?;
+        record_failure(&state, user.as_ref(), now, reason).await?;
         return Err(refused());
     }
     state.throttle.succeeded(&req.username);
