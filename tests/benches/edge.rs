@@ -203,18 +203,12 @@ async fn bench() {
         tokio::time::sleep(Duration::from_millis(150 * i + 100)).await;
         let revoked_at = Instant::now();
         list.revoke(victim.id(), victim.claims.expires_at);
-        loop {
-            let status = get().await.map(|r| r.status().as_u16()).unwrap_or(0);
-            if status == 401 {
-                break;
-            }
-            assert!(
-                revoked_at.elapsed() < Duration::from_secs(30),
-                "revocation never took effect"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        samples.push(revoked_at.elapsed());
+        samples.push(
+            until_refused(revoked_at, || async {
+                get().await.map(|r| r.status().as_u16()).unwrap_or(0)
+            })
+            .await,
+        );
     }
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -229,6 +223,21 @@ async fn bench() {
     drop(verified);
     drop(passthrough);
     propagation_through_the_admin(setting("TOLLGATE_BENCH_REVOCATIONS", 100) as usize).await;
+}
+
+/// Polls `status` every 5 ms until it answers 401; returns the time since `revoked_at`.
+async fn until_refused<F: std::future::Future<Output = u16>>(
+    revoked_at: Instant,
+    status: impl Fn() -> F,
+) -> Duration {
+    while status().await != 401 {
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(30),
+            "revocation never took effect"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    revoked_at.elapsed()
 }
 
 /// Revokes tokens through the real admin and polls a worker fed by it until each is refused.
@@ -262,14 +271,7 @@ async fn propagation_through_the_admin(count: usize) {
             Some(json!({})),
         )
         .await;
-        while status().await != 401 {
-            assert!(
-                revoked_at.elapsed() < Duration::from_secs(30),
-                "revocation never took effect"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        samples.push(revoked_at.elapsed());
+        samples.push(until_refused(revoked_at, status).await);
     }
     samples.sort();
     let pick =
