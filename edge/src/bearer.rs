@@ -1,6 +1,7 @@
 //! Reading the bearer token from a request (RFC 6750, header form only).
 
-use tollgate_shared::has_valid_checksum;
+use base64::Engine as _;
+use tollgate_shared::contains_token;
 
 /// Why a request's credentials are unusable: answered with 400 `invalid_request`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -11,6 +12,9 @@ pub enum InvalidRequest {
     /// A token in the query string (`access_token=` or anything shaped like a token).
     #[error("tokens are only accepted in the Authorization header, not in the query string")]
     TokenInQuery,
+    /// A token in a path segment.
+    #[error("tokens are only accepted in the Authorization header, not in the path")]
+    TokenInPath,
 }
 
 impl InvalidRequest {
@@ -19,6 +23,7 @@ impl InvalidRequest {
         match self {
             InvalidRequest::MalformedHeader => "malformed_authorization",
             InvalidRequest::TokenInQuery => "token_in_query",
+            InvalidRequest::TokenInPath => "token_in_path",
         }
     }
 }
@@ -75,13 +80,34 @@ pub fn check_query(query: Option<&str>, prefix: &str) -> Result<(), InvalidReque
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = decode(name);
         if name.eq_ignore_ascii_case("access_token")
-            || has_valid_checksum(&decode(value), prefix)
-            || has_valid_checksum(&name, prefix)
+            || contains_token(&decode(value), prefix)
+            || contains_token(&name, prefix)
         {
             return Err(InvalidRequest::TokenInQuery);
         }
     }
     Ok(())
+}
+
+/// True if an `Authorization` value holds a token with `prefix` anywhere: as a `Bearer`
+/// credential, inside a combined value (`Basic x, Bearer tg_...`), or as the user or password of
+/// `Basic` credentials. Such a value never reaches the origin.
+pub fn carries_token(authorization: &str, prefix: &str) -> bool {
+    if contains_token(authorization, prefix) {
+        return true;
+    }
+    authorization.split(',').any(|credential| {
+        let mut words = credential.split_whitespace();
+        let is_basic = words
+            .next()
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic"));
+        is_basic
+            && words.next().is_some_and(|b64| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .is_ok_and(|raw| contains_token(&String::from_utf8_lossy(&raw), prefix))
+            })
+    })
 }
 
 /// Form-urlencoded decoding (`+` is a space, `%XX` a byte); bad escapes are kept as they are.
@@ -221,6 +247,40 @@ mod tests {
             check_query(Some(&format!("key={acme}")), "tg"),
             Ok(()),
             "other prefixes are not ours"
+        );
+    }
+
+    #[test]
+    fn tokens_are_found_in_any_authorization_value() {
+        let t = a_token("tg");
+        let basic = |user_pass: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(user_pass)
+            )
+        };
+        for value in [
+            format!("Bearer {t}"),
+            format!("Basic YWxpY2U6cHc=, Bearer {t}"),
+            format!("Bearer {t}, Basic YWxpY2U6cHc="),
+            format!("Token token={t}"),
+            basic(&format!("alice:{t}")),
+            basic(&format!("{t}:x-oauth-basic")),
+            format!("Digest x, {}", basic(&format!("ci:{t}"))),
+        ] {
+            assert!(carries_token(&value, "tg"), "{value}");
+        }
+        for value in ["Basic YWxpY2U6cHc=", "Bearer tg_notatoken", "Basic !!!", ""] {
+            assert!(!carries_token(value, "tg"), "{value}");
+        }
+    }
+
+    #[test]
+    fn tokens_inside_query_values_are_refused() {
+        let t = a_token("tg");
+        assert_eq!(
+            check_query(Some(&format!("q=see+{t}+here")), "tg"),
+            Err(InvalidRequest::TokenInQuery)
         );
     }
 

@@ -7,7 +7,7 @@
 
 use tollgate_shared::{Authority, DEFAULT_PREFIX, Keyring, valid_prefix};
 
-use crate::policy::Policy;
+use crate::policy::{Case, Policy};
 
 /// Where the revocation list lives: the admin's base URL.
 pub const ADMIN_URL: &str = "TOLLGATE_ADMIN_URL";
@@ -27,9 +27,11 @@ pub const KEYS: &str = "TOLLGATE_KEYS";
 pub const LEEWAY_SECONDS: &str = "TOLLGATE_LEEWAY_SECONDS";
 /// Benchmark-only switch: `true` forwards every request without verification.
 pub const BENCHMARK_PASSTHROUGH: &str = "TOLLGATE_BENCHMARK_PASSTHROUGH";
+/// `true`: route literals match case-insensitively (for origins that route that way).
+pub const CASE_INSENSITIVE_ROUTES: &str = "TOLLGATE_CASE_INSENSITIVE_ROUTES";
 
 /// Every setting the worker reads, for documentation and diagnostics.
-pub const ALL: [&str; 9] = [
+pub const ALL: [&str; 10] = [
     ADMIN_URL,
     ORIGIN_URL,
     POLICY,
@@ -39,6 +41,7 @@ pub const ALL: [&str; 9] = [
     KEYS,
     LEEWAY_SECONDS,
     BENCHMARK_PASSTHROUGH,
+    CASE_INSENSITIVE_ROUTES,
 ];
 
 const DEFAULT_REFRESH_SECONDS: u64 = 1;
@@ -92,12 +95,15 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
 
-        let admin = base_url(ADMIN_URL, get(ADMIN_URL))?;
-        let origin_base = base_url(ORIGIN_URL, get(ORIGIN_URL))?;
-        let policy = match get(POLICY) {
-            Some(text) => Policy::parse(&text).map_err(|e| bad(POLICY, e.to_string()))?,
-            None => Policy::default(),
+        // The list decides what is refused: it must not travel in clear over a network.
+        let admin = base_url(ADMIN_URL, get(ADMIN_URL), Tls::UnlessLoopback)?;
+        let origin_base = base_url(ORIGIN_URL, get(ORIGIN_URL), Tls::Optional)?;
+        let case = match flag(CASE_INSENSITIVE_ROUTES, get(CASE_INSENSITIVE_ROUTES))? {
+            true => Case::Insensitive,
+            false => Case::Sensitive,
         };
+        let policy = Policy::parse_with(get(POLICY).as_deref().unwrap_or("[]"), case)
+            .map_err(|e| bad(POLICY, e.to_string()))?;
         let refresh = seconds(
             REFRESH_SECONDS,
             get(REFRESH_SECONDS),
@@ -139,11 +145,7 @@ impl Config {
             .with_prefix(&prefix)
             .map_err(|_| bad(TOKEN_PREFIX, "must be 1-8 of a-z 0-9"))?
             .with_leeway(leeway);
-        let passthrough = match get(BENCHMARK_PASSTHROUGH).as_deref() {
-            None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(_) => return Err(bad(BENCHMARK_PASSTHROUGH, "must be true or false")),
-        };
+        let passthrough = flag(BENCHMARK_PASSTHROUGH, get(BENCHMARK_PASSTHROUGH))?;
         Ok(Config {
             revocations_url: format!("{admin}/api/v1/revocations"),
             origin_base,
@@ -171,7 +173,7 @@ impl Config {
 }
 
 /// An absolute `http(s)` URL with a host and no query, fragment or credentials; returned without a trailing `/`.
-fn base_url(setting: &'static str, value: Option<String>) -> Result<String, ConfigError> {
+fn base_url(setting: &'static str, value: Option<String>, tls: Tls) -> Result<String, ConfigError> {
     let value = value.ok_or_else(|| bad(setting, "is not set"))?;
     let rest = value
         .strip_prefix("http://")
@@ -208,7 +210,41 @@ fn base_url(setting: &'static str, value: Option<String>) -> Result<String, Conf
     if host.is_empty() {
         return Err(bad(setting, "must name a host"));
     }
+    if tls == Tls::UnlessLoopback && value.starts_with("http://") && !is_loopback(host) {
+        return Err(bad(
+            setting,
+            "must be https:// (plain http is only allowed for a loopback host such as 127.0.0.1)",
+        ));
+    }
     Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// Whether a base URL may use plain `http://`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tls {
+    /// Any scheme.
+    Optional,
+    /// `https://` unless the host is a loopback address or `localhost`.
+    UnlessLoopback,
+}
+
+/// `localhost`, `*.localhost`, 127.0.0.0/8 or `::1`.
+fn is_loopback(host: &str) -> bool {
+    let lower = host.to_ascii_lowercase();
+    lower == "localhost"
+        || lower.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `true`/`1` or `false`/`0`; unset is false.
+fn flag(setting: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(bad(setting, "must be true or false")),
+    }
 }
 
 fn seconds(
@@ -272,6 +308,7 @@ mod tests {
         let c = parse(&[
             (ADMIN_URL, "https://[::1]:8443"),
             (ORIGIN_URL, "http://origin.internal"),
+            (CASE_INSENSITIVE_ROUTES, "true"),
         ])
         .unwrap();
         assert_eq!(c.revocations_url, "https://[::1]:8443/api/v1/revocations");
@@ -322,12 +359,31 @@ mod tests {
             (KEYS, "k1:short"),
             (LEEWAY_SECONDS, "lots"),
             (BENCHMARK_PASSTHROUGH, "yes"),
+            (CASE_INSENSITIVE_ROUTES, "maybe"),
+            (ADMIN_URL, "http://admin.example.com"),
+            (ADMIN_URL, "http://10.0.0.5:8080"),
+            (ADMIN_URL, "http://127.0.0.1.example.com"),
         ];
         for (setting, value) in cases {
             let err = parse(&[(setting, value)]).unwrap_err();
             assert_eq!(err.setting, *setting, "{setting}={value:?} gave {err}");
             assert!(err.to_string().starts_with(setting));
         }
+    }
+
+    #[test]
+    fn plain_http_to_the_admin_only_on_loopback() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://localhost:8080",
+            "http://admin.localhost",
+            "http://[::1]:8080",
+            "https://admin.example.com",
+        ] {
+            assert!(parse(&[(ADMIN_URL, url)]).is_ok(), "{url}");
+        }
+        assert!(parse(&[(ORIGIN_URL, "http://origin.internal")]).is_ok());
     }
 
     #[test]

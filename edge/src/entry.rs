@@ -107,19 +107,25 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
         query,
         authorization: authorization.as_deref(),
     };
-    let step = match gate::classify(&config, &incoming) {
-        Ok(step) => step,
+    let decision = match gate::classify(&config, &incoming) {
+        Ok(decision) => decision,
         Err(refusal) => return respond(&refusal.reply()),
     };
-    match step {
-        Step::Forward => forward(request, &config, path, query, None).await,
+    // From here on only the canonical path the policy decided on is used.
+    let target = upstream::Target {
+        method: &method,
+        path: decision.path.as_str(),
+        query,
+    };
+    match decision.step {
+        Step::Forward => forward(request, &config, &target, None).await,
         Step::Verify { token, roles } => {
             let verdict = with_list(&config, ctx, |list, now| {
                 gate::authorize(&config.authority, token, roles, list, now)
             })
             .await;
             match verdict.and_then(|v| v) {
-                Ok(verified) => forward(request, &config, path, query, Some(&verified)).await,
+                Ok(verified) => forward(request, &config, &target, Some(&verified)).await,
                 Err(refusal) => respond(&refusal.reply()),
             }
         }
@@ -140,11 +146,10 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
 async fn forward(
     request: &Request,
     config: &Config,
-    path: &str,
-    query: Option<&str>,
+    target: &upstream::Target<'_>,
     verified: Option<&tollgate_shared::Verified>,
 ) -> Result<Response, JsValue> {
-    match upstream::forward(request, config, path, query, verified).await {
+    match upstream::forward(request, config, target, verified).await {
         Ok(response) => Ok(response),
         Err(e) => {
             tracing::warn!(error = %upstream::describe(&e), "origin unreachable");

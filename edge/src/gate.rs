@@ -1,13 +1,16 @@
 //! The decision for one request, before and after the revocation list is consulted.
 //!
-//! [`classify`] needs no list: it refuses malformed requests, recognises
-//! public routes and the introspection endpoint, and finds the bearer token.
+//! [`classify`] needs no list: it canonicalises the path (refusing ambiguous
+//! ones), refuses tokens in the URL, recognises public routes and the
+//! introspection endpoint, and finds the bearer token. The path it returns is
+//! the one the policy decided on and the only one the origin may receive.
 //! [`authorize`] verifies that token against the list and the route's roles.
 
 use tollgate_shared::{Authority, RevocationList, Verified};
 
-use crate::bearer;
+use crate::bearer::{self, InvalidRequest};
 use crate::config::Config;
+use crate::path::{CanonicalPath, canonicalize};
 use crate::policy::Access;
 use crate::refusal::Refusal;
 
@@ -19,7 +22,7 @@ pub const INTROSPECT_PATH: &str = "/.well-known/tollgate/introspect";
 pub struct Incoming<'a> {
     /// Upper-case method.
     pub method: &'a str,
-    /// Percent-encoded path, starting with `/`.
+    /// Percent-encoded path as received, starting with `/`.
     pub path: &'a str,
     /// Raw query string, without `?`.
     pub query: Option<&'a str>,
@@ -60,13 +63,41 @@ pub enum Step<'a> {
     },
 }
 
+/// What [`classify`] decided: the step, and the canonical path it decided on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision<'a> {
+    /// What to do next.
+    pub step: Step<'a>,
+    /// The path the policy matched; forward exactly [`CanonicalPath::as_str`].
+    pub path: CanonicalPath,
+}
+
 /// Decides what a request needs, refusing it at once when no list could change the answer.
-pub fn classify<'a>(config: &'a Config, req: &Incoming<'a>) -> Result<Step<'a>, Refusal> {
-    if config.passthrough {
-        return Ok(Step::Forward);
+pub fn classify<'a>(config: &'a Config, req: &Incoming<'a>) -> Result<Decision<'a>, Refusal> {
+    let path = canonicalize(req.path).map_err(Refusal::AmbiguousPath)?;
+    let step = if config.passthrough {
+        Step::Forward
+    } else {
+        step(config, req, &path)?
+    };
+    Ok(Decision { step, path })
+}
+
+fn step<'a>(
+    config: &'a Config,
+    req: &Incoming<'a>,
+    path: &CanonicalPath,
+) -> Result<Step<'a>, Refusal> {
+    let prefix = config.authority.prefix();
+    if path
+        .segments()
+        .iter()
+        .any(|s| tollgate_shared::contains_token(s, prefix))
+    {
+        return Err(Refusal::InvalidRequest(InvalidRequest::TokenInPath));
     }
-    bearer::check_query(req.query, config.authority.prefix()).map_err(Refusal::InvalidRequest)?;
-    if req.path == INTROSPECT_PATH {
+    bearer::check_query(req.query, prefix).map_err(Refusal::InvalidRequest)?;
+    if path.as_str() == INTROSPECT_PATH {
         if !matches!(req.method, "GET" | "HEAD") {
             return Err(Refusal::MethodNotAllowed("GET, HEAD"));
         }
@@ -75,7 +106,7 @@ pub fn classify<'a>(config: &'a Config, req: &Incoming<'a>) -> Result<Step<'a>, 
             .map(|token| Step::Introspect { token })
             .ok_or(Refusal::MissingToken);
     }
-    match config.policy.access(req.method, req.path) {
+    match config.policy.access(req.method, path) {
         Access::Public => Ok(Step::Forward),
         Access::Roles(roles) => {
             let token = bearer::token(req.authorization).map_err(Refusal::InvalidRequest)?;
@@ -110,7 +141,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
-    use crate::bearer::InvalidRequest;
+    use crate::path::AmbiguousPath;
     use std::collections::BTreeMap;
     use tollgate_shared::{Claims, Entry, Kind, SubjectRule, TokenId, VerifyError};
 
@@ -165,6 +196,87 @@ mod tests {
         }
     }
 
+    fn step_of<'a>(c: &'a Config, r: &Incoming<'a>) -> Result<Step<'a>, Refusal> {
+        classify(c, r).map(|d| d.step)
+    }
+
+    #[test]
+    fn encoded_separators_and_dot_segments_never_reach_a_rule() {
+        let c = config(false);
+        let t = format!("Bearer {}", mint(&c, &["user"]));
+        for path in [
+            "/admin%2Fusers",
+            "/reports%2Fq1",
+            "/public/..%2Fadmin/users",
+            "/healthz/%2e%2e/admin",
+            "/admin;x=1/users",
+            "/a%00",
+            "/a%zz",
+            "/admin%252Fusers",
+        ] {
+            for auth in [None, Some(t.as_str())] {
+                assert!(
+                    matches!(
+                        classify(&c, &req("GET", path, None, auth)),
+                        Err(Refusal::AmbiguousPath(_))
+                    ),
+                    "{path}"
+                );
+            }
+        }
+        assert_eq!(
+            classify(&c, &req("GET", "/healthz%2F..", None, None)).map(|d| d.step),
+            Err(Refusal::AmbiguousPath(AmbiguousPath::Separator))
+        );
+        assert_eq!(
+            Refusal::AmbiguousPath(AmbiguousPath::Separator).status(),
+            400
+        );
+    }
+
+    #[test]
+    fn the_forwarded_path_is_the_one_decided_on() {
+        let c = config(false);
+        let d = classify(
+            &c,
+            &req("GET", "//%61dmin//users/", None, Some("Bearer tg_x")),
+        )
+        .unwrap();
+        let admin = vec!["admin".to_owned()];
+        assert_eq!(
+            d.step,
+            Step::Verify {
+                token: "tg_x",
+                roles: &admin
+            }
+        );
+        assert_eq!(d.path.as_str(), "/admin/users/");
+        let d = classify(&c, &req("GET", "/%68ealthz", None, None)).unwrap();
+        assert_eq!((d.step, d.path.as_str()), (Step::Forward, "/healthz"));
+    }
+
+    #[test]
+    fn tokens_in_the_path_are_refused_everywhere() {
+        let c = config(false);
+        let t = mint(&c, &[]);
+        for path in [
+            format!("/x/{t}"),
+            format!("/healthz/{t}.json"),
+            format!("/files/key={t}"),
+            format!("/{}", t.replace('_', "%5F")),
+        ] {
+            assert_eq!(
+                step_of(&c, &req("GET", &path, None, None)),
+                Err(Refusal::InvalidRequest(InvalidRequest::TokenInPath)),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            step_of(&c, &req("GET", "/healthz", None, None)),
+            Ok(Step::Forward)
+        );
+    }
+
     #[test]
     fn splits_request_urls() {
         assert_eq!(
@@ -181,11 +293,11 @@ mod tests {
     fn public_routes_are_forwarded_without_a_token() {
         let c = config(false);
         assert_eq!(
-            classify(&c, &req("GET", "/healthz", None, None)),
+            step_of(&c, &req("GET", "/healthz", None, None)),
             Ok(Step::Forward)
         );
         assert_eq!(
-            classify(&c, &req("GET", "/healthz", None, Some("Bearer junk"))),
+            step_of(&c, &req("GET", "/healthz", None, Some("Bearer junk"))),
             Ok(Step::Forward)
         );
     }
@@ -194,20 +306,20 @@ mod tests {
     fn protected_routes_need_a_bearer_token() {
         let c = config(false);
         assert_eq!(
-            classify(&c, &req("GET", "/x", None, None)),
+            step_of(&c, &req("GET", "/x", None, None)),
             Err(Refusal::MissingToken)
         );
         assert_eq!(
-            classify(&c, &req("GET", "/x", None, Some("Basic abc"))),
+            step_of(&c, &req("GET", "/x", None, Some("Basic abc"))),
             Err(Refusal::MissingToken)
         );
         assert_eq!(
-            classify(&c, &req("GET", "/x", None, Some("Bearer a b"))),
+            step_of(&c, &req("GET", "/x", None, Some("Bearer a b"))),
             Err(Refusal::InvalidRequest(InvalidRequest::MalformedHeader))
         );
         let roles = ["admin".to_owned()];
         assert_eq!(
-            classify(&c, &req("POST", "/admin/users", None, Some("Bearer tg_x"))),
+            step_of(&c, &req("POST", "/admin/users", None, Some("Bearer tg_x"))),
             Ok(Step::Verify {
                 token: "tg_x",
                 roles: &roles
@@ -222,7 +334,7 @@ mod tests {
         let q = format!("token={t}");
         for path in ["/x", "/healthz", INTROSPECT_PATH] {
             assert_eq!(
-                classify(&c, &req("GET", path, Some(&q), None)),
+                step_of(&c, &req("GET", path, Some(&q), None)),
                 Err(Refusal::InvalidRequest(InvalidRequest::TokenInQuery)),
                 "{path}"
             );
@@ -233,15 +345,15 @@ mod tests {
     fn introspection_endpoint() {
         let c = config(false);
         assert_eq!(
-            classify(&c, &req("GET", INTROSPECT_PATH, None, Some("Bearer tg_x"))),
+            step_of(&c, &req("GET", INTROSPECT_PATH, None, Some("Bearer tg_x"))),
             Ok(Step::Introspect { token: "tg_x" })
         );
         assert_eq!(
-            classify(&c, &req("GET", INTROSPECT_PATH, None, None)),
+            step_of(&c, &req("GET", INTROSPECT_PATH, None, None)),
             Err(Refusal::MissingToken)
         );
         assert_eq!(
-            classify(&c, &req("POST", INTROSPECT_PATH, None, Some("Bearer tg_x"))),
+            step_of(&c, &req("POST", INTROSPECT_PATH, None, Some("Bearer tg_x"))),
             Err(Refusal::MethodNotAllowed("GET, HEAD"))
         );
     }
@@ -250,7 +362,7 @@ mod tests {
     fn passthrough_skips_every_check() {
         let c = config(true);
         assert_eq!(
-            classify(
+            step_of(
                 &c,
                 &req("GET", "/admin", Some("access_token=x"), Some("Bearer a b"))
             ),

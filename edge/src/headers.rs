@@ -1,14 +1,28 @@
 //! Which request headers reach the origin, and the identity headers the edge adds.
 //!
 //! Every incoming `X-Tollgate-*` header is dropped before the edge adds its
-//! own, so an origin can trust them. A bearer `Authorization` header is
-//! dropped too: the origin learns who called from the identity headers and
-//! never sees the token itself. Hop-by-hop headers and `Host` are left to the
+//! own, so an origin can trust them. An `Authorization` header that uses the
+//! Bearer scheme or holds a token anywhere (a combined `Basic x, Bearer tg_...`,
+//! a token as a `Basic` password) is dropped too: the origin learns who called
+//! from the identity headers and never sees a token. Headers that make some
+//! frameworks route on another method or path than the one the policy decided
+//! on (`X-HTTP-Method-Override` and its variants, `X-Original-URL`,
+//! `X-Rewrite-URL`) are dropped. Hop-by-hop headers and `Host` are left to the
 //! runtime's own connection to the origin.
 
 use tollgate_shared::Verified;
 
 use crate::bearer;
+
+/// Request headers some frameworks read to route on another method or path; never forwarded.
+pub const REROUTING: [&str; 6] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-method",
+    "x-original-url",
+    "x-rewrite-url",
+];
 
 /// Prefix of the headers only the edge may set (lower case).
 pub const IDENTITY_PREFIX: &str = "x-tollgate-";
@@ -40,15 +54,18 @@ pub fn is_identity(name: &str) -> bool {
 }
 
 /// Decides header by header what is forwarded to the origin.
-#[derive(Debug, Clone, Default)]
-pub struct ForwardFilter {
+#[derive(Debug, Clone)]
+pub struct ForwardFilter<'a> {
     /// Extra hop-by-hop names listed in the request's `Connection` header (lower case).
     connection_listed: Vec<String>,
+    /// The token prefix, to recognise tokens inside `Authorization` values.
+    prefix: &'a str,
 }
 
-impl ForwardFilter {
-    /// A filter for a request whose `Connection` header (if any) is `connection`.
-    pub fn new(connection: Option<&str>) -> Self {
+impl<'a> ForwardFilter<'a> {
+    /// A filter for a request whose `Connection` header (if any) is `connection`, for tokens
+    /// with `prefix`.
+    pub fn new(connection: Option<&str>, prefix: &'a str) -> Self {
         let connection_listed = connection
             .map(|v| {
                 v.split(',')
@@ -57,7 +74,10 @@ impl ForwardFilter {
                     .collect()
             })
             .unwrap_or_default();
-        ForwardFilter { connection_listed }
+        ForwardFilter {
+            connection_listed,
+            prefix,
+        }
     }
 
     /// True if the header `name: value` should reach the origin.
@@ -65,10 +85,13 @@ impl ForwardFilter {
         if is_identity(name) {
             return false;
         }
-        if name.eq_ignore_ascii_case("authorization") && bearer::is_bearer(value) {
+        if name.eq_ignore_ascii_case("authorization")
+            && (bearer::is_bearer(value) || bearer::carries_token(value, self.prefix))
+        {
             return false;
         }
         !HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+            && !REROUTING.iter().any(|h| name.eq_ignore_ascii_case(h))
             && !self
                 .connection_listed
                 .iter()
@@ -102,14 +125,22 @@ mod tests {
     use super::*;
     use tollgate_shared::{Authority, Claims, Keyring, Kind, RevocationList, TokenId};
 
+    fn authority() -> Authority {
+        Authority::new(Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap())
+    }
+
+    fn minted(claims: &Claims) -> String {
+        authority().mint(claims).unwrap()
+    }
+
     /// `claims` minted and verified, as the edge would hold them.
     fn verified(claims: &Claims) -> Verified {
-        let authority = Authority::new(
-            Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap(),
-        );
-        let token = authority.mint(claims).unwrap();
-        authority
-            .verify(&token, claims.issued_at, &RevocationList::default())
+        authority()
+            .verify(
+                &minted(claims),
+                claims.issued_at,
+                &RevocationList::default(),
+            )
             .unwrap()
     }
 
@@ -136,7 +167,7 @@ mod tests {
 
     #[test]
     fn forwarding_drops_identity_bearer_and_hop_by_hop_headers() {
-        let f = ForwardFilter::new(Some("keep-alive, X-Secret-Hop"));
+        let f = ForwardFilter::new(Some("keep-alive, X-Secret-Hop"), "tg");
         assert!(!f.keep("X-Tollgate-Subject", "root"));
         assert!(!f.keep("x-TOLLGATE-roles", "admin"));
         assert!(!f.keep("Authorization", "Bearer tg_abc"));
@@ -148,7 +179,36 @@ mod tests {
         assert!(f.keep("Content-Type", "application/json"));
         assert!(f.keep("Accept", "*/*"));
         assert!(f.keep("X-Request-Id", "42"));
-        assert!(ForwardFilter::new(None).keep("X-Secret-Hop", "1"));
+        assert!(ForwardFilter::new(None, "tg").keep("X-Secret-Hop", "1"));
+        for name in [
+            "X-HTTP-Method-Override",
+            "x-http-method",
+            "X-Method-Override",
+            "X-Original-URL",
+            "x-rewrite-url",
+        ] {
+            assert!(!f.keep(name, "DELETE"), "{name}");
+        }
+    }
+
+    #[test]
+    fn authorization_values_holding_a_token_are_dropped() {
+        let claims = Claims {
+            token_id: TokenId([1; 16]),
+            subject: "alice".into(),
+            kind: Kind::Personal,
+            roles: vec![],
+            issued_at: 1,
+            expires_at: 2,
+        };
+        let token = minted(&claims);
+        let f = ForwardFilter::new(None, "tg");
+        assert!(!f.keep(
+            "Authorization",
+            &format!("Basic YWxpY2U6cHc=, Bearer {token}")
+        ));
+        assert!(!f.keep("Authorization", &format!("Token {token}")));
+        assert!(f.keep("Authorization", "Basic YWxpY2U6cHc="));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //!
 //! The pure logic lives in plain modules that also build natively and are
 //! tested under node with `wasm-bindgen-test`: settings ([`config`]), route
-//! rules ([`policy`]), reading the token ([`bearer`]), headers ([`headers`]),
+//! rules ([`policy`]), the canonical path ([`path`]), reading the token ([`bearer`]), headers ([`headers`]),
 //! the per-request decision ([`gate`]), refusals ([`refusal`]), list refresh
 //! ([`refresh`]) and introspection bodies ([`introspect`]). The runtime glue
 //! (`entry`, `upstream`, `console`) exists only on `wasm32`.
@@ -29,6 +29,7 @@ pub mod config;
 pub mod gate;
 pub mod headers;
 pub mod introspect;
+pub mod path;
 pub mod policy;
 pub mod refresh;
 pub mod refusal;

@@ -17,15 +17,19 @@
 //!   upper-case methods; a rule for `GET` also covers `HEAD`.
 //! - `PATH` starts with `/`. A `*` segment matches exactly one segment; `**`,
 //!   allowed only as the last segment, matches any number of segments (also
-//!   none). Other segments match literally and case-sensitively.
-//! - Request paths are compared segment by segment after percent-decoding,
-//!   ignoring empty segments (`//a/` is `/a`), so `/%61dmin` cannot dodge an
-//!   `/admin/**` rule.
+//!   none). Other segments match literally, case-sensitively unless the policy
+//!   is parsed with [`Case::Insensitive`].
+//! - Requests are matched on their [`CanonicalPath`]: decoded once, empty
+//!   segments dropped, ambiguous paths already refused, so `/%61dmin` and
+//!   `//admin/` meet an `/admin/**` rule and `/admin%2Fusers` never reaches one.
+//!   A trailing `/` does not matter: `/reports/` matches `GET /reports`.
 //! - `roles`: the token must carry every one of them (an empty list: any valid
 //!   token). `public: true`: no token is checked and no identity is added.
 
 use serde::Deserialize;
 use tollgate_shared::valid_role;
+
+use crate::path::CanonicalPath;
 
 /// Why `TOLLGATE_POLICY` could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,10 +74,21 @@ struct Rule {
     access: Access,
 }
 
+/// How literal segments compare with request segments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Case {
+    /// Byte for byte (the default).
+    #[default]
+    Sensitive,
+    /// After Unicode lower-casing both sides, for origins that route case-insensitively.
+    Insensitive,
+}
+
 /// Parsed route rules, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     rules: Vec<Rule>,
+    case: Case,
 }
 
 #[derive(Deserialize)]
@@ -86,18 +101,23 @@ struct RawRule {
 }
 
 impl Policy {
-    /// Parses the JSON form described in the module documentation.
+    /// Parses the JSON form described in the module documentation, matching case-sensitively.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+        Self::parse_with(text, Case::Sensitive)
+    }
+
+    /// Parses the JSON form, comparing literal segments as `case` says.
+    pub fn parse_with(text: &str, case: Case) -> Result<Policy, PolicyError> {
         let raw: Vec<RawRule> =
             serde_json::from_str(text).map_err(|e| PolicyError::Json(e.to_string()))?;
         let rules = raw
             .into_iter()
             .enumerate()
             .map(|(index, r)| {
-                Rule::parse(r).map_err(|problem| PolicyError::Rule { index, problem })
+                Rule::parse(r, case).map_err(|problem| PolicyError::Rule { index, problem })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Policy { rules })
+        Ok(Policy { rules, case })
     }
 
     /// Number of rules.
@@ -110,23 +130,30 @@ impl Policy {
         self.rules.is_empty()
     }
 
-    /// What a request with this method and (percent-encoded) path requires.
-    pub fn access(&self, method: &str, path: &str) -> &Access {
-        let segments = request_segments(path);
+    /// What a request with this (upper-case) method and canonical path requires.
+    pub fn access(&self, method: &str, path: &CanonicalPath) -> &Access {
+        let lowered: Vec<String>;
+        let segments = match self.case {
+            Case::Sensitive => path.segments(),
+            Case::Insensitive => {
+                lowered = path.segments().iter().map(|s| s.to_lowercase()).collect();
+                &lowered
+            }
+        };
         self.rules
             .iter()
-            .find(|r| r.matches_method(method) && matches(&r.segments, &segments))
+            .find(|r| r.matches_method(method) && matches(&r.segments, segments))
             .map_or(&ANY_VALID_TOKEN, |r| &r.access)
     }
 }
 
 impl Rule {
-    fn parse(raw: RawRule) -> Result<Rule, String> {
+    fn parse(raw: RawRule, case: Case) -> Result<Rule, String> {
         let (methods, path) = raw.route.trim().split_once(' ').ok_or_else(|| {
             "route must be \"METHODS /path\", e.g. \"GET /reports/**\"".to_owned()
         })?;
         let methods = parse_methods(methods)?;
-        let segments = parse_path(path.trim())?;
+        let segments = parse_path(path.trim(), case)?;
         let access = match (raw.public, raw.roles) {
             (true, None) => Access::Public,
             (true, Some(_)) => return Err("a public rule cannot require roles".into()),
@@ -177,12 +204,14 @@ fn parse_methods(text: &str) -> Result<Option<Vec<String>>, String> {
     Ok(Some(methods))
 }
 
-fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+fn parse_path(path: &str, case: Case) -> Result<Vec<Segment>, String> {
     if !path.starts_with('/') {
         return Err(format!("path {path:?} must start with /"));
     }
-    if path.contains(['?', '#', '%', ' ']) {
-        return Err(format!("path {path:?} must not contain ? # % or spaces"));
+    if path.contains(['?', '#', '%', ' ', '\\', ';']) || path.chars().any(char::is_control) {
+        return Err(format!(
+            "path {path:?} must not contain ? # % \\ ; spaces or control characters"
+        ));
     }
     let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let last = parts.len().saturating_sub(1);
@@ -195,52 +224,10 @@ fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
             "**" => Err("** is only allowed as the last segment".to_owned()),
             "." | ".." => Err(format!("path {path:?} must not contain . or .. segments")),
             p if p.contains('*') => Err(format!("segment {p:?}: * must be a whole segment")),
+            p if case == Case::Insensitive => Ok(Segment::Literal(p.to_lowercase())),
             p => Ok(Segment::Literal(p.to_owned())),
         })
         .collect()
-}
-
-/// A request path's non-empty segments, percent-decoded.
-pub fn request_segments(path: &str) -> Vec<String> {
-    path.split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect()
-}
-
-fn percent_decode(segment: &str) -> String {
-    if !segment.contains('%') {
-        return segment.to_owned();
-    }
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1)
-            .zip(bytes.get(i + 2))
-            .and_then(|(h, l)| Some(hex_val(*h)? << 4 | hex_val(*l)?));
-        match (b, hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 fn matches(pattern: &[Segment], path: &[String]) -> bool {
@@ -259,6 +246,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
+    use crate::path::canonicalize;
 
     const SAMPLE: &str = r#"[
         {"route": "GET /healthz", "public": true},
@@ -268,6 +256,10 @@ mod tests {
         {"route": "* /docs/*/public", "public": true}
     ]"#;
 
+    fn acc<'a>(p: &'a Policy, method: &str, path: &str) -> &'a Access {
+        p.access(method, &canonicalize(path).unwrap())
+    }
+
     fn roles(list: &[&str]) -> Access {
         Access::Roles(list.iter().map(|s| (*s).to_owned()).collect())
     }
@@ -276,58 +268,63 @@ mod tests {
     fn first_matching_rule_decides() {
         let p = Policy::parse(SAMPLE).unwrap();
         assert_eq!(p.len(), 5);
-        assert_eq!(p.access("GET", "/healthz"), &Access::Public);
+        assert_eq!(acc(&p, "GET", "/healthz"), &Access::Public);
         assert_eq!(
-            p.access("HEAD", "/healthz"),
+            acc(&p, "HEAD", "/healthz"),
             &Access::Public,
             "GET rules cover HEAD"
         );
-        assert_eq!(p.access("POST", "/healthz"), &ANY_VALID_TOKEN);
-        assert_eq!(p.access("GET", "/reports"), &roles(&["reports:read"]));
+        assert_eq!(acc(&p, "POST", "/healthz"), &ANY_VALID_TOKEN);
+        assert_eq!(acc(&p, "GET", "/reports"), &roles(&["reports:read"]));
         assert_eq!(
-            p.access("GET", "/reports/2024/q1.csv"),
+            acc(&p, "GET", "/reports/2024/q1.csv"),
             &roles(&["reports:read"])
         );
-        assert_eq!(p.access("PUT", "/reports/x"), &ANY_VALID_TOKEN);
-        assert_eq!(p.access("DELETE", "/orders/17"), &roles(&["orders:write"]));
+        assert_eq!(acc(&p, "PUT", "/reports/x"), &ANY_VALID_TOKEN);
+        assert_eq!(acc(&p, "DELETE", "/orders/17"), &roles(&["orders:write"]));
         assert_eq!(
-            p.access("DELETE", "/orders"),
+            acc(&p, "DELETE", "/orders"),
             &ANY_VALID_TOKEN,
             "* needs one segment"
         );
-        assert_eq!(p.access("DELETE", "/orders/17/items"), &ANY_VALID_TOKEN);
-        assert_eq!(p.access("PATCH", "/admin"), &roles(&["admin", "audit"]));
-        assert_eq!(p.access("GET", "/docs/v1/public"), &Access::Public);
-        assert_eq!(p.access("GET", "/docs/v1/private"), &ANY_VALID_TOKEN);
-        assert_eq!(p.access("GET", "/"), &ANY_VALID_TOKEN);
+        assert_eq!(acc(&p, "DELETE", "/orders/17/items"), &ANY_VALID_TOKEN);
+        assert_eq!(acc(&p, "PATCH", "/admin"), &roles(&["admin", "audit"]));
+        assert_eq!(acc(&p, "GET", "/docs/v1/public"), &Access::Public);
+        assert_eq!(acc(&p, "GET", "/docs/v1/private"), &ANY_VALID_TOKEN);
+        assert_eq!(acc(&p, "GET", "/"), &ANY_VALID_TOKEN);
     }
 
     #[test]
     fn encoded_and_doubled_slashes_do_not_dodge_rules() {
         let p = Policy::parse(SAMPLE).unwrap();
         assert_eq!(
-            p.access("GET", "/%61dmin/users"),
+            acc(&p, "GET", "/%61dmin/users"),
             &roles(&["admin", "audit"])
         );
         assert_eq!(
-            p.access("GET", "//admin//users/"),
+            acc(&p, "GET", "//admin//users/"),
             &roles(&["admin", "audit"])
         );
         assert_eq!(
-            p.access("GET", "/Admin/users"),
+            acc(&p, "GET", "/Admin/users"),
             &ANY_VALID_TOKEN,
             "matching is case-sensitive"
         );
-        assert_eq!(p.access("GET", "/health%7A"), &Access::Public);
-        assert_eq!(p.access("GET", "/healthz%"), &ANY_VALID_TOKEN);
+        assert_eq!(acc(&p, "GET", "/health%7A"), &Access::Public);
+        assert_eq!(acc(&p, "GET", "/admin/"), &roles(&["admin", "audit"]));
+        assert_eq!(
+            acc(&p, "GET", "/healthz/"),
+            &Access::Public,
+            "a trailing / does not matter"
+        );
     }
 
     #[test]
     fn empty_policy_needs_a_token_everywhere() {
         let p = Policy::parse("[]").unwrap();
         assert!(p.is_empty());
-        assert_eq!(p.access("GET", "/anything"), &ANY_VALID_TOKEN);
-        assert_eq!(Policy::default().access("OPTIONS", "/"), &ANY_VALID_TOKEN);
+        assert_eq!(acc(&p, "GET", "/anything"), &ANY_VALID_TOKEN);
+        assert_eq!(acc(&Policy::default(), "OPTIONS", "/"), &ANY_VALID_TOKEN);
     }
 
     #[test]
@@ -335,9 +332,9 @@ mod tests {
         let p =
             Policy::parse(r#"[{"route":"GET /","public":true},{"route":"* /**","roles":["x"]}]"#)
                 .unwrap();
-        assert_eq!(p.access("GET", "/"), &Access::Public);
-        assert_eq!(p.access("GET", "//"), &Access::Public);
-        assert_eq!(p.access("GET", "/a/b"), &roles(&["x"]));
+        assert_eq!(acc(&p, "GET", "/"), &Access::Public);
+        assert_eq!(acc(&p, "GET", "//"), &Access::Public);
+        assert_eq!(acc(&p, "GET", "/a/b"), &roles(&["x"]));
     }
 
     #[test]
@@ -372,9 +369,26 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding_is_lenient_and_safe() {
-        assert_eq!(request_segments("/a%2Fb/%zz/%4"), ["a/b", "%zz", "%4"]);
-        assert_eq!(request_segments("/%ff"), ["\u{fffd}"]);
-        assert!(request_segments("/").is_empty());
+    fn case_insensitive_policies_fold_both_sides() {
+        let p = Policy::parse_with(SAMPLE, Case::Insensitive).unwrap();
+        assert_eq!(acc(&p, "GET", "/Admin/users"), &roles(&["admin", "audit"]));
+        assert_eq!(acc(&p, "GET", "/ADMIN"), &roles(&["admin", "audit"]));
+        assert_eq!(acc(&p, "GET", "/HealthZ"), &Access::Public);
+        let kelvin =
+            Policy::parse_with(r#"[{"route":"* /k/**","roles":["r"]}]"#, Case::Insensitive)
+                .unwrap();
+        assert_eq!(
+            acc(&kelvin, "GET", "/%E2%84%AA/x"),
+            &roles(&["r"]),
+            "the Kelvin sign folds to k"
+        );
+    }
+
+    #[test]
+    fn rule_paths_refuse_what_requests_cannot_carry() {
+        for route in ["GET /a;b", "GET /a\\b", "GET /a\tb"] {
+            let text = serde_json::json!([{"route": route, "public": true}]).to_string();
+            assert!(Policy::parse(&text).is_err(), "{route}");
+        }
     }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use tollgate_shared::VerifyError;
 
 use crate::bearer::InvalidRequest;
+use crate::path::AmbiguousPath;
 
 /// The realm named in `WWW-Authenticate`.
 pub const REALM: &str = "tollgate";
@@ -23,6 +24,8 @@ pub enum Refusal {
     InsufficientScope(Vec<String>),
     /// A malformed request (400 `invalid_request`).
     InvalidRequest(InvalidRequest),
+    /// A path that could mean two things once decoded (400 `ambiguous_path`); never forwarded.
+    AmbiguousPath(AmbiguousPath),
     /// No revocation list fresh enough to verify against (503, fail closed).
     ListUnavailable {
         /// Seconds for `Retry-After`.
@@ -77,7 +80,7 @@ impl Refusal {
         match self {
             Refusal::MissingToken | Refusal::InvalidToken(_) => 401,
             Refusal::InsufficientScope(_) => 403,
-            Refusal::InvalidRequest(_) => 400,
+            Refusal::InvalidRequest(_) | Refusal::AmbiguousPath(_) => 400,
             Refusal::ListUnavailable { .. } => 503,
             Refusal::BadConfiguration(_) | Refusal::Internal => 500,
             Refusal::OriginUnreachable => 502,
@@ -92,6 +95,7 @@ impl Refusal {
             Refusal::InvalidToken(e) => e.code(),
             Refusal::InsufficientScope(_) => "insufficient_scope",
             Refusal::InvalidRequest(e) => e.code(),
+            Refusal::AmbiguousPath(_) => "ambiguous_path",
             Refusal::ListUnavailable { .. } => "revocation_list_unavailable",
             Refusal::BadConfiguration(_) => "bad_configuration",
             Refusal::OriginUnreachable => "origin_unreachable",
@@ -107,6 +111,7 @@ impl Refusal {
             Refusal::InvalidToken(e) => e.to_string(),
             Refusal::InsufficientScope(roles) => format!("this route needs the role(s): {}", roles.join(", ")),
             Refusal::InvalidRequest(e) => e.to_string(),
+            Refusal::AmbiguousPath(e) => e.to_string(),
             Refusal::ListUnavailable { .. } => {
                 "the revocation list could not be refreshed recently enough to verify tokens; retry later".into()
             }

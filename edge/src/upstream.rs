@@ -63,25 +63,37 @@ async fn try_fetch_list(fetch: &Fetch) -> Result<Answer, JsValue> {
     })
 }
 
-/// Forwards `request` to the origin (same method, path, query, body and headers, minus the
-/// ones [`ForwardFilter`] drops, plus identity headers for `verified`) and returns the
+/// What the policy decided on: the request goes to the origin with exactly these.
+pub struct Target<'a> {
+    /// Upper-case method.
+    pub method: &'a str,
+    /// Canonical path.
+    pub path: &'a str,
+    /// Raw query, without `?`.
+    pub query: Option<&'a str>,
+}
+
+/// Forwards `request` to the origin (the decided method, path and query; the body; the headers
+/// minus the ones [`ForwardFilter`] drops, plus identity headers for `verified`) and returns the
 /// origin's answer unread, so its body streams through.
 pub async fn forward(
     request: &Request,
     config: &Config,
-    path: &str,
-    query: Option<&str>,
+    target: &Target<'_>,
     verified: Option<&Verified>,
 ) -> Result<Response, JsValue> {
-    let mut target = String::with_capacity(config.origin_base.len() + path.len() + 64);
-    target.push_str(&config.origin_base);
-    target.push_str(path);
-    if let Some(query) = query {
-        target.push('?');
-        target.push_str(query);
+    let mut url = String::with_capacity(config.origin_base.len() + target.path.len() + 64);
+    url.push_str(&config.origin_base);
+    url.push_str(target.path);
+    if let Some(query) = target.query {
+        url.push('?');
+        url.push_str(query);
     }
     let incoming = request.headers();
-    let filter = ForwardFilter::new(incoming.get("connection")?.as_deref());
+    let filter = ForwardFilter::new(
+        incoming.get("connection")?.as_deref(),
+        config.authority.prefix(),
+    );
     let headers = Headers::new()?;
     if let Some(entries) = js_sys::try_iter(&incoming)? {
         for entry in entries {
@@ -99,11 +111,11 @@ pub async fn forward(
         }
     }
     let init = RequestInit::new();
-    init.set_method(&request.method());
+    init.set_method(target.method);
     init.set_headers(&headers);
     init.set_redirect(RequestRedirect::Manual);
     if let Some(body) = request.body() {
         init.set_body(&body);
     }
-    send(&Request::new_with_str_and_init(&target, &init)?).await
+    send(&Request::new_with_str_and_init(&url, &init)?).await
 }

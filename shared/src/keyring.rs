@@ -21,6 +21,9 @@ pub const MAX_KEY_ID_LEN: usize = 16;
 
 const TOKEN_DOMAIN: &[u8] = b"tollgate/token/v1";
 const LIST_DOMAIN: &[u8] = b"tollgate/revocation-list/v1";
+const FRESHNESS_DOMAIN: &[u8] = b"tollgate/freshness/v1";
+/// Origins hold only this derivation (`tollgate keys derive-origin`).
+pub(crate) const ASSERTION_DOMAIN: &[u8] = b"tollgate/origin-assertion/v1";
 
 /// Why a keyring could not be built. Never contains key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +57,10 @@ pub(crate) struct Key {
     /// Checks token tags: the same HMAC on precomputed pad states.
     pub(crate) token_tag: TagKey,
     pub(crate) list_mac: HmacSha256,
+    /// Signs "sequence N is current as of T" statements.
+    pub(crate) freshness_mac: HmacSha256,
+    /// The origin-assertion subkey; an origin gets this and nothing else.
+    pub(crate) assertion_key: [u8; 32],
 }
 
 /// Keys by id; the first one signs. `Debug` shows ids only.
@@ -76,7 +83,7 @@ pub fn valid_key_id(id: &str) -> bool {
 }
 
 /// The 32-byte subkey for one purpose: HMAC-SHA256(secret, domain).
-fn derive(secret: &[u8], domain: &[u8]) -> [u8; 32] {
+pub(crate) fn derive(secret: &[u8], domain: &[u8]) -> [u8; 32] {
     HmacSha256::new_from_slice(secret)
         .expect("HMAC accepts keys of any length")
         .chain_update(domain)
@@ -85,7 +92,7 @@ fn derive(secret: &[u8], domain: &[u8]) -> [u8; 32] {
         .into()
 }
 
-fn mac(subkey: &[u8; 32]) -> HmacSha256 {
+pub(crate) fn mac(subkey: &[u8; 32]) -> HmacSha256 {
     HmacSha256::new_from_slice(subkey).expect("HMAC accepts keys of any length")
 }
 
@@ -133,6 +140,8 @@ impl Keyring {
                 token_mac: mac(&token_key),
                 token_tag: TagKey::new(&token_key),
                 list_mac: mac(&derive(&secret, LIST_DOMAIN)),
+                freshness_mac: mac(&derive(&secret, FRESHNESS_DOMAIN)),
+                assertion_key: derive(&secret, ASSERTION_DOMAIN),
                 id: id.into(),
             });
         }
@@ -152,6 +161,10 @@ impl Keyring {
         self.keys.iter().map(|k| &*k.id)
     }
 
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.keys.iter()
+    }
+
     pub(crate) fn signing(&self) -> &Key {
         &self.keys[0]
     }
@@ -161,7 +174,7 @@ impl Keyring {
     }
 }
 
-fn decode_key(b64: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_key(b64: &str) -> Option<Vec<u8>> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     let cfg = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     GeneralPurpose::new(&base64::alphabet::STANDARD, cfg)

@@ -2,8 +2,10 @@
 //!
 //! Tollgate's token core, shared by the admin (native) and the edge worker
 //! (`wasm32-unknown-unknown`): the token format ([`token`]), the [`Keyring`],
-//! minting and verification ([`Authority`]) and the signed revocation list
-//! ([`revocation`]). It does no I/O and reads no clock: callers pass `now`
+//! minting and verification ([`Authority`]), the signed revocation list
+//! ([`revocation`]), the signed freshness statements that accompany it
+//! ([`freshness`]) and the identity assertion the edge sends origins
+//! ([`assertion`]). It does no I/O and reads no clock: callers pass `now`
 //! as Unix seconds.
 //!
 //! ```
@@ -25,19 +27,23 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod assertion;
 mod authority;
 mod codec;
+pub mod freshness;
 pub mod keyring;
 pub mod revocation;
 mod tag;
 pub mod token;
 mod verified;
 
+pub use assertion::{AssertionError, AssertionKeys, Identity};
 pub use authority::{Authority, BadPrefix, DEFAULT_LEEWAY_SECONDS, MintError, VerifyError};
+pub use freshness::{Freshness, FreshnessError};
 pub use keyring::{Keyring, KeyringError, generate_entry, generate_key};
 pub use revocation::{Delta, Document, Entry, EntryState, ListError, RevocationList, SubjectRule};
 pub use token::{
-    Claims, DEFAULT_PREFIX, Kind, TokenId, has_valid_checksum, is_well_formed, token_pattern,
-    valid_prefix, valid_role, valid_subject,
+    Claims, DEFAULT_PREFIX, Kind, TokenId, contains_token, has_valid_checksum, is_well_formed,
+    token_pattern, valid_prefix, valid_role, valid_subject,
 };
 pub use verified::Verified;

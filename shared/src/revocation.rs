@@ -30,8 +30,9 @@ use crate::token::{MAX_ROLE_LEN, MAX_SUBJECT_LEN, TokenId, valid_role, valid_sub
 const MAGIC: &[u8; 4] = b"TGRL";
 const FORMAT: u8 = 1;
 const TAG_LEN: usize = 32;
-/// Times are clamped to this (year ~1.4e11) so deltas never overflow.
-const MAX_TIME: u64 = 1 << 62;
+/// Times are clamped to this (year ~1.4e11) so deltas never overflow: an expiry difference is
+/// shifted left by two bits when encoded, and 2^62 itself would wrap to 0.
+const MAX_TIME: u64 = (1 << 62) - 1;
 
 /// Why a list document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +98,15 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry with its times within what the encoding carries.
+    fn clamped(mut self) -> Self {
+        self.expires_at = self.expires_at.min(MAX_TIME);
+        if let EntryState::Revoked { from } = &mut self.state {
+            *from = (*from).min(MAX_TIME);
+        }
+        self
+    }
+
     /// Revoked at once.
     pub fn revoked(expires_at: u64) -> Self {
         Entry {
@@ -213,9 +223,8 @@ impl RevocationList {
     }
 
     /// Lists `id` (replacing any earlier entry).
-    pub fn insert(&mut self, id: TokenId, mut entry: Entry) {
-        entry.expires_at = entry.expires_at.min(MAX_TIME);
-        self.entries.insert(id, entry);
+    pub fn insert(&mut self, id: TokenId, entry: Entry) {
+        self.entries.insert(id, entry.clamped());
     }
 
     /// Unlists `id`.
@@ -376,9 +385,7 @@ impl Delta {
     /// Encodes and signs the delta with the keyring's signing key.
     pub fn encode(&self, keyring: &Keyring) -> Vec<u8> {
         let mut upserts = self.upserts.clone();
-        upserts
-            .iter_mut()
-            .for_each(|(_, e)| e.expires_at = e.expires_at.min(MAX_TIME));
+        upserts.iter_mut().for_each(|(_, e)| *e = e.clamped());
         upserts.sort_by_key(|(id, e)| (e.expires_at, *id));
         upserts.dedup_by_key(|(id, _)| *id);
         let mut removed = self.removed.clone();
@@ -655,6 +662,33 @@ mod tests {
         );
         // encoding is canonical: same content, same bytes
         assert_eq!(bytes, sample(7).encode(&ring()));
+    }
+
+    /// Found by the `revocation_list` fuzz target: an expiry at the clamp, first in the list,
+    /// used to encode as a difference of 2^62, whose shift wrapped to 0.
+    #[test]
+    fn the_largest_times_survive_encoding() {
+        let mut l = RevocationList::new(1, 0);
+        l.insert(TokenId([0x11; 16]), Entry::revoked(u64::MAX));
+        l.insert(
+            TokenId([0x22; 16]),
+            Entry {
+                state: EntryState::Revoked { from: u64::MAX },
+                expires_at: u64::MAX,
+            },
+        );
+        let decoded = Document::decode(&l.encode(&ring()), &ring());
+        assert_eq!(decoded, Ok(Document::Full(l.clone())));
+        let Ok(Document::Full(decoded)) = decoded else {
+            unreachable!()
+        };
+        let entry = decoded.get(&TokenId([0x11; 16])).unwrap();
+        assert_eq!(entry.expires_at, MAX_TIME, "not wrapped to 0");
+        assert_eq!(
+            decoded.get(&TokenId([0x22; 16])).unwrap().state,
+            EntryState::Revoked { from: MAX_TIME },
+            "a grace end is clamped on insert as the encoding clamps it"
+        );
     }
 
     #[test]

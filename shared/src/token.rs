@@ -126,7 +126,7 @@ impl Kind {
         }
     }
 
-    fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Kind::Session => 1,
             Kind::Personal => 2,
@@ -134,7 +134,7 @@ impl Kind {
         }
     }
 
-    fn from_code(c: u8) -> Option<Self> {
+    pub(crate) fn from_code(c: u8) -> Option<Self> {
         Some(match c {
             1 => Kind::Session,
             2 => Kind::Personal,
@@ -251,6 +251,34 @@ pub fn is_well_formed(text: &str, prefix: &str) -> bool {
 pub fn has_valid_checksum(text: &str, prefix: &str) -> bool {
     let mut buf = [0u8; MAX_BINARY_LEN];
     decode_body(text, prefix, &mut buf).is_some_and(|n| checksum_ok(&buf[..n]))
+}
+
+/// True if `text` contains, anywhere, a run `prefix_<base64url>` whose checksum matches: a
+/// token embedded in a larger string (a path segment, a query value, a `Basic` password).
+/// The run ends at the first character outside the base64url alphabet.
+pub fn contains_token(text: &str, prefix: &str) -> bool {
+    let bytes = text.as_bytes();
+    let needle_len = prefix.len() + 1;
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|rest| rest.find(prefix)) {
+        let start = from + found;
+        from = start + 1;
+        if bytes.get(start + prefix.len()) != Some(&b'_') {
+            continue;
+        }
+        let body = bytes.get(start + needle_len..).unwrap_or_default();
+        let run = body
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+            .count();
+        if text
+            .get(start..start + needle_len + run)
+            .is_some_and(|candidate| has_valid_checksum(candidate, prefix))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 pub(crate) fn checksum_ok(bin: &[u8]) -> bool {
