@@ -5,6 +5,7 @@
 //! that setting until the configuration is fixed, and never lets traffic
 //! through meanwhile.
 
+use tollgate_shared::assertion::{self, AssertionKeys};
 use tollgate_shared::{Authority, DEFAULT_PREFIX, Keyring, valid_prefix};
 
 use crate::policy::{Case, Policy};
@@ -29,9 +30,11 @@ pub const LEEWAY_SECONDS: &str = "TOLLGATE_LEEWAY_SECONDS";
 pub const BENCHMARK_PASSTHROUGH: &str = "TOLLGATE_BENCHMARK_PASSTHROUGH";
 /// `true`: route literals match case-insensitively (for origins that route that way).
 pub const CASE_INSENSITIVE_ROUTES: &str = "TOLLGATE_CASE_INSENSITIVE_ROUTES";
+/// Lifetime of the identity assertion sent to the origin (seconds, default 60).
+pub const ASSERTION_SECONDS: &str = "TOLLGATE_ASSERTION_SECONDS";
 
 /// Every setting the worker reads, for documentation and diagnostics.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 11] = [
     ADMIN_URL,
     ORIGIN_URL,
     POLICY,
@@ -42,6 +45,7 @@ pub const ALL: [&str; 10] = [
     LEEWAY_SECONDS,
     BENCHMARK_PASSTHROUGH,
     CASE_INSENSITIVE_ROUTES,
+    ASSERTION_SECONDS,
 ];
 
 const DEFAULT_REFRESH_SECONDS: u64 = 1;
@@ -72,6 +76,12 @@ pub struct Config {
     pub revocations_url: String,
     /// The origin's base URL without a trailing slash; the request path is appended.
     pub origin_base: String,
+    /// The path part of `origin_base` (may be empty): what the origin sees before the request path.
+    pub origin_path_prefix: String,
+    /// Signs the identity assertion (the keyring's origin-assertion subkeys).
+    pub assertion_keys: AssertionKeys,
+    /// Lifetime of an assertion, seconds.
+    pub assertion_lifetime_s: u64,
     /// Route rules.
     pub policy: Policy,
     /// Refresh period of the revocation list, milliseconds.
@@ -146,9 +156,24 @@ impl Config {
             .map_err(|_| bad(TOKEN_PREFIX, "must be 1-8 of a-z 0-9"))?
             .with_leeway(leeway);
         let passthrough = flag(BENCHMARK_PASSTHROUGH, get(BENCHMARK_PASSTHROUGH))?;
+        let assertion_lifetime_s = seconds(
+            ASSERTION_SECONDS,
+            get(ASSERTION_SECONDS),
+            assertion::DEFAULT_LIFETIME_SECONDS,
+            1,
+        )?
+        .min(3600);
+        let origin_path_prefix = origin_base
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').and_then(|i| rest.get(i..)))
+            .unwrap_or_default()
+            .to_owned();
         Ok(Config {
             revocations_url: format!("{admin}/api/v1/revocations"),
             origin_base,
+            origin_path_prefix,
+            assertion_keys: AssertionKeys::from_keyring(authority.keyring()),
+            assertion_lifetime_s,
             policy,
             refresh_ms: refresh * 1000,
             max_stale_ms: max_stale * 1000,
@@ -160,10 +185,7 @@ impl Config {
 
     /// The list refresh timing.
     pub fn timing(&self) -> crate::refresh::Timing {
-        crate::refresh::Timing {
-            refresh_ms: self.refresh_ms,
-            max_stale_ms: self.max_stale_ms,
-        }
+        crate::refresh::Timing::new(self.refresh_ms, self.max_stale_ms)
     }
 
     /// Seconds a refused client should wait before retrying a 503 (`Retry-After`).
@@ -305,6 +327,8 @@ mod tests {
             "http://127.0.0.1:8080/api/v1/revocations"
         );
         assert_eq!(c.origin_base, "http://127.0.0.1:9000/base");
+        assert_eq!(c.origin_path_prefix, "/base");
+        assert_eq!(c.assertion_lifetime_s, 60);
         let c = parse(&[
             (ADMIN_URL, "https://[::1]:8443"),
             (ORIGIN_URL, "http://origin.internal"),
@@ -313,6 +337,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.revocations_url, "https://[::1]:8443/api/v1/revocations");
         assert_eq!(c.origin_base, "http://origin.internal");
+        assert_eq!(c.origin_path_prefix, "");
         assert_eq!((c.refresh_ms, c.max_stale_ms), (1000, 300_000));
         assert_eq!(c.authority.prefix(), "tg");
         assert!(!c.passthrough);

@@ -14,7 +14,7 @@ use worker::{Context, Env, event};
 use crate::config::{Config, ConfigError};
 use crate::gate::{self, Incoming, Step};
 use crate::introspect;
-use crate::refresh::{ListCache, Outcome, Plan};
+use crate::refresh::{Checks, ListCache, Outcome, Plan};
 use crate::refusal::{Refusal, Reply};
 use crate::{console, upstream};
 
@@ -166,9 +166,8 @@ async fn with_list<T>(
     check: impl FnOnce(&RevocationList, u64) -> T,
 ) -> Result<T, Refusal> {
     let timing = config.timing();
-    let now = now_ms();
-    match LIST.with_borrow(|cache| cache.plan(now, timing)) {
-        Plan::Use => {}
+    match LIST.with_borrow(|cache| cache.plan(now_ms(), timing)) {
+        Plan::Use | Plan::Unavailable => {}
         Plan::UseAndRefresh => {
             let config = config.clone();
             let task = js_sys::futures::future_to_promise(async move {
@@ -181,7 +180,12 @@ async fn with_list<T>(
             }
         }
         Plan::FetchFirst => refresh(config).await,
-        Plan::Unavailable => {}
+        Plan::AwaitFetch => {
+            await_fetch().await;
+            if LIST.with_borrow(|cache| cache.plan(now_ms(), timing)) == Plan::FetchFirst {
+                refresh(config).await;
+            }
+        }
     }
     let now = now_ms();
     LIST.with_borrow(|cache| {
@@ -194,16 +198,28 @@ async fn with_list<T>(
     })
 }
 
+/// Waits, in this request's own context, until the fetch under way (started by another
+/// request) has finished or is presumed lost. Polling a timer rather than awaiting the other
+/// request's promise keeps every I/O object in the context that made it.
+async fn await_fetch() {
+    const POLL_MS: i32 = 10;
+    while LIST.with_borrow(|cache| cache.refreshing(now_ms())) {
+        upstream::sleep(POLL_MS).await;
+    }
+}
+
 /// Fetches the list and applies the answer; asks again for the whole list once if a delta did not fit.
 async fn refresh(config: &Config) {
     for _ in 0..2 {
         let fetch = LIST.with_borrow_mut(|cache| cache.start(now_ms(), &config.revocations_url));
         let answer = upstream::fetch_list(&fetch).await;
         let now = now_ms();
-        let prune_before = (now / 1000).saturating_sub(config.leeway_s);
-        let outcome = LIST.with_borrow_mut(|cache| {
-            cache.finish(now, answer, config.authority.keyring(), prune_before)
-        });
+        let checks = Checks {
+            keyring: config.authority.keyring(),
+            timing: config.timing(),
+            prune_before: (now / 1000).saturating_sub(config.leeway_s),
+        };
+        let outcome = LIST.with_borrow_mut(|cache| cache.finish(now, &fetch, answer, &checks));
         match &outcome {
             Outcome::Updated { sequence } => tracing::info!(sequence, "revocation list updated"),
             Outcome::Current { .. } => {}
@@ -214,6 +230,9 @@ async fn refresh(config: &Config) {
                 continue;
             }
             Outcome::Rejected(e) => tracing::warn!(code = e.code(), "revocation list refused: {e}"),
+            Outcome::Unconfirmed(why) => {
+                tracing::warn!("revocation list answer refused: {why}")
+            }
             Outcome::Failed(why) => tracing::warn!(reason = %why, "revocation list refresh failed"),
         }
         break;

@@ -11,6 +11,7 @@
 //! runtime's own connection to the origin.
 
 use tollgate_shared::Verified;
+use tollgate_shared::assertion::{AssertionKeys, Parts};
 
 use crate::bearer;
 
@@ -115,6 +116,36 @@ pub fn identity(verified: &Verified) -> [(&'static str, String); 4] {
         (ROLES, roles),
         (KIND, verified.kind().as_str().to_owned()),
     ]
+}
+
+/// The request as the origin receives it, which the assertion binds.
+#[derive(Debug, Clone, Copy)]
+pub struct OriginRequest<'a> {
+    /// Upper-case method.
+    pub method: &'a str,
+    /// Origin base path followed by the canonical request path.
+    pub path: &'a str,
+}
+
+/// The `X-Tollgate-Assertion` value for `verified` calling `request` at `now` (Unix seconds).
+pub fn assertion(
+    keys: &AssertionKeys,
+    verified: &Verified,
+    request: OriginRequest<'_>,
+    now: u64,
+    lifetime: u64,
+) -> String {
+    let roles: Vec<&str> = verified.roles().collect();
+    keys.sign(&Parts {
+        token_id: verified.token_id(),
+        subject: verified.subject(),
+        kind: verified.kind(),
+        roles: &roles,
+        method: request.method,
+        path: request.path,
+        issued_at: now,
+        lifetime,
+    })
 }
 
 #[cfg(test)]
@@ -227,6 +258,36 @@ mod tests {
         assert_eq!(h[2], (ROLES, "admin,reader,writer".to_owned()));
         assert_eq!(h[3], (KIND, "service".to_owned()));
         assert!(h.iter().all(|(n, _)| is_identity(n)));
+    }
+
+    #[test]
+    fn the_assertion_carries_the_verified_identity_for_this_request() {
+        let claims = Claims {
+            token_id: TokenId([0xcd; 16]),
+            subject: "svc:ci".into(),
+            kind: Kind::Service,
+            roles: vec!["deploy".into(), "read".into()],
+            issued_at: 1_000,
+            expires_at: 9_000,
+        };
+        let keyring = Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        let edge = AssertionKeys::from_keyring(&keyring);
+        let origin = AssertionKeys::parse(&AssertionKeys::export(&keyring)).unwrap();
+        let request = OriginRequest {
+            method: "POST",
+            path: "/base/deploy/1",
+        };
+        let text = assertion(&edge, &verified(&claims), request, 2_000, 60);
+        let id = origin
+            .verify(&text, "POST", "/base/deploy/1", 2_010, 5)
+            .unwrap();
+        assert_eq!(
+            (id.subject.as_str(), id.kind, id.token_id),
+            ("svc:ci", Kind::Service, TokenId([0xcd; 16]))
+        );
+        assert_eq!(id.roles, ["deploy", "read"]);
+        assert_eq!(id.expires_at, 2_060);
+        assert!(origin.verify(&text, "POST", "/deploy/1", 2_010, 5).is_err());
     }
 
     #[test]

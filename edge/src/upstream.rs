@@ -6,11 +6,27 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, Request, RequestInit, RequestRedirect, Response, WorkerGlobalScope};
 
 use crate::config::Config;
-use crate::headers::{ForwardFilter, identity};
+use crate::headers::{ForwardFilter, OriginRequest, assertion, identity};
 use crate::refresh::{Answer, Fetch};
 
-/// Give up on the admin after this long; the last good list stays in use.
-const LIST_TIMEOUT_MS: u32 = 5_000;
+/// Give up on the admin after this long; the last good list stays in use (within the stale
+/// bound). Requests waiting for a refresh wait at most this long, so it is kept short.
+const LIST_TIMEOUT_MS: u32 = 3_000;
+
+/// Resolves after `ms` milliseconds, on a timer of the current request's context.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+        if global
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .is_err()
+        {
+            // No timer: resolve at once; the caller re-checks its condition.
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
 
 async fn send(request: &Request) -> Result<Response, JsValue> {
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
@@ -49,14 +65,16 @@ async fn try_fetch_list(fetch: &Fetch) -> Result<Answer, JsValue> {
         LIST_TIMEOUT_MS,
     )));
     let response = send(&Request::new_with_str_and_init(&fetch.url, &init)?).await?;
+    let freshness = response.headers().get(tollgate_shared::freshness::HEADER)?;
     Ok(match response.status() {
-        304 => Answer::NotModified,
+        304 => Answer::NotModified { freshness },
         200 => {
             let etag = response.headers().get("etag")?;
             let buffer = JsFuture::from(response.array_buffer()?).await?;
             Answer::Document {
                 body: js_sys::Uint8Array::new(&buffer).to_vec(),
                 etag,
+                freshness,
             }
         }
         code => Answer::Unreachable(format!("the admin answered {code}")),
@@ -109,6 +127,20 @@ pub async fn forward(
         for (name, value) in identity(verified) {
             headers.set(name, &value)?;
         }
+        let origin_path = format!("{}{}", config.origin_path_prefix, target.path);
+        let request = OriginRequest {
+            method: target.method,
+            path: &origin_path,
+        };
+        let now = (js_sys::Date::now() / 1000.0) as u64;
+        let signed = assertion(
+            &config.assertion_keys,
+            verified,
+            request,
+            now,
+            config.assertion_lifetime_s,
+        );
+        headers.set(tollgate_shared::assertion::HEADER, &signed)?;
     }
     let init = RequestInit::new();
     init.set_method(target.method);

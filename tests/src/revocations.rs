@@ -4,6 +4,9 @@
 //! current ETag or `?since=<current>` gives 304; `?since=N` for an older version it
 //! still has gives a signed `Delta` from N.
 //!
+//! Every answer, 304 included, carries a freshness statement (`X-Tollgate-Freshness`) signed
+//! now for the sequence it answers, as the admin's does.
+//!
 //! Tests change the list ([`ListServer::update`]), make the server misbehave
 //! ([`Misbehave`]), or take it down and up again ([`ListServer::stop`], [`ListServer::restart`]).
 
@@ -11,7 +14,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use hyper::{Request, Response};
-use tollgate_shared::{Delta, Entry, Keyring, RevocationList, TokenId};
+use tollgate_shared::freshness::HEADER as FRESHNESS;
+use tollgate_shared::{Delta, Entry, Freshness, Keyring, RevocationList, TokenId};
 
 use crate::net::{Body, Handler, Server, full};
 
@@ -26,8 +30,14 @@ pub enum Misbehave {
     /// A list at a higher sequence, with no entries, signed by a key the edge does not trust
     /// (same key id, different secret).
     ForgedSignature(Keyring),
-    /// The previous version of the list: a lower sequence number, correctly signed.
+    /// The previous version of the list, with the freshness statement it was published with:
+    /// what an attacker on the network path could have recorded and now replays.
     Rollback,
+    /// 304 Not Modified to every request, without a freshness statement.
+    NotModifiedUnsigned,
+    /// Correct answers, but with the freshness statement made when the current version was
+    /// published (a replayed statement).
+    ReplayedStatement,
     /// 200 with bytes that are not a list document.
     Garbage,
     /// This status with a text body.
@@ -50,6 +60,8 @@ pub struct Seen {
 struct State {
     keyring: Keyring,
     versions: BTreeMap<u64, RevocationList>,
+    /// When each version was published (Unix seconds).
+    published: BTreeMap<u64, u64>,
     misbehave: Option<Misbehave>,
     seen: Vec<Seen>,
 }
@@ -82,6 +94,7 @@ impl ListServer {
         let state = Arc::new(Mutex::new(State {
             keyring,
             versions: BTreeMap::from([(1, RevocationList::new(1, now()))]),
+            published: BTreeMap::from([(1, now())]),
             misbehave: None,
             seen: Vec::new(),
         }));
@@ -117,6 +130,7 @@ impl ListServer {
         next.generated_at = now();
         let sequence = next.sequence;
         state.versions.insert(sequence, next);
+        state.published.insert(sequence, now());
         sequence
     }
 
@@ -171,11 +185,19 @@ fn answer(state: &Mutex<State>, req: &Request<hyper::body::Incoming>) -> Respons
         .map(str::to_owned);
     let current = state.current();
     let etag = format!("\"{}\"", current.sequence);
-    let document = |body: Vec<u8>, sequence: u64| {
+    let published = |sequence: u64| state.published.get(&sequence).copied().unwrap_or_default();
+    let statement_time = match state.misbehave {
+        Some(Misbehave::ReplayedStatement) => published(current.sequence),
+        _ => now(),
+    };
+    let fresh = |sequence: u64, as_of: u64| Freshness { sequence, as_of }.sign(&state.keyring);
+    let statement = fresh(current.sequence, statement_time);
+    let document = |body: Vec<u8>, sequence: u64, statement: &str| {
         Response::builder()
             .header("content-type", CONTENT_TYPE)
             .header("etag", format!("\"{sequence}\""))
             .header("cache-control", "no-cache")
+            .header(FRESHNESS, statement)
             .body(full(body))
     };
     let (response, what) = if req.uri().path() != PATH {
@@ -187,7 +209,15 @@ fn answer(state: &Mutex<State>, req: &Request<hyper::body::Incoming>) -> Respons
         match state.misbehave.clone() {
             Some(Misbehave::ForgedSignature(forger)) => {
                 let forged = RevocationList::new(current.sequence + 100, now());
-                (document(forged.encode(&forger), forged.sequence), "full")
+                let statement = Freshness {
+                    sequence: forged.sequence,
+                    as_of: now(),
+                }
+                .sign(&forger);
+                (
+                    document(forged.encode(&forger), forged.sequence, &statement),
+                    "full",
+                )
             }
             Some(Misbehave::Rollback) => {
                 let previous = state
@@ -196,11 +226,23 @@ fn answer(state: &Mutex<State>, req: &Request<hyper::body::Incoming>) -> Respons
                     .next_back()
                     .map(|(_, l)| l.clone());
                 let previous = previous.unwrap_or_else(|| RevocationList::new(0, now()));
+                let recorded = fresh(previous.sequence, published(previous.sequence));
                 (
-                    document(previous.encode(&state.keyring), previous.sequence),
+                    document(
+                        previous.encode(&state.keyring),
+                        previous.sequence,
+                        &recorded,
+                    ),
                     "full",
                 )
             }
+            Some(Misbehave::NotModifiedUnsigned) => (
+                Response::builder()
+                    .status(304)
+                    .header("etag", &etag)
+                    .body(full("")),
+                "not_modified",
+            ),
             Some(Misbehave::Garbage) => (
                 Response::builder()
                     .header("content-type", CONTENT_TYPE)
@@ -211,19 +253,21 @@ fn answer(state: &Mutex<State>, req: &Request<hyper::body::Incoming>) -> Respons
                 Response::builder().status(code).body(full("broken")),
                 "other",
             ),
-            None if since == Some(current.sequence)
-                || if_none_match.as_deref() == Some(etag.as_str()) =>
+            None | Some(Misbehave::ReplayedStatement)
+                if since == Some(current.sequence)
+                    || if_none_match.as_deref() == Some(etag.as_str()) =>
             {
                 (
                     Response::builder()
                         .status(304)
                         .header("etag", &etag)
                         .header("cache-control", "no-cache")
+                        .header(FRESHNESS, &statement)
                         .body(full("")),
                     "not_modified",
                 )
             }
-            None => match since
+            None | Some(Misbehave::ReplayedStatement) => match since
                 .and_then(|n| state.versions.get(&n))
                 .filter(|old| old.sequence < current.sequence)
             {
@@ -231,11 +275,12 @@ fn answer(state: &Mutex<State>, req: &Request<hyper::body::Incoming>) -> Respons
                     document(
                         Delta::between(old, &current).encode(&state.keyring),
                         current.sequence,
+                        &statement,
                     ),
                     "delta",
                 ),
                 None => (
-                    document(current.encode(&state.keyring), current.sequence),
+                    document(current.encode(&state.keyring), current.sequence, &statement),
                     "full",
                 ),
             },

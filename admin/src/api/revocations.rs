@@ -4,7 +4,9 @@
 //! Answers the full document with `ETag: "<sequence>"` and `Cache-Control: no-cache`;
 //! `If-None-Match` with the current ETag, or `?since=` the current sequence, answers 304;
 //! `?since=N` for an older version on record answers a delta from N (the full document when
-//! N is not a version on record).
+//! N is not a version on record). Every answer, 304 included, carries `X-Tollgate-Freshness`:
+//! a signed statement that its sequence is current now, without which the edge accepts
+//! neither a document nor a 304 (so a replayed list or an endless 304 cannot hold it back).
 
 use axum::body::Body as HttpBody;
 use axum::extract::State;
@@ -17,6 +19,7 @@ use super::extract::Params;
 use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::store::list;
+use tollgate_shared::Freshness;
 
 /// Content type of list documents.
 pub const CONTENT_TYPE_LIST: &str = "application/vnd.tollgate.revocations";
@@ -45,6 +48,7 @@ fn etag_matches(headers: &HeaderMap, sequence: i64) -> bool {
 }
 
 fn response(
+    state: &AppState,
     status: StatusCode,
     sequence: i64,
     body: HttpBody,
@@ -55,6 +59,14 @@ fn response(
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{sequence}\"")) {
         h.insert(ETAG, v);
+    }
+    let statement = Freshness {
+        sequence: u64::try_from(sequence).unwrap_or_default(),
+        as_of: u64::try_from(crate::times::now()).unwrap_or_default(),
+    }
+    .sign(&state.settings.keyring);
+    if let Ok(v) = HeaderValue::from_str(&statement) {
+        h.insert(tollgate_shared::freshness::HEADER, v);
     }
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Some(kind) = kind {
@@ -74,6 +86,7 @@ pub async fn get(
     let current = list::current(&state.store).await?;
     if etag_matches(&headers, current) || since == Some(current) {
         return Ok(response(
+            &state,
             StatusCode::NOT_MODIFIED,
             current,
             HttpBody::empty(),
@@ -83,6 +96,7 @@ pub async fn get(
     let snap = state.publisher.at_least(&state.store, current).await?;
     if etag_matches(&headers, snap.sequence) || since == Some(snap.sequence) {
         return Ok(response(
+            &state,
             StatusCode::NOT_MODIFIED,
             snap.sequence,
             HttpBody::empty(),
@@ -95,6 +109,7 @@ pub async fn get(
     if let Some(n) = since.filter(|n| *n < snap.sequence) {
         if let Some(delta) = state.publisher.delta(&state.store, &snap, n).await? {
             return Ok(response(
+                &state,
                 StatusCode::OK,
                 snap.sequence,
                 HttpBody::from(delta),
@@ -103,6 +118,7 @@ pub async fn get(
         }
     }
     Ok(response(
+        &state,
         StatusCode::OK,
         snap.sequence,
         HttpBody::from(snap.body.clone()),
