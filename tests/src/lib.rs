@@ -26,7 +26,7 @@ pub mod tokens;
 pub mod worker;
 
 pub use admin::{Admin, AdminClient};
-pub use net::{Server, client, free_port};
+pub use net::{RawResponse, Server, client, free_port, raw_request};
 pub use origin::{Origin, Received};
 pub use revocations::{ListServer, Misbehave, Seen};
 pub use stack::{EdgeStack, header};

@@ -7,7 +7,9 @@
 //! - `/redirect`: 302 to `/elsewhere`.
 //! - anything else: 200 `origin saw <METHOD> <path>`.
 //!
-//! Every answer carries `X-Origin: tollgate-test-origin`.
+//! Every answer carries `X-Origin: tollgate-test-origin` and `X-Origin-Route`: the path as a
+//! WSGI application or nginx would route it ([`wsgi_route`]: every escape decoded, `%2F`
+//! included, then `.` and `..` resolved), so a test sees where a request would really land.
 
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +23,44 @@ use crate::net::{Body, Handler, Server, full};
 
 /// Header every origin answer carries.
 pub const ORIGIN_HEADER: &str = "x-origin";
+/// Header naming the route a decoding origin would serve.
+pub const ROUTE_HEADER: &str = "x-origin-route";
+
+/// The path as WSGI servers (`PATH_INFO`) and nginx see it: percent-decoded once, `%2F` becoming
+/// `/`, then dot segments resolved. Invalid escapes are kept as they are.
+pub fn wsgi_route(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(v)) => {
+                decoded.push(v);
+                i += 3;
+            }
+            (b, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    let decoded = String::from_utf8_lossy(&decoded).replace('\\', "/");
+    let mut out: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
 
 /// One request as the origin received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +204,10 @@ async fn answer(state: Arc<State>, req: Request<hyper::body::Incoming>) -> Respo
         }
     }
     let path = parts.uri.path();
-    let builder = Response::builder().header(ORIGIN_HEADER, "tollgate-test-origin");
+    let route = wsgi_route(path);
+    let builder = Response::builder()
+        .header(ORIGIN_HEADER, "tollgate-test-origin")
+        .header(ROUTE_HEADER, route.as_str());
     let response = if path == "/stream" {
         let (tx, rx) = mpsc::channel::<Bytes>(2);
         tokio::spawn(async move {
@@ -207,5 +250,19 @@ impl hyper::body::Body for ChannelBody {
         self.0
             .poll_recv(cx)
             .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wsgi_route;
+
+    #[test]
+    fn routes_like_a_decoding_origin() {
+        assert_eq!(wsgi_route("/admin%2Fusers"), "/admin/users");
+        assert_eq!(wsgi_route("/public/..%2Fadmin/users"), "/admin/users");
+        assert_eq!(wsgi_route("/a/%2e%2e/b"), "/b");
+        assert_eq!(wsgi_route("/a%5C..%5Cadmin"), "/admin");
+        assert_eq!(wsgi_route("/x%zz"), "/x%zz");
     }
 }

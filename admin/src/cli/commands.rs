@@ -31,11 +31,13 @@ Examples:
   TOLLGATE_KEYS=$(tollgate keys generate) tollgate serve
   TOLLGATE_KEYS_FILE=/etc/tollgate/keys TOLLGATE_DATABASE_URL=postgres://tollgate@db/tollgate tollgate serve --listen 0.0.0.0:8080";
 
-/// Examples for `tollgate keys` and `tollgate keys generate`.
+/// Examples for `tollgate keys` and its subcommands.
 pub const KEYS_EXAMPLES: &str = "\
 Examples:
   tollgate keys generate
-  tollgate keys generate --id k2026b          # then TOLLGATE_KEYS=NEW,OLD to rotate";
+  tollgate keys generate --id k2026b          # then TOLLGATE_KEYS=NEW,OLD to rotate
+  tollgate keys derive-origin                 # with TOLLGATE_KEYS set; the origin's TOLLGATE_ORIGIN_KEYS
+  TOLLGATE_ORIGIN_KEYS=$(tollgate keys derive-origin --keys-file /etc/tollgate/keys) ./my-origin";
 
 /// Options shared by every command that talks to an admin.
 #[derive(Debug, Clone, Args)]
