@@ -1,6 +1,13 @@
 //! The layer in front of an axum router and a plain `tower` service: only a good assertion for
 //! this very request reaches the handler, which then sees the identity and no `X-Tollgate-*`
 //! header.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test and benchmark code: a failure should stop loudly"
+)]
 
 use std::convert::Infallible;
 use std::sync::Arc;

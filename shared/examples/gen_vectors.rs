@@ -3,6 +3,13 @@
 //!
 //! Run: `cargo run -p tollgate-shared --example gen_vectors > shared/tests/vectors.json`
 //! The keys below are test fixtures, used nowhere else.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test and benchmark code: a failure should stop loudly"
+)]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

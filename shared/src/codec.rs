@@ -29,6 +29,10 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "bytes(1) returned exactly one byte"
+    )]
     pub(crate) fn u8(&mut self) -> Result<u8, Invalid> {
         Ok(self.bytes(1)?[0])
     }

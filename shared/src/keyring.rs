@@ -83,6 +83,10 @@ pub fn valid_key_id(id: &str) -> bool {
 }
 
 /// The 32-byte subkey for one purpose: HMAC-SHA256(secret, domain).
+#[allow(
+    clippy::expect_used,
+    reason = "HMAC accepts keys of any length: new_from_slice cannot fail"
+)]
 pub(crate) fn derive(secret: &[u8], domain: &[u8]) -> [u8; 32] {
     HmacSha256::new_from_slice(secret)
         .expect("HMAC accepts keys of any length")
@@ -92,6 +96,10 @@ pub(crate) fn derive(secret: &[u8], domain: &[u8]) -> [u8; 32] {
         .into()
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "HMAC accepts keys of any length: new_from_slice cannot fail"
+)]
 pub(crate) fn mac(subkey: &[u8; 32]) -> HmacSha256 {
     HmacSha256::new_from_slice(subkey).expect("HMAC accepts keys of any length")
 }
@@ -152,6 +160,10 @@ impl Keyring {
     }
 
     /// The id of the key that signs new tokens and lists.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a Keyring is never empty: from_keys refuses an empty list"
+    )]
     pub fn signing_key_id(&self) -> &str {
         &self.keys[0].id
     }
@@ -165,6 +177,10 @@ impl Keyring {
         self.keys.iter()
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a Keyring is never empty: from_keys refuses an empty list"
+    )]
     pub(crate) fn signing(&self) -> &Key {
         &self.keys[0]
     }

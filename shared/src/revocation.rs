@@ -135,6 +135,7 @@ impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
         self.0
     }
+    #[allow(clippy::indexing_slicing, reason = "chunks(8) yields at most 8 bytes")]
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
             let mut b = [0u8; 8];

@@ -82,6 +82,10 @@ pub struct BadTokenId;
 
 impl core::str::FromStr for TokenId {
     type Err = BadTokenId;
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the length is checked to be 32 first"
+    )]
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let b = s.as_bytes();
         if b.len() != 32 {
@@ -185,6 +189,10 @@ pub fn valid_role(s: &str) -> bool {
 }
 
 /// 1..=`max` bytes, each in `class`.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "a u8 always indexes the 256-entry table"
+)]
 pub(crate) fn valid_name(s: &str, max: usize, class: u8) -> bool {
     !s.is_empty() && s.len() <= max && s.bytes().all(|b| NAME_CLASS[usize::from(b)] & class != 0)
 }
@@ -231,6 +239,10 @@ pub(crate) fn decode_body(
 /// Strict unpadded base64url: URL-safe alphabet only, length not 4k+1, unused trailing bits zero.
 /// `base64-simd` decodes with SIMD where the CPU has it; the tests hold it equal to `base64`'s
 /// `URL_SAFE_NO_PAD` on every input.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "len % 4 indexes a 4-entry table; n is checked against out.len()"
+)]
 pub(crate) fn decode_b64url(body: &[u8], out: &mut [u8]) -> Option<usize> {
     let n = body.len() / 4 * 3 + [0, 0, 1, 2][body.len() % 4];
     if body.len() % 4 == 1 || n > out.len() {
@@ -248,6 +260,10 @@ pub fn is_well_formed(text: &str, prefix: &str) -> bool {
 
 /// True if `text` is well formed for `prefix` and its checksum matches: what a
 /// leak scanner checks. Needs no key and says nothing about validity.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "decode_body returns a length within the buffer"
+)]
 pub fn has_valid_checksum(text: &str, prefix: &str) -> bool {
     let mut buf = [0u8; MAX_BINARY_LEN];
     decode_body(text, prefix, &mut buf).is_some_and(|n| checksum_ok(&buf[..n]))
@@ -281,6 +297,10 @@ pub fn contains_token(text: &str, prefix: &str) -> bool {
     false
 }
 
+#[allow(
+    clippy::indexing_slicing,
+    reason = "callers pass at least MIN_BINARY_LEN bytes"
+)]
 pub(crate) fn checksum_ok(bin: &[u8]) -> bool {
     let (data, crc) = bin.split_at(bin.len() - CHECKSUM_LEN);
     crc32fast::hash(data).to_be_bytes() == crc
@@ -290,6 +310,10 @@ pub(crate) fn checksum_ok(bin: &[u8]) -> bool {
 const SUBJECT_CHAR: u8 = 1;
 const ROLE_CHAR: u8 = 2;
 pub(crate) const KEY_ID_CHAR: u8 = 4;
+#[allow(
+    clippy::indexing_slicing,
+    reason = "b < 256 indexes the 256-entry table"
+)]
 const NAME_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
@@ -325,6 +349,10 @@ pub(crate) struct Payload {
 
 /// Reads a `len8 + bytes` name at `*pos` of 1..=`max` bytes, all in `class`.
 #[inline(always)]
+#[allow(
+    clippy::indexing_slicing,
+    reason = "a u8 always indexes the 256-entry table"
+)]
 fn name(p: &[u8], pos: &mut usize, max: usize, class: u8) -> Result<Range<usize>, Invalid> {
     let len = usize::from(*p.get(*pos).ok_or(Invalid)?);
     let range = *pos + 1..*pos + 1 + len;
@@ -355,6 +383,10 @@ fn less(a: &[u8], b: &[u8]) -> bool {
 
 impl Payload {
     /// Parses `payload` strictly: known version, valid fields, roles ascending, nothing left over.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "pos only advances past bytes already read within p"
+    )]
     pub(crate) fn parse(p: &[u8]) -> Result<Self, Invalid> {
         if p.first() != Some(&VERSION) {
             return Err(Invalid);

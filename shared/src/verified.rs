@@ -46,6 +46,10 @@ impl Verified {
     }
 
     /// The user or service account the token speaks for.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the ranges were bounded by Payload::parse over this same buffer"
+    )]
     pub fn subject(&self) -> &str {
         ascii(&self.bin[usize::from(self.subject.0)..usize::from(self.subject.1)])
     }
@@ -65,6 +69,10 @@ impl Verified {
         self.role_bytes().any(|r| r == role.as_bytes())
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the ranges were bounded by Payload::parse over this same buffer"
+    )]
     fn role_bytes(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let section = &self.bin[usize::from(self.roles.0)..usize::from(self.roles.1)];
         let dropped = self.dropped;
@@ -85,6 +93,10 @@ impl Verified {
     }
 
     /// The id of the key that signed the token.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the ranges were bounded by Payload::parse over this same buffer"
+    )]
     pub fn key_id(&self) -> &str {
         ascii(&self.bin[usize::from(self.key_id.0)..usize::from(self.key_id.1)])
     }

@@ -1,4 +1,15 @@
 //! `Authority::verify` allocates nothing, with or without a revocation list.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test and benchmark code: a failure should stop loudly"
+)]
+#![allow(
+    unsafe_code,
+    reason = "a counting global allocator must implement GlobalAlloc"
+)]
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::alloc::{GlobalAlloc, Layout, System};

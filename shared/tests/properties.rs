@@ -1,4 +1,11 @@
 //! Property tests: round trips, tamper detection, and no panics on any input.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test and benchmark code: a failure should stop loudly"
+)]
 #![cfg(not(target_arch = "wasm32"))]
 
 use base64::Engine as _;

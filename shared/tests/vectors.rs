@@ -1,5 +1,12 @@
 //! Replays `vectors.json` natively and (with `wasm-bindgen-test`) as WebAssembly,
 //! so the admin and the edge can never disagree about a token.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test and benchmark code: a failure should stop loudly"
+)]
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -172,7 +172,7 @@ pub async fn raw_request(
     target: &str,
     headers: &[(&str, &str)],
 ) -> std::io::Result<RawResponse> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let mut request =
         format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");

@@ -301,7 +301,7 @@ async fn signing_keys_rotate_without_breaking_tokens() {
     s.admin.restart_with_keys(&both_new_first).await;
     let root = s.admin.login_admin().await;
     let (new, _) = root.create_token("after-rotation", json!({})).await;
-    assert_eq!(s.until("/data", &new, 200).await < PROPAGATION_BOUND, true);
+    assert!(s.until("/data", &new, 200).await < PROPAGATION_BOUND);
     assert_eq!(
         s.status("/data", &old).await,
         200,
