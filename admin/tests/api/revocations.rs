@@ -5,7 +5,7 @@ use serde_json::json;
 use tollgate_admin::times::{now, parse_time};
 use tollgate_shared::{Document, EntryState, RevocationList, TokenId};
 
-use crate::harness::{Admin, Db, both_backends, keyring};
+use crate::harness::{Admin, Db, Resp, both_backends, keyring};
 
 fn id(v: &serde_json::Value) -> TokenId {
     v["id"].as_str().unwrap().parse().unwrap()
@@ -111,6 +111,22 @@ async fn entries_follow_the_contract(db: Db) {
     assert!(Document::decode(&bytes, &other).is_err());
 }
 
+/// The answer carries a freshness statement, signed with the keyring, that `sequence` is
+/// current now: without it the edge accepts neither a list nor a 304.
+fn assert_fresh(r: &Resp, sequence: u64) {
+    let text = r
+        .header("x-tollgate-freshness")
+        .expect("a freshness statement");
+    let f = tollgate_shared::Freshness::verify(&text, &keyring()).expect("signed with the keyring");
+    assert_eq!(f.sequence, sequence);
+    let now = u64::try_from(now()).unwrap();
+    assert!(
+        f.as_of <= now && f.as_of + 5 >= now,
+        "as of {}, now {now}",
+        f.as_of
+    );
+}
+
 async fn etag_304_and_deltas(db: Db) {
     let a = Admin::start(&db).await;
     let alice = a.user("alice", &["user", "token_creator"]).await;
@@ -128,6 +144,7 @@ async fn etag_304_and_deltas(db: Db) {
     assert_eq!(r.status, 304);
     assert_eq!(r.header("etag"), Some(etag.clone()));
     assert!(r.body.is_empty());
+    assert_fresh(&r, seq0);
     assert_eq!(
         a.raw(
             "GET",
@@ -209,6 +226,7 @@ async fn etag_304_and_deltas(db: Db) {
         assert_eq!(r.status, 200);
         assert_eq!(r.header("etag"), Some(format!("\"{seq2}\"")));
         assert_eq!(r.header("x-tollgate-document").as_deref(), Some("delta"));
+        assert_fresh(&r, seq2);
         let doc = Document::decode(&r.body, &keyring()).unwrap();
         let Document::Delta(d) = &doc else {
             panic!("expected a delta")
