@@ -156,6 +156,52 @@ fn main() {
     );
     println!("mint    tollgate     {mint:>9.1} ns/op");
 
+    // What the edge adds per forwarded request: verify, then sign the origin assertion.
+    let keys = assertion::AssertionKeys::from_keyring(&ring);
+    let origin_keys =
+        assertion::AssertionKeys::parse(&assertion::AssertionKeys::export(&ring)).unwrap();
+    let verified = authority
+        .verify(&token, now, &RevocationList::default())
+        .unwrap();
+    let path = "/api/v1/reports/2026/q4/summary";
+    let sign = measure(|| {
+        let roles: Vec<&str> = verified.roles().collect();
+        black_box(keys.sign(&assertion::Parts {
+            token_id: verified.token_id(),
+            subject: verified.subject(),
+            kind: verified.kind(),
+            roles: &roles,
+            method: "GET",
+            path: black_box(path),
+            issued_at: now,
+            lifetime: 60,
+        }));
+    });
+    let roles: Vec<&str> = verified.roles().collect();
+    let text = keys.sign(&assertion::Parts {
+        token_id: verified.token_id(),
+        subject: verified.subject(),
+        kind: verified.kind(),
+        roles: &roles,
+        method: "GET",
+        path,
+        issued_at: now,
+        lifetime: 60,
+    });
+    let check = measure(|| {
+        black_box(
+            origin_keys
+                .verify(black_box(&text), "GET", path, now, 5)
+                .unwrap(),
+        );
+    });
+    println!(
+        "assertion sign       {sign:>9.1} ns/op   ({} chars, {path}; {:.1}x a token verify)",
+        text.len(),
+        sign / ours
+    );
+    println!("assertion verify     {check:>9.1} ns/op   (at the origin)");
+
     // A 100 000-entry revocation list.
     let mut list = RevocationList::new(1, now);
     let ids: Vec<TokenId> = (0..100_000).map(|_| TokenId::random().unwrap()).collect();
