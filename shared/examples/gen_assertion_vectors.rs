@@ -20,6 +20,16 @@ const KEYS: &str = "k2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,k1:HyAhIiMkJ
 const OTHER_SAME_ID: &str = "k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 const NOW: u64 = 1_800_000_000;
 
+/// Name, subject, kind, roles, method, path.
+type Case = (
+    &'static str,
+    &'static str,
+    Kind,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+);
+
 fn outcome<T>(r: Result<T, AssertionError>) -> &'static str {
     r.map_or_else(AssertionError::code, |_| "ok")
 }
@@ -42,7 +52,7 @@ fn main() {
         {"name": "truncated", "text": statement[..statement.len() - 3], "expect": "malformed"},
     ]);
 
-    let cases: [(&str, &str, Kind, &[&str], &str, &str); 3] = [
+    let cases: [Case; 3] = [
         (
             "alice",
             "alice",
