@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::net::TcpListener;
@@ -121,6 +121,19 @@ async fn json_errors(request: Request, next: Next) -> Response {
     response
 }
 
+/// Answers are never cached unless a handler says otherwise: login, create and regenerate carry
+/// token text (RFC 6749 §5.1), and no API answer is worth keeping in a shared cache. The
+/// revocation list sets its own `Cache-Control: no-cache` (it revalidates with its ETag).
+async fn no_store(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
 async fn fallback() -> Response {
     error_response(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
@@ -137,6 +150,7 @@ pub fn app(state: AppState) -> Router {
             s.request_timeout,
         ))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(no_store))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,

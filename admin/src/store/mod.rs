@@ -88,6 +88,34 @@ impl StoreError {
     }
 }
 
+/// Creates the SQLite file readable and writable by its owner only (0600), or narrows an
+/// existing one (and its `-wal` and `-shm` files) to that. It holds password hashes and the
+/// audit log; SQLite gives the journal files the main file's mode.
+fn owner_only(path: &std::path::Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |e: std::io::Error| StoreError::Database(sqlx::Error::Io(e));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in files.iter().filter(|f| f.exists()) {
+        let mode = std::fs::metadata(file).map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(file = %file.display(), "narrowing the database file's permissions to 0600");
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -121,6 +149,9 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !in_memory {
+                owner_only(options.get_filename())?;
+            }
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)

@@ -1,0 +1,105 @@
+//! Holes found by trying the admin as an attacker would: cached token texts, a world-readable
+//! database, and metrics labels a caller can grow without bound.
+
+use std::os::unix::fs::PermissionsExt;
+
+use serde_json::json;
+
+use crate::harness::{Admin, Db, both_backends};
+
+/// Login, create and regenerate carry token text: no cache may keep them (RFC 6749 §5.1).
+async fn token_answers_are_never_cached(db: Db) {
+    let a = Admin::start(&db).await;
+    let alice = a.user("alice", &["user", "token_creator"]).await;
+    let login = a
+        .raw(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(
+                serde_json::to_vec(
+                    &json!({"username": "alice", "password": crate::harness::PASSWORD}),
+                )
+                .unwrap(),
+            ),
+            &[],
+        )
+        .await;
+    let create = a
+        .post("/api/v1/tokens", &alice, json!({"name": "ci"}))
+        .await;
+    let id = create.expect(201)["record"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let regenerate = a
+        .post(
+            &format!("/api/v1/tokens/{id}/regenerate"),
+            &alice,
+            json!({}),
+        )
+        .await;
+    for (what, r) in [
+        ("login", &login),
+        ("create", &create),
+        ("regenerate", &regenerate),
+    ] {
+        assert!(r.status < 300, "{what}: {}", r.status);
+        assert_eq!(
+            r.header("cache-control").as_deref(),
+            Some("no-store"),
+            "{what}"
+        );
+        assert_eq!(r.header("pragma").as_deref(), Some("no-cache"), "{what}");
+    }
+    // The revocation list keeps its own revalidation policy.
+    let list = a.raw("GET", "/api/v1/revocations", None, None, &[]).await;
+    assert_eq!(list.header("cache-control").as_deref(), Some("no-cache"));
+}
+
+/// Every distinct method string used to become a permanent metrics label.
+async fn made_up_methods_do_not_grow_the_metrics(db: Db) {
+    let a = Admin::start(&db).await;
+    let before = a.raw("GET", "/metrics", None, None, &[]).await.body.len();
+    for i in 0..50 {
+        let method = format!("M{i}{}", "X".repeat(2000));
+        a.raw(&method, "/api/v1/me", None, None, &[]).await;
+    }
+    let text = String::from_utf8(a.raw("GET", "/metrics", None, None, &[]).await.body).unwrap();
+    assert!(!text.contains("XXXX"), "a made-up method became a label");
+    assert!(text.contains("method=\"other\""));
+    assert!(
+        text.len() < before + 4096,
+        "/metrics grew from {before} to {} bytes",
+        text.len()
+    );
+}
+
+both_backends!(
+    token_answers_are_never_cached,
+    made_up_methods_do_not_grow_the_metrics
+);
+
+/// The SQLite file and its WAL hold password hashes and the audit log: owner only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_files_are_private() {
+    let db = Db::sqlite().await;
+    let path = db.url.trim_start_matches("sqlite://").to_owned();
+    let a = Admin::start(&db).await;
+    a.user("alice", &["user"]).await;
+    for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file} is {mode:o}");
+    }
+    a.stop().await;
+
+    // An existing file created with a lax umask is narrowed on start.
+    let lax = Db::sqlite().await;
+    let lax_path = lax.url.trim_start_matches("sqlite://").to_owned();
+    std::fs::write(&lax_path, b"").unwrap();
+    std::fs::set_permissions(&lax_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let a = Admin::start(&lax).await;
+    let mode = std::fs::metadata(&lax_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    a.stop().await;
+}
