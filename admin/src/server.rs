@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -134,6 +134,15 @@ async fn no_store(request: Request, next: Next) -> Response {
     response
 }
 
+/// Refuses a path or query holding `%00` before any handler sees it: the same 400 on SQLite and
+/// PostgreSQL (which cannot store or even compare U+0000).
+async fn refuse_nul(request: Request, next: Next) -> Response {
+    if crate::api::extract::uri_holds_nul(request.uri()) {
+        return crate::api::extract::nul_refused().into_response();
+    }
+    next.run(request).await
+}
+
 async fn fallback() -> Response {
     error_response(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
@@ -150,6 +159,7 @@ pub fn app(state: AppState) -> Router {
             s.request_timeout,
         ))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(refuse_nul))
         .layer(middleware::from_fn(no_store))
         .layer(middleware::from_fn_with_state(
             state.clone(),

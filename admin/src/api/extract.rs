@@ -31,8 +31,37 @@ async fn read(req: Request) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Parses a JSON body, sorting syntax errors from mismatched fields.
+/// Parses a JSON body, sorting syntax errors from mismatched fields. Strings holding U+0000
+/// are refused (`invalid_character`): PostgreSQL cannot store them, and no field needs one.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        if holds_nul(&value) {
+            return Err(nul_refused());
+        }
+    }
+    parse_unchecked(bytes)
+}
+
+/// The answer to a U+0000 in a string, a path or a query.
+pub fn nul_refused() -> ApiError {
+    ApiError::bad_request(
+        "invalid_character",
+        "text may not contain the NUL character (U+0000)",
+    )
+}
+
+fn holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// [`parse`] without the U+0000 check, for a handler that keeps such strings away from the store.
+pub fn parse_unchecked<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
@@ -70,6 +99,25 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalB
         }
         parse(&bytes).map(OptionalBody)
     }
+}
+
+/// A JSON body whose strings may hold U+0000 (login: such a name is an unknown user, refused,
+/// counted and audited like any other, and never looked up).
+pub struct UncheckedBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for UncheckedBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = read(req).await?;
+        parse_unchecked(&bytes).map(UncheckedBody)
+    }
+}
+
+/// True if a URI's path or query decodes to something holding U+0000 (`%00`).
+pub fn uri_holds_nul(uri: &axum::http::Uri) -> bool {
+    let has = |s: &str| s.as_bytes().windows(3).any(|w| w == b"%00");
+    has(uri.path()) || uri.query().is_some_and(has)
 }
 
 /// Query-string parameters; unknown or malformed ones answer 400.
@@ -111,5 +159,16 @@ mod tests {
         );
         assert_eq!(parse::<Named>(b"[]").unwrap_err().code, "invalid_body");
         assert!(parse::<Named>(b"{\"name\": \"a\"}").is_ok());
+        assert_eq!(
+            parse::<Named>(b"{\"name\": \"a\\u0000b\"}")
+                .unwrap_err()
+                .code,
+            "invalid_character"
+        );
+        assert!(
+            parse::<Named>(b"{\"name\": \"a\\\\u0000b\"}").is_ok(),
+            "an escaped backslash"
+        );
+        assert!(parse_unchecked::<Named>(b"{\"name\": \"a\\u0000b\"}").is_ok());
     }
 }

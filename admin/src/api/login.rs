@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tollgate_shared::Kind;
 use tollgate_shared::token::MAX_ROLES;
 
-use super::extract::{Body, OptionalBody};
+use super::extract::{OptionalBody, UncheckedBody};
 use super::records::TokenRecord;
 use super::token_actions::Empty;
 use super::token_rules::mint;
@@ -80,10 +80,11 @@ fn too_many_attempts(retry_after: u64) -> Response {
 /// `POST /api/v1/login`.
 pub async fn login(
     State(state): State<AppState>,
-    Body(req): Body<Login>,
+    UncheckedBody(req): UncheckedBody<Login>,
 ) -> Result<Response, ApiError> {
     let now = now();
-    let user = if req.username.len() <= 64 {
+    // A name no account can have is never looked up (PostgreSQL refuses U+0000 outright).
+    let user = if req.username.len() <= 64 && !req.username.contains('\0') {
         users::find(&state.store, &req.username).await?
     } else {
         None

@@ -75,9 +75,71 @@ async fn made_up_methods_do_not_grow_the_metrics(db: Db) {
     );
 }
 
+/// PostgreSQL answered 500 to U+0000 in any string it looked up. Now both stores give the same
+/// 4xx, and a login with such a name is refused, counted and audited like any other.
+async fn nul_characters_get_a_4xx_on_every_store(db: Db) {
+    let mut s = crate::harness::settings(&db);
+    s.login_attempts = 2;
+    let a = Admin::with(s).await;
+    let alice = a.user("alice", &["user", "token_creator"]).await;
+    let login = |name: &'static str| {
+        let body = serde_json::to_vec(&json!({"username": name, "password": "x"})).unwrap();
+        let a = &a;
+        async move { a.raw("POST", "/api/v1/login", None, Some(body), &[]).await }
+    };
+    login("a\u{0}b")
+        .await
+        .expect_error(401, "invalid_credentials");
+    login("a\u{0}b")
+        .await
+        .expect_error(401, "invalid_credentials");
+    login("a\u{0}b")
+        .await
+        .expect_error(429, "too_many_attempts");
+    let events = a
+        .get("/api/v1/audit?action=login", &a.root)
+        .await
+        .expect(200);
+    let failures = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "failure")
+        .count();
+    assert_eq!(failures, 3, "{events}");
+    for path in [
+        "/api/v1/users/a%00b",
+        "/api/v1/tokens?user=a%00b",
+        "/api/v1/audit?actor=a%00b",
+        "/api/v1/audit?cursor=%00",
+        "/api/v1/tokens/a%00b",
+    ] {
+        a.get(path, &a.root)
+            .await
+            .expect_error(400, "invalid_character");
+    }
+    a.post(
+        "/api/v1/tokens",
+        &alice,
+        json!({"name": "ci", "description": "a\u{0}b"}),
+    )
+    .await
+    .expect_error(400, "invalid_character");
+    a.post(
+        "/api/v1/users",
+        &a.root,
+        json!({"name": "x\u{0}", "password": "long enough pw", "roles": []}),
+    )
+    .await
+    .expect_error(400, "invalid_character");
+    // Nothing was half-done: the admin still answers normally.
+    a.get("/api/v1/users/alice", &a.root).await.expect(200);
+}
+
 both_backends!(
     token_answers_are_never_cached,
-    made_up_methods_do_not_grow_the_metrics
+    made_up_methods_do_not_grow_the_metrics,
+    nul_characters_get_a_4xx_on_every_store
 );
 
 /// The SQLite file and its WAL hold password hashes and the audit log: owner only.
