@@ -115,7 +115,16 @@ impl FromRequestParts<AppState> for Caller {
             .to_str()
             .map_err(|_| refused("malformed", "the Authorization header is not readable"))?;
         let token = match text.trim().split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+                let token = rest.trim_start_matches(' ');
+                if !is_b64token(token) {
+                    return Err(ApiError::bad_request(
+                        "invalid_request",
+                        "the Authorization header must be \"Bearer <token>\" with one token",
+                    ));
+                }
+                token
+            }
             _ => {
                 return Err(refused(
                     "unauthenticated",
@@ -125,6 +134,15 @@ impl FromRequestParts<AppState> for Caller {
         };
         authenticate(state, token).await
     }
+}
+
+/// RFC 6750 §2.1: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// Checks `token` as described in the module documentation.

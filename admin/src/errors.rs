@@ -90,19 +90,35 @@ impl std::error::Error for ApiError {}
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
     let mut response = (status, axum::Json(body)).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        let challenge = if code == "unauthenticated" {
-            "Bearer realm=\"tollgate\"".to_owned()
-        } else {
-            format!(
-                "Bearer realm=\"tollgate\", error=\"invalid_token\", error_description=\"{code}\""
-            )
-        };
+    if let Some(challenge) = challenge(status, code) {
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
     }
     response
+}
+
+/// The RFC 6750 challenge for an answer, as the edge gives it: no `error` when no credentials
+/// came (or a password login failed, which is not a bearer token), `invalid_token` for a token
+/// that failed a check, `invalid_request` for a malformed `Authorization` header, and
+/// `insufficient_scope` for a caller who may not do this.
+fn challenge(status: StatusCode, code: &str) -> Option<String> {
+    const REALM: &str = "Bearer realm=\"tollgate\"";
+    match status {
+        StatusCode::UNAUTHORIZED if matches!(code, "unauthenticated" | "invalid_credentials") => {
+            Some(REALM.to_owned())
+        }
+        StatusCode::UNAUTHORIZED => Some(format!(
+            "{REALM}, error=\"invalid_token\", error_description=\"{code}\""
+        )),
+        StatusCode::BAD_REQUEST if code == "invalid_request" => {
+            Some(format!("{REALM}, error=\"invalid_request\""))
+        }
+        StatusCode::FORBIDDEN => Some(format!(
+            "{REALM}, error=\"insufficient_scope\", error_description=\"{code}\""
+        )),
+        _ => None,
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -159,12 +175,31 @@ mod tests {
         let r = ApiError::unauthorized("expired", "the token has expired").into_response();
         let h = r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
         assert!(h.starts_with("Bearer ") && h.contains("invalid_token"));
-        let r = ApiError::unauthorized("unauthenticated", "no token").into_response();
+        for code in ["unauthenticated", "invalid_credentials"] {
+            let r = ApiError::unauthorized(code, "no token").into_response();
+            assert!(
+                !r.headers()[header::WWW_AUTHENTICATE]
+                    .to_str()
+                    .unwrap()
+                    .contains("error="),
+                "{code}"
+            );
+        }
+        let r = ApiError::forbidden("forbidden", "admins only").into_response();
         assert!(
-            !r.headers()[header::WWW_AUTHENTICATE]
+            r.headers()[header::WWW_AUTHENTICATE]
                 .to_str()
                 .unwrap()
-                .contains("error=")
+                .contains("error=\"insufficient_scope\"")
         );
+        let r = ApiError::bad_request("invalid_request", "two words").into_response();
+        assert!(
+            r.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .contains("error=\"invalid_request\"")
+        );
+        let r = ApiError::bad_request("invalid_body", "x").into_response();
+        assert!(!r.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 }

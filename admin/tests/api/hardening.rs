@@ -136,7 +136,54 @@ async fn nul_characters_get_a_4xx_on_every_store(db: Db) {
     a.get("/api/v1/users/alice", &a.root).await.expect(200);
 }
 
+/// Challenges as the edge gives them (RFC 6750 §3).
+async fn challenges_match_the_edge(db: Db) {
+    let a = Admin::start(&db).await;
+    let alice = a.user("alice", &["user"]).await;
+    let challenge = |r: &crate::harness::Resp| r.header("www-authenticate").unwrap_or_default();
+    let r = a
+        .raw(
+            "GET",
+            "/api/v1/me",
+            None,
+            None,
+            &[("authorization", "Bearer a b")],
+        )
+        .await;
+    r.expect_error(400, "invalid_request");
+    assert!(
+        challenge(&r).contains("error=\"invalid_request\""),
+        "{}",
+        challenge(&r)
+    );
+    let body = serde_json::to_vec(&json!({"username": "alice", "password": "wrong"})).unwrap();
+    let r = a.raw("POST", "/api/v1/login", None, Some(body), &[]).await;
+    r.expect_error(401, "invalid_credentials");
+    assert_eq!(
+        challenge(&r),
+        "Bearer realm=\"tollgate\"",
+        "a password is not a bearer token"
+    );
+    let r = a
+        .post(
+            "/api/v1/users",
+            &alice,
+            json!({"name": "x", "password": "long enough pw", "roles": []}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(
+        challenge(&r).contains("error=\"insufficient_scope\""),
+        "{}",
+        challenge(&r)
+    );
+    let r = a.get("/api/v1/me", "tg_garbage").await;
+    assert_eq!(r.status, 401);
+    assert!(challenge(&r).contains("error=\"invalid_token\""));
+}
+
 both_backends!(
+    challenges_match_the_edge,
     token_answers_are_never_cached,
     made_up_methods_do_not_grow_the_metrics,
     nul_characters_get_a_4xx_on_every_store
