@@ -208,6 +208,7 @@ async fn seed_revoked(server: &Server, n: usize) {
                 list_kind: 0,
                 list_from: 0,
                 list_expires: 0,
+                disabled_by_admin: false,
             };
             let ListColumns {
                 kind,

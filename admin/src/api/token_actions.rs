@@ -167,6 +167,18 @@ async fn patch_token(
         changed.push("description".to_owned());
     }
     if let Some(enabled) = req.enabled {
+        if enabled && !row.enabled && row.disabled_by_admin && !caller.is_admin() {
+            return Err(ApiError::forbidden(
+                "disabled_by_admin",
+                "an admin disabled this token; only an admin may enable it",
+            ));
+        }
+        if !enabled && row.enabled {
+            row.disabled_by_admin = caller.is_admin();
+        }
+        if enabled {
+            row.disabled_by_admin = false;
+        }
         row.enabled = enabled;
         changed.push(format!("enabled {enabled}"));
     }
@@ -322,20 +334,33 @@ async fn regenerate_token(
             "an expired token cannot be regenerated",
         ));
     }
+    if !old.enabled {
+        return Err(ApiError::conflict(
+            "token_disabled",
+            "a disabled token cannot be regenerated; enable it first",
+        ));
+    }
     if old.kind == Kind::Session.as_str() {
         return Err(ApiError::conflict(
             "session_token",
             "a session cannot be regenerated; log in again",
         ));
     }
+    // The new token ends when the old one would have (its current, possibly shortened, expiry);
+    // only an admin may ask for more, as with an edit.
     let max_ttl = state.settings.max_ttl as i64;
-    let lifetime = (old.signed_expires_at - old.issued_at).clamp(1, max_ttl) as u64;
+    let latest = if caller.is_admin() {
+        now + max_ttl
+    } else {
+        old.expires_at.min(now + max_ttl)
+    };
+    let remaining = (old.expires_at.min(now + max_ttl) - now).max(1) as u64;
     let expires_at = requested_expiry(
         req.expires_at.as_deref(),
         req.ttl_seconds,
         now,
-        lifetime,
-        now + max_ttl,
+        remaining,
+        latest,
     )?;
     let owner = users::get(&mut tx, &old.owner)
         .await?

@@ -180,6 +180,7 @@ pub fn mint(
         list_kind: 0,
         list_from: 0,
         list_expires: 0,
+        disabled_by_admin: false,
     };
     Ok((text, row))
 }

@@ -182,6 +182,7 @@ mod tests {
             list_kind: 0,
             list_from: 0,
             list_expires: 0,
+            disabled_by_admin: false,
         }
     }
 

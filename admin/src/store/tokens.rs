@@ -37,6 +37,8 @@ pub struct TokenRow {
     pub list_kind: i64,
     pub list_from: i64,
     pub list_expires: i64,
+    /// Disabled by an admin: only an admin may enable it again.
+    pub disabled_by_admin: bool,
 }
 
 impl TokenRow {
@@ -54,7 +56,8 @@ impl TokenRow {
 macro_rules! token_columns {
     () => {
         "seq, id, owner, name, description, kind, roles, created_by, issued_at, signed_expires_at, expires_at, enabled, \
-         revoked_at, revoked_by, revoked_from, deleted_at, last_used_at, replaces, replaced_by, list_kind, list_from, list_expires"
+         revoked_at, revoked_by, revoked_from, deleted_at, last_used_at, replaces, replaced_by, list_kind, list_from, list_expires, \
+         disabled_by_admin"
     };
 }
 
@@ -163,7 +166,8 @@ pub async fn insert_if_owner_unchanged(
 pub async fn update(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
     on_tx!(tx, |c| sqlx::query(
         "UPDATE tokens SET description = $2, roles = $3, expires_at = $4, enabled = $5, revoked_at = $6, revoked_by = $7,
-            revoked_from = $8, deleted_at = $9, replaced_by = $10, list_kind = $11, list_from = $12, list_expires = $13
+            revoked_from = $8, deleted_at = $9, replaced_by = $10, list_kind = $11, list_from = $12, list_expires = $13,
+            disabled_by_admin = $14
          WHERE id = $1"
     )
     .bind(&t.id)
@@ -179,6 +183,7 @@ pub async fn update(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
     .bind(t.list_kind)
     .bind(t.list_from)
     .bind(t.list_expires)
+    .bind(t.disabled_by_admin)
     .execute(&mut *c)
     .await.map(|r| r.rows_affected()))
     .map_err(StoreError::from_write)?;

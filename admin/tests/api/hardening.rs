@@ -182,7 +182,61 @@ async fn challenges_match_the_edge(db: Db) {
     assert!(challenge(&r).contains("error=\"invalid_token\""));
 }
 
+/// An owner re-enabled a token an admin had disabled, and regenerate laundered disabled or
+/// shortened tokens into fresh ones with the full original lifetime.
+async fn owners_cannot_undo_an_admins_decision(db: Db) {
+    let a = Admin::start(&db).await;
+    let alice = a.user("alice", &["user", "token_creator"]).await;
+    let (text, rec) = a
+        .mint(&alice, json!({"name": "ci", "ttl_seconds": 30 * 86_400}))
+        .await;
+    let id = rec["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/tokens/{id}");
+    a.patch(&path, &a.root, json!({"enabled": false}))
+        .await
+        .expect(200);
+    a.patch(&path, &alice, json!({"enabled": true}))
+        .await
+        .expect_error(403, "disabled_by_admin");
+    a.get("/api/v1/me", &text)
+        .await
+        .expect_error(401, "disabled");
+    a.post(&format!("{path}/regenerate"), &alice, json!({}))
+        .await
+        .expect_error(409, "token_disabled");
+    a.patch(&path, &a.root, json!({"enabled": true}))
+        .await
+        .expect(200);
+    // The owner's own disable is the owner's to undo.
+    a.patch(&path, &alice, json!({"enabled": false}))
+        .await
+        .expect(200);
+    a.patch(&path, &alice, json!({"enabled": true}))
+        .await
+        .expect(200);
+
+    // An admin shortens the token; regenerating keeps the shortened expiry.
+    let short = tollgate_admin::times::rfc3339(tollgate_admin::times::now() + 3600);
+    a.patch(&path, &a.root, json!({"expires_at": short}))
+        .await
+        .expect(200);
+    let r = a
+        .post(&format!("{path}/regenerate"), &alice, json!({}))
+        .await
+        .expect(201);
+    assert_eq!(r["record"]["expires_at"], json!(short), "{r}");
+    let nid = r["record"]["id"].as_str().unwrap().to_owned();
+    a.post(
+        &format!("/api/v1/tokens/{nid}/regenerate"),
+        &alice,
+        json!({"ttl_seconds": 30 * 86_400}),
+    )
+    .await
+    .expect_error(422, "expiry_too_far");
+}
+
 both_backends!(
+    owners_cannot_undo_an_admins_decision,
     challenges_match_the_edge,
     token_answers_are_never_cached,
     made_up_methods_do_not_grow_the_metrics,
