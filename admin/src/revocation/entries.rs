@@ -5,10 +5,10 @@
 //! - revoked or deleted: `Revoked { from: 0 }`, or `Revoked { from: grace end }` after a
 //!   regeneration with grace; it lives until the token's signed expiry;
 //! - disabled: `Disabled`, until the signed expiry;
-//! - expiry edited: `ExpiryChanged` with the new expiry. A shortened expiry close to its end is
-//!   turned into `Revoked { from: new expiry }` lasting until the signed expiry (see
-//!   [`crate::revocation::maintenance`]), so that dropping the entry at the new expiry can never
-//!   bring the token back to life before its signed expiry.
+//! - expiry shortened: `Revoked { from: new expiry }` lasting until the signed expiry, published
+//!   with the edit itself, so no entry ever drops out while the signed expiry could still let
+//!   the token pass;
+//! - expiry extended (admins only): `ExpiryChanged` with the new expiry.
 
 use std::collections::BTreeMap;
 
@@ -76,13 +76,10 @@ pub fn derive(row: &TokenRow) -> ListColumns {
             expires: row.signed_expires_at,
         };
     }
-    if row.expires_at != row.signed_expires_at {
-        let converted = row.list_kind == REVOKED
-            && row.expires_at < row.signed_expires_at
-            && row.list_from == row.expires_at;
-        if converted {
-            return converted_columns(row);
-        }
+    if row.expires_at < row.signed_expires_at {
+        return converted_columns(row);
+    }
+    if row.expires_at > row.signed_expires_at {
         return ListColumns {
             kind: EXPIRY_CHANGED,
             from: 0,
@@ -92,7 +89,8 @@ pub fn derive(row: &TokenRow) -> ListColumns {
     ListColumns::NONE
 }
 
-/// The entry of a token whose shortened expiry is near: revoked from that expiry on.
+/// The entry of a token whose expiry was shortened: revoked from the new expiry on, listed until
+/// the signed one.
 pub fn converted_columns(row: &TokenRow) -> ListColumns {
     ListColumns {
         kind: REVOKED,
@@ -243,10 +241,11 @@ mod tests {
         assert_eq!(
             derive(&t),
             ListColumns {
-                kind: EXPIRY_CHANGED,
-                from: 0,
-                expires: 3000
-            }
+                kind: REVOKED,
+                from: 3000,
+                expires: 5000
+            },
+            "a shortening is a revocation from the new expiry, listed until the signed one"
         );
         t.expires_at = 7000;
         assert_eq!(
@@ -260,28 +259,21 @@ mod tests {
     }
 
     #[test]
-    fn a_converted_shortening_stays_converted_until_edited_again() {
+    fn a_shortening_is_published_as_a_revocation_at_once() {
         let mut t = token();
         t.expires_at = 3000;
-        let c = converted_columns(&t);
-        (t.list_kind, t.list_from, t.list_expires) = (c.kind, c.from, c.expires);
-        assert_eq!(
-            derive(&t),
-            ListColumns {
-                kind: REVOKED,
-                from: 3000,
-                expires: 5000
-            }
-        );
-        assert_eq!(refresh(&mut t), None);
+        let old = refresh(&mut t);
+        assert_eq!(old, Some(ListColumns::NONE));
+        assert_eq!(ListColumns::of(&t), converted_columns(&t));
+        assert_eq!(refresh(&mut t), None, "stable");
         t.expires_at = 2500;
-        assert_eq!(refresh(&mut t), Some(c));
+        assert!(refresh(&mut t).is_some());
         assert_eq!(
             ListColumns::of(&t),
             ListColumns {
-                kind: EXPIRY_CHANGED,
-                from: 0,
-                expires: 2500
+                kind: REVOKED,
+                from: 2500,
+                expires: 5000
             }
         );
     }

@@ -78,9 +78,16 @@ async fn entries_follow_the_contract(db: Db) {
         (e(&disabled).state, e(&disabled).expires_at),
         (EntryState::Disabled, exp(&disabled))
     );
+    // A shortening is published at once as a revocation from the new expiry, listed until the
+    // signed expiry: dropping the entry can never bring the token back before then.
     assert_eq!(
         (e(&shortened).state, e(&shortened).expires_at),
-        (EntryState::ExpiryChanged, exp(&new_short))
+        (
+            EntryState::Revoked {
+                from: exp(&new_short)
+            },
+            exp(&shortened)
+        )
     );
     assert_eq!(
         (e(&extended).state, e(&extended).expires_at),
