@@ -297,6 +297,16 @@ async fn good_requests_reach_the_origin_with_identity_and_nothing_spoofed() {
     );
     let mut identity = got.headers_starting_with("x-tollgate-");
     identity.sort();
+    let assertion = identity.remove(0);
+    assert_eq!(assertion.0, "x-tollgate-assertion");
+    let origin_keys = tollgate_shared::assertion::AssertionKeys::parse(
+        &tollgate_shared::assertion::AssertionKeys::export(&s.keys.keyring),
+    )
+    .unwrap();
+    let asserted = origin_keys
+        .verify(&assertion.1, &got.method, "/admin/items", now(), 5)
+        .expect("the assertion verifies for the request the origin received");
+    assert_eq!(asserted.subject, "svc:billing");
     let expected = [
         ("x-tollgate-kind", "service".to_owned()),
         ("x-tollgate-roles", "admin,reports:read,staff".to_owned()),

@@ -15,6 +15,8 @@ const REFRESH: Duration = Duration::from_secs(1);
 const PROPAGATION_BOUND: Duration = Duration::from_secs(4);
 
 struct System {
+    /// The keyring text the admin and the worker share.
+    keys: String,
     admin: Admin,
     origin: Origin,
     worker: Worker,
@@ -35,6 +37,7 @@ impl System {
             .expect("wrangler dev starts");
         let root = admin.login_admin().await;
         System {
+            keys: keys.to_owned(),
             admin,
             origin,
             worker,
@@ -115,9 +118,20 @@ async fn identity_reaches_the_origin_and_bad_tokens_are_refused() {
     assert_eq!(seen.header("x-tollgate-kind"), Some("personal"));
     assert_eq!(
         seen.headers_starting_with("x-tollgate-").len(),
-        4,
-        "only the edge's own identity headers"
+        5,
+        "only the edge's own identity headers and its assertion"
     );
+    let text = seen.header("x-tollgate-assertion").expect("an assertion");
+    let origin_keys = tollgate_shared::assertion::AssertionKeys::parse(
+        &tollgate_shared::assertion::AssertionKeys::export(
+            &tollgate_shared::Keyring::parse(&s.keys).unwrap(),
+        ),
+    )
+    .unwrap();
+    let asserted = origin_keys
+        .verify(text, "GET", "/data", tollgate_e2e::now(), 5)
+        .expect("an origin holding only the derived key verifies the admin's token holder");
+    assert_eq!(asserted.subject, "alice");
     assert!(seen.header("authorization").is_none());
 
     // No token at all.
