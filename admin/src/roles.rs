@@ -11,8 +11,24 @@ pub const TOKEN_CREATOR: &str = "token_creator";
 /// The default role of a new user.
 pub const USER: &str = "user";
 
-/// Most roles a user may hold.
-pub const MAX_USER_ROLES: usize = 64;
+/// Most roles a user may hold: as many as one token carries, so a login session always carries
+/// every role of its user (none is ever dropped).
+pub const MAX_USER_ROLES: usize = tollgate_shared::token::MAX_ROLES;
+
+/// Refuses roles a login session of `user` could not carry whole (too many, or too long together):
+/// a session never drops a role silently.
+pub fn check_fits(user: &str, roles: &[String]) -> Result<(), ApiError> {
+    if tollgate_shared::token::fits_in_a_token(user, roles) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "too_many_roles",
+            format!(
+                "a user's roles must fit in one token (at most {MAX_USER_ROLES}, and shorter names for more of them)"
+            ),
+        ))
+    }
+}
 
 /// Checks each role's spelling and returns the roles sorted and de-duplicated.
 pub fn normalize(roles: &[String], max: usize) -> Result<Vec<String>, ApiError> {

@@ -464,6 +464,15 @@ pub(crate) fn encode_payload(key_id: &str, claims: &Claims, out: &mut Vec<u8>) {
     }
 }
 
+/// True if a token for `subject` carrying `roles` fits the format (at most [`MAX_ROLES`] roles
+/// and [`MAX_BINARY_LEN`] bytes), whatever key id signs it: what a user's roles must satisfy so
+/// that a session can carry every one of them.
+pub fn fits_in_a_token<S: AsRef<str>>(subject: &str, roles: &[S]) -> bool {
+    let fixed = 1 + (1 + MAX_KEY_ID_LEN) + 16 + 1 + 4 + 4 + (1 + subject.len()) + 1;
+    let roles_len: usize = roles.iter().map(|r| 1 + r.as_ref().len()).sum();
+    roles.len() <= MAX_ROLES && fixed + roles_len + TAG_LEN + CHECKSUM_LEN <= MAX_BINARY_LEN
+}
+
 /// Appends the checksum and renders the text form.
 pub(crate) fn render(prefix: &str, mut bin: Vec<u8>) -> String {
     let crc = crc32fast::hash(&bin);

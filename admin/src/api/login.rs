@@ -112,8 +112,17 @@ pub async fn login(
     }
     state.throttle.succeeded(&req.username);
     let user = user.expect("checked above");
-    let mut roles = user.role_list();
-    roles.truncate(MAX_ROLES);
+    let roles = user.role_list();
+    if roles.len() > MAX_ROLES {
+        // Only a user stored before the limit can hold more; say so instead of dropping roles.
+        return Err(ApiError::conflict(
+            "too_many_roles",
+            format!(
+                "this user holds {} roles and a session carries at most {MAX_ROLES}; an admin must remove some",
+                roles.len()
+            ),
+        ));
+    }
     let expires_at = now + state.settings.session_ttl as i64;
     let (text, row) = mint(
         &state,

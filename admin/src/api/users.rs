@@ -81,6 +81,7 @@ async fn create_user(
         &req.roles.unwrap_or_else(|| vec![USER.to_owned()]),
         MAX_USER_ROLES,
     )?;
+    roles::check_fits(&req.name, &roles)?;
     match (&req.password, service_account) {
         (Some(_), true) => {
             return Err(ApiError::invalid(
@@ -312,12 +313,7 @@ async fn patch_user(
     };
     new_roles.sort();
     new_roles.dedup();
-    if new_roles.len() > MAX_USER_ROLES {
-        return Err(ApiError::invalid(
-            "too_many_roles",
-            format!("at most {MAX_USER_ROLES} roles"),
-        ));
-    }
+    roles::check_fits(&user.name, &new_roles)?;
     let added: Vec<String> = new_roles
         .iter()
         .filter(|r| !old_roles.contains(r))

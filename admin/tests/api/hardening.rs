@@ -235,7 +235,62 @@ async fn owners_cannot_undo_an_admins_decision(db: Db) {
     .expect_error(422, "expiry_too_far");
 }
 
+/// A user with 21 roles got a session without some of them, silently.
+async fn a_session_carries_every_role_or_none_is_granted(db: Db) {
+    let a = Admin::start(&db).await;
+    let many: Vec<String> = (0..17).map(|i| format!("team:{i:02}")).collect();
+    a.post(
+        "/api/v1/users",
+        &a.root,
+        json!({"name": "wide", "password": crate::harness::PASSWORD, "roles": many}),
+    )
+    .await
+    .expect_error(422, "too_many_roles");
+    let long: Vec<String> = (0..4).map(|i| format!("{i}{}", "r".repeat(40))).collect();
+    a.post(
+        "/api/v1/users",
+        &a.root,
+        json!({"name": "wide", "password": crate::harness::PASSWORD, "roles": long}),
+    )
+    .await
+    .expect_error(422, "too_many_roles");
+    // As many roles as a session can carry whole.
+    let mut sixteen: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+    sixteen.extend(["user".to_owned(), "token_creator".to_owned()]);
+    a.post(
+        "/api/v1/users",
+        &a.root,
+        json!({"name": "wide", "password": crate::harness::PASSWORD, "roles": sixteen}),
+    )
+    .await
+    .expect(201);
+    let two_long = [
+        format!("a{}", "x".repeat(40)),
+        format!("b{}", "x".repeat(40)),
+    ];
+    a.patch(
+        "/api/v1/users/wide",
+        &a.root,
+        json!({"add_roles": two_long}),
+    )
+    .await
+    .expect_error(422, "too_many_roles");
+    let session = a.login("wide", crate::harness::PASSWORD).await;
+    let me = a.get("/api/v1/me", &session).await.expect(200);
+    assert_eq!(
+        me["token"]["roles"], me["user"]["roles"],
+        "the session carries every role"
+    );
+    assert_eq!(
+        me["token"]["roles"].as_array().map(Vec::len),
+        Some(12),
+        "{me}"
+    );
+    a.mint(&session, json!({"name": "ok"})).await;
+}
+
 both_backends!(
+    a_session_carries_every_role_or_none_is_granted,
     owners_cannot_undo_an_admins_decision,
     challenges_match_the_edge,
     token_answers_are_never_cached,
