@@ -17,26 +17,60 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// Longest token description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 256;
 
-/// Checks a token name: 1-64 characters, no control characters, no surrounding spaces.
+/// Checks a token name: 1-64 characters, no control, bidirectional or invisible formatting
+/// characters (they make two names look alike, or text read in another order), no surrounding
+/// spaces.
 pub fn check_name(name: &str) -> Result<String, ApiError> {
     let n = name.chars().count();
-    if n == 0 || n > MAX_NAME_CHARS || name.trim() != name || name.chars().any(char::is_control) {
+    if n == 0
+        || n > MAX_NAME_CHARS
+        || name.trim() != name
+        || name
+            .chars()
+            .any(|c| c.is_control() || is_invisible_format(c))
+    {
         return Err(ApiError::invalid(
             "invalid_name",
             format!(
-                "a token name is 1-{MAX_NAME_CHARS} characters, without control characters or surrounding spaces"
+                "a token name is 1-{MAX_NAME_CHARS} characters, without control, bidirectional or invisible characters or surrounding spaces"
             ),
         ));
     }
     Ok(name.to_owned())
 }
 
+/// Unicode format characters that change how text reads without showing: bidirectional
+/// controls and isolates, zero-width characters, the soft hyphen, the BOM.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
 /// Checks a description: at most 256 characters, no control characters but newlines and tabs.
 pub fn check_description(text: &str) -> Result<String, ApiError> {
     if text.chars().count() > MAX_DESCRIPTION_CHARS
-        || text
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        || text.chars().any(|c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
     {
         return Err(ApiError::invalid(
             "invalid_description",

@@ -131,6 +131,13 @@ async fn create_user(
         updated_at: now,
     };
     let mut tx = state.store.write().await?;
+    // `ADMIN` beside `admin` would read as the same person in every list and log.
+    if let Some(existing) = users::same_name_any_case(&mut tx, &row.name).await? {
+        return Err(ApiError::conflict(
+            "user_exists",
+            format!("a user named {existing:?} exists; names may not differ only in case"),
+        ));
+    }
     users::insert(&mut tx, &row).await.map_err(|e| match e {
         StoreError::Duplicate => ApiError::conflict("user_exists", "a user with this name exists"),
         other => other.into(),
@@ -355,6 +362,8 @@ async fn patch_user(
                 ));
             }
             user.service_account = false;
+            // A person answers for themselves: no one else manages their tokens.
+            user.manager = None;
             details.push("no longer a service account".to_owned());
         }
         _ => {}

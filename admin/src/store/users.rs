@@ -96,7 +96,7 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     on_tx!(tx, |c| {
         sqlx::query(
         "UPDATE users SET password_hash = $2, roles = $3, active = $4, service_account = $5, void_before = $6, updated_at = $7,
-             version = version + 1
+             manager = $8, version = version + 1
          WHERE name = $1"
     )
     .bind(&u.name)
@@ -106,6 +106,7 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     .bind(u.service_account)
     .bind(u.void_before)
     .bind(u.updated_at)
+    .bind(&u.manager)
     .execute(&mut *c)
     .await.map(|r| r.rows_affected())
     })?;
@@ -119,6 +120,16 @@ pub async fn count(tx: &mut Tx) -> Result<i64, StoreError> {
     )
     .fetch_one(&mut *c)
     .await)?)
+}
+
+/// The name of a user whose name equals `name` ignoring ASCII case, if any (names are ASCII).
+pub async fn same_name_any_case(tx: &mut Tx, name: &str) -> Result<Option<String>, StoreError> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_scalar::<_, String>("SELECT name FROM users WHERE lower(name) = lower($1)")
+            .bind(name)
+            .fetch_optional(&mut *c)
+            .await
+    })?)
 }
 
 /// Number of active users holding `admin`, other than `except`.

@@ -289,7 +289,61 @@ async fn a_session_carries_every_role_or_none_is_granted(db: Db) {
     a.mint(&session, json!({"name": "ok"})).await;
 }
 
+/// Names that only look alike: `ADMIN` beside `admin`, bidirectional and zero-width characters;
+/// and a service account turned into a person stays managed by no one.
+async fn names_that_look_alike_are_refused(db: Db) {
+    let a = Admin::start(&db).await;
+    let alice = a.user("alice", &["user", "token_creator"]).await;
+    for name in ["ALICE", "Alice", "aLiCe"] {
+        a.post(
+            "/api/v1/users",
+            &a.root,
+            json!({"name": name, "password": crate::harness::PASSWORD, "roles": ["user"]}),
+        )
+        .await
+        .expect_error(409, "user_exists");
+    }
+    for name in [
+        "ci\u{202E}gpj.exe",
+        "ci\u{200B}",
+        "\u{2066}deploy",
+        "de\u{FEFF}ploy",
+        "x\u{00AD}y",
+    ] {
+        a.post("/api/v1/tokens", &alice, json!({"name": name}))
+            .await
+            .expect_error(422, "invalid_name");
+    }
+    a.post(
+        "/api/v1/tokens",
+        &alice,
+        json!({"name": "déploiement 2026"}),
+    )
+    .await
+    .expect(201);
+    a.post(
+        "/api/v1/users",
+        &alice,
+        json!({"name": "svc-ci", "service_account": true, "roles": ["user"]}),
+    )
+    .await
+    .expect(201);
+    let v = a
+        .patch(
+            "/api/v1/users/svc-ci",
+            &a.root,
+            json!({"service_account": false, "password": crate::harness::PASSWORD}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(v["manager"], serde_json::Value::Null, "{v}");
+    a.get("/api/v1/users/svc-ci", &alice)
+        .await
+        .expect_error(404, "not_found");
+}
+
 both_backends!(
+    names_that_look_alike_are_refused,
     a_session_carries_every_role_or_none_is_granted,
     owners_cannot_undo_an_admins_decision,
     challenges_match_the_edge,
