@@ -15,8 +15,9 @@
 //! | `TOLLGATE_REQUEST_TIMEOUT` | `30s` | requests taking longer answer 503 |
 //! | `TOLLGATE_LIST_MAINTENANCE_INTERVAL` | `30s` | how often the revocation list is compacted |
 //! | `TOLLGATE_LIST_DELTA_RETENTION` | `7d` | how far back `?since=` deltas can reach |
-//! | `TOLLGATE_LOGIN_ATTEMPTS` | `10` | failed logins per username before logins for it answer 429 |
-//! | `TOLLGATE_LOGIN_WINDOW` | `15m` | the window those failures are counted in (per replica) |
+//! | `TOLLGATE_LOGIN_ATTEMPTS` | `10` | login attempts per username (counted before the password is checked; a success clears them) before logins for it answer 429 |
+//! | `TOLLGATE_LOGIN_SOURCE_ATTEMPTS` | `100` | failed login attempts per source address before logins from it answer 429 |
+//! | `TOLLGATE_LOGIN_WINDOW` | `15m` | the window those attempts are counted in (per replica) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -96,8 +97,10 @@ pub struct Settings {
     pub list_maintenance_interval: Duration,
     /// Seconds.
     pub list_delta_retention: u64,
-    /// Failed logins allowed per username within [`Settings::login_window`].
+    /// Login attempts allowed per username within [`Settings::login_window`].
     pub login_attempts: u32,
+    /// Login attempts allowed per source address within [`Settings::login_window`].
+    pub login_source_attempts: u32,
     /// Seconds.
     pub login_window: u64,
 }
@@ -120,6 +123,7 @@ impl Settings {
             list_maintenance_interval: Duration::from_secs(30),
             list_delta_retention: 7 * DAY,
             login_attempts: 10,
+            login_source_attempts: 100,
             login_window: 15 * 60,
         }
     }
@@ -183,6 +187,19 @@ impl Settings {
                 .filter(|n| (1..=1000).contains(n))
                 .ok_or_else(|| {
                     invalid("TOLLGATE_LOGIN_ATTEMPTS", "expected a count from 1 to 1000")
+                })?;
+        }
+        if let Some(v) = get("TOLLGATE_LOGIN_SOURCE_ATTEMPTS") {
+            s.login_source_attempts = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "TOLLGATE_LOGIN_SOURCE_ATTEMPTS",
+                        "expected a count from 1 to 100000",
+                    )
                 })?;
         }
         if s.default_ttl > s.max_ttl {

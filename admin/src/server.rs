@@ -208,7 +208,8 @@ async fn serve(
 ) -> std::io::Result<()> {
     let maintenance = spawn_maintenance(state.clone());
     let store = state.store.clone();
-    let result = axum::serve(listener, app(state))
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     maintenance.abort();

@@ -40,7 +40,11 @@ impl AppState {
             Authority::new(settings.keyring.clone()).with_prefix(&settings.token_prefix)?;
         let checker = minter.clone().with_leeway(CHECK_LEEWAY_SECONDS);
         let publisher = Publisher::new(settings.keyring.clone());
-        let throttle = LoginThrottle::new(settings.login_attempts, settings.login_window);
+        let throttle = LoginThrottle::new(
+            settings.login_attempts,
+            settings.login_source_attempts,
+            settings.login_window,
+        );
         Ok(AppState(Arc::new(Inner {
             settings,
             store,

@@ -120,6 +120,23 @@ pub fn uri_holds_nul(uri: &axum::http::Uri) -> bool {
     has(uri.path()) || uri.query().is_some_and(has)
 }
 
+/// The peer's address, when the server was started with connection info (it always is, except
+/// when a test drives the router directly).
+pub struct Source(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Source(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// Query-string parameters; unknown or malformed ones answer 400.
 pub struct Params<T>(pub T);
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tollgate_shared::Kind;
 use tollgate_shared::token::MAX_ROLES;
 
-use super::extract::{OptionalBody, UncheckedBody};
+use super::extract::{OptionalBody, Source, UncheckedBody};
 use super::records::TokenRecord;
 use super::token_actions::Empty;
 use super::token_rules::mint;
@@ -64,13 +64,14 @@ async fn record_failure(
     Ok(())
 }
 
-/// 429 for a username with too many recent failures.
-fn too_many_attempts(retry_after: u64) -> Response {
-    let mut response = error_response(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
-        "too many failed logins for this user; try again later",
-    );
+/// 429 for a username with too many recent attempts (or too many running at once).
+fn too_many_attempts(retry_after: u64, busy: bool) -> Response {
+    let message = if busy {
+        "too many logins for this user at once; retry in a moment"
+    } else {
+        "too many failed logins for this user or from this address; try again later"
+    };
+    let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message);
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
@@ -80,6 +81,7 @@ fn too_many_attempts(retry_after: u64) -> Response {
 /// `POST /api/v1/login`.
 pub async fn login(
     State(state): State<AppState>,
+    Source(source): Source,
     UncheckedBody(req): UncheckedBody<Login>,
 ) -> Result<Response, ApiError> {
     let now = now();
@@ -89,15 +91,25 @@ pub async fn login(
     } else {
         None
     };
-    if let Err(retry_after) = state.throttle.check(&req.username, now) {
-        record_failure(&state, user.as_ref(), now, "too many failed attempts").await?;
-        return Ok(too_many_attempts(retry_after));
-    }
+    let attempt = match state.throttle.begin(&req.username, source, now) {
+        Ok(attempt) => attempt,
+        Err(held) => {
+            if held.audit {
+                record_failure(&state, user.as_ref(), now, "too many failed attempts").await?;
+            } else {
+                state.metrics.login(false);
+            }
+            return Ok(too_many_attempts(held.retry_after, held.busy));
+        }
+    };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let password = req.password;
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let checked =
+        tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await;
+    let Ok(matches) = checked else {
+        state.throttle.finish(attempt, false);
+        return Err(ApiError::internal());
+    };
     let reason = match &user {
         None => Some("unknown user"),
         Some(u) if u.service_account => Some("service accounts cannot log in with a password"),
@@ -105,13 +117,14 @@ pub async fn login(
         Some(u) if !u.active => Some("user deactivated"),
         Some(_) => None,
     };
+    state.throttle.finish(attempt, reason.is_none());
     if let Some(reason) = reason {
-        state.throttle.failed(&req.username, now);
         record_failure(&state, user.as_ref(), now, reason).await?;
         return Err(refused());
     }
-    state.throttle.succeeded(&req.username);
-    let user = user.expect("checked above");
+    let Some(user) = user else {
+        return Err(refused());
+    };
     let roles = user.role_list();
     if roles.len() > MAX_ROLES {
         // Only a user stored before the limit can hold more; say so instead of dropping roles.

@@ -342,7 +342,63 @@ async fn names_that_look_alike_are_refused(db: Db) {
         .expect_error(404, "not_found");
 }
 
+/// 40 concurrent wrong passwords were all checked against a limit of 10, and 3 000 audit rows
+/// were written in 2 s: now attempts are counted before the check and audited once per window.
+async fn a_burst_of_guesses_is_counted_before_checking(db: Db) {
+    let mut s = crate::harness::settings(&db);
+    s.login_attempts = 10;
+    let a = Admin::with(s).await;
+    a.user("alice", &["user"]).await;
+    let body = |password: &str| {
+        serde_json::to_vec(&json!({"username": "alice", "password": password})).unwrap()
+    };
+    let guesses = (0..40).map(|i| {
+        let http = a.http.clone();
+        let url = format!("{}/api/v1/login", a.base);
+        let body = body(&format!("guess {i}"));
+        tokio::spawn(async move {
+            http.post(url)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    });
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let held = statuses.iter().filter(|s| **s == 429).count();
+    assert!(checked <= 10, "{checked} passwords checked: {statuses:?}");
+    assert_eq!(checked + held, 40, "{statuses:?}");
+    let right = a
+        .raw(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(body(crate::harness::PASSWORD)),
+            &[],
+        )
+        .await;
+    right.expect_error(429, "too_many_attempts");
+    let events = a
+        .get("/api/v1/audit?action=login&limit=1000", &a.root)
+        .await
+        .expect(200);
+    let held_rows = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"] == "too many failed attempts")
+        .count();
+    assert_eq!(held_rows, 1, "one audit row per held-off window: {events}");
+}
+
 both_backends!(
+    a_burst_of_guesses_is_counted_before_checking,
     names_that_look_alike_are_refused,
     a_session_carries_every_role_or_none_is_granted,
     owners_cannot_undo_an_admins_decision,

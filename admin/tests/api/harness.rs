@@ -289,18 +289,29 @@ impl Admin {
         self.call("DELETE", path, token, None).await
     }
 
-    /// Logs in; panics on failure.
+    /// Logs in; panics on failure. Retries while the server says too many logins for the name
+    /// are running at once (429 with `Retry-After: 1`), as a client should.
     pub async fn login(&self, user: &str, password: &str) -> String {
-        let r = self
-            .raw(
-                "POST",
-                "/api/v1/login",
-                None,
-                Some(serde_json::to_vec(&json!({"username": user, "password": password})).unwrap()),
-                &[],
-            )
-            .await;
-        r.expect(200)["token"].as_str().unwrap().to_owned()
+        for _ in 0..50 {
+            let r = self
+                .raw(
+                    "POST",
+                    "/api/v1/login",
+                    None,
+                    Some(
+                        serde_json::to_vec(&json!({"username": user, "password": password}))
+                            .unwrap(),
+                    ),
+                    &[],
+                )
+                .await;
+            if r.status == 429 && r.header("retry-after").as_deref() == Some("1") {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            return r.expect(200)["token"].as_str().unwrap().to_owned();
+        }
+        panic!("login for {user} stayed busy");
     }
 
     /// Creates a user with `roles` (as the bootstrap admin) and returns a session of theirs.
