@@ -70,6 +70,42 @@ impl TokenRecord {
     }
 }
 
+impl TokenRecord {
+    /// Says what the edge does with a token whose owner's tokens issued before `void_before`
+    /// are void (the owner was deactivated, even if reactivated since): it refuses them, so the
+    /// record says `revoked`.
+    pub fn with_owner_cutoff(mut self, issued_at: i64, void_before: i64) -> Self {
+        if issued_at < void_before && matches!(self.state, "active" | "disabled" | "grace") {
+            self.state = "revoked";
+        }
+        self
+    }
+}
+
+/// Applies each owner's cut-off (see [`TokenRecord::with_owner_cutoff`]) to the records of `rows`.
+pub async fn records_with_cutoffs(
+    store: &crate::store::Store,
+    rows: &[&TokenRow],
+    now: i64,
+) -> Result<Vec<TokenRecord>, crate::store::StoreError> {
+    let mut cutoffs: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for row in rows {
+        if !cutoffs.contains_key(row.owner.as_str()) {
+            let void_before = crate::store::users::find(store, &row.owner)
+                .await?
+                .map_or(0, |u| u.void_before);
+            cutoffs.insert(&row.owner, void_before);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let cutoff = cutoffs.get(r.owner.as_str()).copied().unwrap_or(0);
+            TokenRecord::of(r, now).with_owner_cutoff(r.issued_at, cutoff)
+        })
+        .collect())
+}
+
 /// A user or service account as the API shows it (never the password hash).
 #[derive(Debug, Clone, Serialize)]
 pub struct UserRecord {

@@ -13,7 +13,7 @@ use tollgate_shared::{Kind, valid_subject};
 
 use super::audited;
 use super::extract::{Body, Params};
-use super::records::{TokenRecord, cursor, page_limit, parse_number_cursor};
+use super::records::{TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs};
 use super::token_rules::{
     check_description, check_name, grantable_roles, may_manage, mint, name_clash, parse_id,
     requested_expiry,
@@ -339,7 +339,8 @@ pub async fn list(
     } else {
         None
     };
-    let tokens = rows.iter().map(|r| TokenRecord::of(r, now)).collect();
+    let refs: Vec<&TokenRow> = rows.iter().collect();
+    let tokens = records_with_cutoffs(&state.store, &refs, now).await?;
     Ok(Json(TokenPage {
         tokens,
         next_cursor,
@@ -388,12 +389,14 @@ async fn batch(
         tokens: Vec::new(),
         missing: Vec::new(),
     };
+    let mut listed = Vec::new();
     for id in wanted {
         match found.get(&id) {
-            Some(row) => out.tokens.push(TokenRecord::of(row, now)),
+            Some(row) => listed.push(row),
             None => out.missing.push(id),
         }
     }
+    out.tokens = records_with_cutoffs(&state.store, &listed, now).await?;
     Ok(out)
 }
 
@@ -424,5 +427,6 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<TokenRecord>, ApiError> {
     let row = visible_token(&state, &caller, &id).await?;
-    Ok(Json(TokenRecord::of(&row, now())))
+    let mut records = records_with_cutoffs(&state.store, &[&row], now()).await?;
+    records.pop().map(Json).ok_or_else(ApiError::internal)
 }

@@ -397,7 +397,60 @@ async fn a_burst_of_guesses_is_counted_before_checking(db: Db) {
     assert_eq!(held_rows, 1, "one audit row per held-off window: {events}");
 }
 
+/// After deactivate and reactivate, old tokens were refused but still listed as `active`.
+async fn a_record_says_what_the_edge_will_do(db: Db) {
+    let a = Admin::start(&db).await;
+    let alice = a.user("alice", &["user", "token_creator"]).await;
+    let (text, rec) = a.mint(&alice, json!({"name": "old"})).await;
+    let id = rec["id"].as_str().unwrap().to_owned();
+    a.patch("/api/v1/users/alice", &a.root, json!({"active": false}))
+        .await
+        .expect(200);
+    a.patch("/api/v1/users/alice", &a.root, json!({"active": true}))
+        .await
+        .expect(200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    a.get("/api/v1/me", &text)
+        .await
+        .expect_error(401, "revoked");
+    let got = a
+        .get(&format!("/api/v1/tokens/{id}"), &a.root)
+        .await
+        .expect(200);
+    assert_eq!(got["state"], "revoked", "{got}");
+    let list = a
+        .get("/api/v1/tokens?user=alice", &a.root)
+        .await
+        .expect(200);
+    let listed: Vec<_> = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["id"] == id.as_str())
+        .collect();
+    assert_eq!(listed.len(), 1, "{list}");
+    assert_eq!(listed[0]["state"], "revoked");
+    let batch = a
+        .get(&format!("/api/v1/tokens?ids={id}"), &a.root)
+        .await
+        .expect(200);
+    assert_eq!(batch["tokens"][0]["state"], "revoked", "{batch}");
+    // A token made after the reactivation is active, and says so.
+    let session = a.login("alice", crate::harness::PASSWORD).await;
+    let (new_text, new) = a.mint(&session, json!({"name": "new"})).await;
+    a.get("/api/v1/me", &new_text).await.expect(200);
+    let got = a
+        .get(
+            &format!("/api/v1/tokens/{}", new["id"].as_str().unwrap()),
+            &a.root,
+        )
+        .await
+        .expect(200);
+    assert_eq!(got["state"], "active");
+}
+
 both_backends!(
+    a_record_says_what_the_edge_will_do,
     a_burst_of_guesses_is_counted_before_checking,
     names_that_look_alike_are_refused,
     a_session_carries_every_role_or_none_is_granted,
