@@ -15,6 +15,7 @@ use super::records::{UserRecord, cursor, page_limit, parse_cursor};
 use super::{audited, with_sequence};
 use crate::auth::{Caller, acceptable_password, hash_password};
 use crate::errors::ApiError;
+use crate::revocation::entries::refresh;
 use crate::revocation::subjects::{self, CutOff};
 use crate::roles::{self, ADMIN, MAX_USER_ROLES, USER};
 use crate::state::AppState;
@@ -368,6 +369,7 @@ async fn patch_user(
         }
         _ => {}
     }
+    let password_changed = password_hash.is_some();
     if let Some(h) = password_hash {
         user.password_hash = Some(h);
         details.push("password changed".to_owned());
@@ -399,7 +401,31 @@ async fn patch_user(
             }
         }
     }
-    let mut sequence = None;
+    // A new password ends every login session made with the old one, here and at the edge.
+    let mut ended: Vec<(String, i64)> = Vec::new();
+    if password_changed {
+        for mut t in tokens::of_owner_for_update(&mut tx, &user.name).await? {
+            let live = t.revoked_at.is_none() && t.deleted_at.is_none() && now < t.expires_at;
+            if t.kind == tollgate_shared::Kind::Session.as_str() && live {
+                t.revoked_at = Some(now);
+                t.revoked_by = Some(caller.user.clone());
+                if let Some(old) = refresh(&mut t) {
+                    ended.push((t.id.clone(), old.expires.max(t.list_expires)));
+                }
+                tokens::update(&mut tx, &t).await?;
+            }
+        }
+        if !ended.is_empty() {
+            details.push(format!("{} session(s) ended", ended.len()));
+        }
+    }
+    let mut changes: Vec<list::Change<'_>> = ended
+        .iter()
+        .map(|(id, expires_at)| list::Change::Token {
+            id,
+            expires_at: *expires_at,
+        })
+        .collect();
     if !cuts.is_empty() {
         let expires_at = subjects::cut_off(
             &mut tx,
@@ -409,8 +435,11 @@ async fn patch_user(
             &cuts,
         )
         .await?;
-        sequence =
-            Some(list::bump(&mut tx, now, &[subjects::change(&user.name, expires_at)]).await?);
+        changes.push(subjects::change(&user.name, expires_at));
+    }
+    let mut sequence = None;
+    if !changes.is_empty() {
+        sequence = Some(list::bump(&mut tx, now, &changes).await?);
     }
     let mut events = Vec::new();
     if !added.is_empty() || !removed.is_empty() {

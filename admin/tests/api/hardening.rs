@@ -449,7 +449,37 @@ async fn a_record_says_what_the_edge_will_do(db: Db) {
     assert_eq!(got["state"], "active");
 }
 
+/// An admin's password reset left existing sessions valid.
+async fn a_password_reset_ends_the_sessions(db: Db) {
+    let a = Admin::start(&db).await;
+    let alice = a.user("alice", &["user", "token_creator"]).await;
+    let other = a.login("alice", crate::harness::PASSWORD).await;
+    let (personal, _) = a.mint(&alice, json!({"name": "laptop"})).await;
+    let before = a.sequence().await;
+    a.patch(
+        "/api/v1/users/alice",
+        &a.root,
+        json!({"password": "a brand new passphrase"}),
+    )
+    .await
+    .expect(200);
+    for session in [&alice, &other] {
+        a.get("/api/v1/me", session)
+            .await
+            .expect_error(401, "revoked");
+    }
+    a.get("/api/v1/me", &personal).await.expect(200);
+    assert!(
+        a.sequence().await > before,
+        "the ended sessions reach the edge"
+    );
+    let (_, list, _) = a.revocations().await;
+    assert_eq!(list.len(), 2, "both sessions are listed");
+    a.login("alice", "a brand new passphrase").await;
+}
+
 both_backends!(
+    a_password_reset_ends_the_sessions,
     a_record_says_what_the_edge_will_do,
     a_burst_of_guesses_is_counted_before_checking,
     names_that_look_alike_are_refused,
