@@ -11,10 +11,6 @@ use crate::revocation::Publisher;
 use crate::store::Store;
 use crate::throttle::LoginThrottle;
 
-/// Lets the signature check ignore time: the admin checks expiry against the store, where an
-/// admin may have extended it, and checks the issue time itself.
-const CHECK_LEEWAY_SECONDS: u64 = 100 * 365 * 86_400;
-
 /// Shared state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -23,10 +19,9 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub settings: Settings,
     pub store: Store,
-    /// Mints tokens with the signing key and prefix.
+    /// Mints tokens with the signing key and prefix, and checks their signatures
+    /// ([`Authority::verify_signature`]: time and state are judged against the store).
     pub minter: Authority,
-    /// Verifies signatures (time is checked against the store).
-    pub checker: Authority,
     pub metrics: Metrics,
     pub publisher: Publisher,
     /// Failed logins per username.
@@ -38,7 +33,6 @@ impl AppState {
     pub fn new(settings: Settings, store: Store) -> Result<Self, BadPrefix> {
         let minter =
             Authority::new(settings.keyring.clone()).with_prefix(&settings.token_prefix)?;
-        let checker = minter.clone().with_leeway(CHECK_LEEWAY_SECONDS);
         let publisher = Publisher::new(settings.keyring.clone());
         let throttle = LoginThrottle::new(
             settings.login_attempts,
@@ -49,7 +43,6 @@ impl AppState {
             settings,
             store,
             minter,
-            checker,
             metrics: Metrics::default(),
             publisher,
             throttle,

@@ -190,20 +190,19 @@ impl Authority {
         Ok(render(&self.prefix, bin))
     }
 
-    /// Verifies `token` at `now` (Unix seconds) against `revocations`.
-    ///
-    /// Allocates nothing: the result reads its claims from the decoded token
-    /// it holds. Call [`Verified::claims`] for an owned copy.
+    /// Checks `token`'s structure, checksum, key and signature only: no clock, no list. For a
+    /// caller that judges time and state itself (the admin, against its store). Allocates nothing.
+    pub fn verify_signature(&self, token: &str) -> Result<Verified, VerifyError> {
+        self.signed(token).map(|(out, _)| out)
+    }
+
+    /// Steps 1-4 of verification; the payload's ranges index the result's buffer.
+    #[inline(always)]
     #[allow(
         clippy::indexing_slicing,
         reason = "n is the decoded length, checked against MIN_BINARY_LEN; the payload's ranges come from Payload::parse, which bounds them"
     )]
-    pub fn verify(
-        &self,
-        token: &str,
-        now: u64,
-        revocations: &RevocationList,
-    ) -> Result<Verified, VerifyError> {
+    fn signed(&self, token: &str) -> Result<(Verified, Payload), VerifyError> {
         let mut out = Verified::blank();
         // 1. structure
         let n = decode_body(token, &self.prefix, &mut out.bin).ok_or(VerifyError::Malformed)?;
@@ -223,6 +222,32 @@ impl Authority {
         if !key.token_tag.verify(payload_bytes, tag) {
             return Err(VerifyError::BadSignature);
         }
+        // Ranges fit in u8: a payload is at most MAX_BINARY_LEN (192) bytes.
+        out.key_id = (payload.key_id.start as u8, payload.key_id.end as u8);
+        out.subject = (payload.subject.start as u8, payload.subject.end as u8);
+        out.roles = (payload.roles.start as u8, payload.roles.end as u8);
+        out.token_id = payload.token_id;
+        out.kind = payload.kind;
+        out.issued_at = payload.issued_at;
+        out.expires_at = payload.expires_at;
+        Ok((out, payload))
+    }
+
+    /// Verifies `token` at `now` (Unix seconds) against `revocations`.
+    ///
+    /// Allocates nothing: the result reads its claims from the decoded token
+    /// it holds. Call [`Verified::claims`] for an owned copy.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the payload's ranges come from Payload::parse over this same buffer"
+    )]
+    pub fn verify(
+        &self,
+        token: &str,
+        now: u64,
+        revocations: &RevocationList,
+    ) -> Result<Verified, VerifyError> {
+        let (mut out, payload) = self.signed(token)?;
         // 5. time; the list may carry a changed expiry for this token
         let entry = revocations.get(&payload.token_id);
         let expires_at = match entry {
@@ -241,13 +266,12 @@ impl Authority {
             Some(EntryState::Disabled) => return Err(VerifyError::Disabled),
             _ => {}
         }
-        let mut dropped = 0u16;
-        if let Some(rule) = revocations.subject_rule(ascii(&payload_bytes[payload.subject.clone()]))
-        {
+        if let Some(rule) = revocations.subject_rule(ascii(&out.bin[payload.subject.clone()])) {
             if payload.issued_at < rule.void_before {
                 return Err(VerifyError::Revoked);
             }
-            for (i, role) in role_section(&payload_bytes[payload.roles.clone()]).enumerate() {
+            let mut dropped = 0u16;
+            for (i, role) in role_section(&out.bin[payload.roles.clone()]).enumerate() {
                 if rule
                     .drop_roles
                     .get(ascii(role))
@@ -256,15 +280,8 @@ impl Authority {
                     dropped |= 1 << i;
                 }
             }
+            out.dropped = dropped;
         }
-        // Ranges fit in u8: a payload is at most MAX_BINARY_LEN (192) bytes.
-        out.key_id = (payload.key_id.start as u8, payload.key_id.end as u8);
-        out.subject = (payload.subject.start as u8, payload.subject.end as u8);
-        out.roles = (payload.roles.start as u8, payload.roles.end as u8);
-        out.dropped = dropped;
-        out.token_id = payload.token_id;
-        out.kind = payload.kind;
-        out.issued_at = payload.issued_at;
         out.expires_at = expires_at;
         Ok(out)
     }
@@ -302,6 +319,35 @@ mod tests {
     }
 
     use crate::token::Kind;
+
+    #[test]
+    fn verify_signature_ignores_time_and_lists_but_not_signatures() {
+        let a = Authority::new(
+            Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap(),
+        );
+        let claims = Claims {
+            token_id: TokenId([4; 16]),
+            subject: "alice".into(),
+            kind: Kind::Personal,
+            roles: vec!["r".into()],
+            issued_at: 1_000,
+            expires_at: 2_000,
+        };
+        let token = a.mint(&claims).unwrap();
+        let v = a.verify_signature(&token).unwrap();
+        assert_eq!(v.claims(), claims, "an expired token still reads");
+        let other = Authority::new(
+            Keyring::parse("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=").unwrap(),
+        );
+        assert_eq!(
+            other.verify_signature(&token).err(),
+            Some(VerifyError::BadSignature)
+        );
+        assert_eq!(
+            a.verify_signature("tg_x").err(),
+            Some(VerifyError::Malformed)
+        );
+    }
 
     #[test]
     fn round_trip_sorts_roles() {
