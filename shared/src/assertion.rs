@@ -24,7 +24,9 @@ use hmac::Mac;
 use sha2::{Digest, Sha256};
 
 use crate::codec::{Invalid, Reader, Writer};
-use crate::keyring::{HmacSha256, Keyring, KeyringError, MAX_KEY_ID_LEN, decode_key, valid_key_id};
+use crate::keyring::{
+    HmacSha256, Keyring, KeyringError, MAX_KEY_ID_LEN, parse_entries, valid_key_id,
+};
 use crate::token::{
     Kind, MAX_ROLE_LEN, MAX_ROLES, MAX_SUBJECT_LEN, TokenId, valid_role, valid_subject,
 };
@@ -205,27 +207,16 @@ impl AssertionKeys {
     /// Parses `id:base64key,...` of exactly 32-byte subkeys (an origin's `TOLLGATE_ORIGIN_KEYS`).
     pub fn parse(text: &str) -> Result<Self, KeyringError> {
         let mut keys: Vec<(Arc<str>, HmacSha256)> = Vec::new();
-        for (index, entry) in text.split(',').map(str::trim).enumerate() {
-            if entry.is_empty() {
-                continue;
-            }
-            let (id, b64) = entry
-                .split_once(':')
-                .ok_or(KeyringError::BadEntry { index })?;
-            if !valid_key_id(id) {
-                return Err(KeyringError::BadKeyId { index });
-            }
-            let secret = decode_key(b64.trim())
-                .ok_or_else(|| KeyringError::BadBase64 { id: id.to_owned() })?;
+        for (id, secret) in parse_entries(text)? {
             let secret: [u8; 32] =
                 secret
                     .try_into()
-                    .map_err(|s: Vec<u8>| KeyringError::TooShort {
-                        id: id.to_owned(),
+                    .map_err(|s: Vec<u8>| KeyringError::WrongLength {
+                        id: id.clone(),
                         len: s.len(),
                     })?;
-            if keys.iter().any(|(k, _)| &**k == id) {
-                return Err(KeyringError::DuplicateId { id: id.to_owned() });
+            if keys.iter().any(|(k, _)| **k == *id) {
+                return Err(KeyringError::DuplicateId { id });
             }
             keys.push((id.into(), crate::keyring::mac(&secret)));
         }

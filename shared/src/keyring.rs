@@ -46,6 +46,9 @@ pub enum KeyringError {
     /// Two entries share an id.
     #[error("key id {id:?} appears twice")]
     DuplicateId { id: String },
+    /// A derived key (an origin's) that is not exactly 32 bytes.
+    #[error("key {id:?} is {len} bytes; derived keys are exactly 32")]
+    WrongLength { id: String, len: usize },
 }
 
 /// One key, held only as precomputed HMAC states for each purpose.
@@ -107,22 +110,7 @@ pub(crate) fn mac(subkey: &[u8; 32]) -> HmacSha256 {
 impl Keyring {
     /// Parses `id:base64key,...`; whitespace around entries is ignored.
     pub fn parse(text: &str) -> Result<Self, KeyringError> {
-        let mut keys = Vec::new();
-        for (index, entry) in text.split(',').map(str::trim).enumerate() {
-            if entry.is_empty() {
-                continue;
-            }
-            let (id, b64) = entry
-                .split_once(':')
-                .ok_or(KeyringError::BadEntry { index })?;
-            if !valid_key_id(id) {
-                return Err(KeyringError::BadKeyId { index });
-            }
-            let secret = decode_key(b64.trim())
-                .ok_or_else(|| KeyringError::BadBase64 { id: id.to_owned() })?;
-            keys.push((id.to_owned(), secret));
-        }
-        Self::from_keys(keys)
+        Self::from_keys(parse_entries(text)?)
     }
 
     /// Builds a keyring from `(id, secret)` pairs; the first pair signs.
@@ -190,7 +178,28 @@ impl Keyring {
     }
 }
 
-pub(crate) fn decode_key(b64: &str) -> Option<Vec<u8>> {
+/// The `(id, key)` pairs of `id:base64key,...` text, in order; empty entries are skipped.
+/// Lengths and duplicate ids are the caller's to check.
+pub(crate) fn parse_entries(text: &str) -> Result<Vec<(String, Vec<u8>)>, KeyringError> {
+    let mut keys = Vec::new();
+    for (index, entry) in text.split(',').map(str::trim).enumerate() {
+        if entry.is_empty() {
+            continue;
+        }
+        let (id, b64) = entry
+            .split_once(':')
+            .ok_or(KeyringError::BadEntry { index })?;
+        if !valid_key_id(id) {
+            return Err(KeyringError::BadKeyId { index });
+        }
+        let secret =
+            decode_key(b64.trim()).ok_or_else(|| KeyringError::BadBase64 { id: id.to_owned() })?;
+        keys.push((id.to_owned(), secret));
+    }
+    Ok(keys)
+}
+
+fn decode_key(b64: &str) -> Option<Vec<u8>> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     let cfg = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     GeneralPurpose::new(&base64::alphabet::STANDARD, cfg)
