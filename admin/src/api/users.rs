@@ -419,6 +419,19 @@ async fn patch_user(
             details.push(format!("{} session(s) ended", ended.len()));
         }
     }
+    // Service accounts answer to their manager: what the manager loses, they lose, recursively.
+    let cascaded = cascade(
+        &mut tx,
+        &user.name,
+        deactivating,
+        &removed,
+        now,
+        state.settings.max_ttl as i64,
+    )
+    .await?;
+    if !cascaded.is_empty() {
+        details.push(format!("{} managed service account(s) cut", cascaded.len()));
+    }
     let mut changes: Vec<list::Change<'_>> = ended
         .iter()
         .map(|(id, expires_at)| list::Change::Token {
@@ -436,6 +449,9 @@ async fn patch_user(
         )
         .await?;
         changes.push(subjects::change(&user.name, expires_at));
+    }
+    for (name, expires_at) in &cascaded {
+        changes.push(subjects::change(name, *expires_at));
     }
     let mut sequence = None;
     if !changes.is_empty() {
@@ -472,4 +488,57 @@ async fn patch_user(
         Json(UserRecord::from(&user)).into_response(),
         sequence,
     ))
+}
+
+/// Applies a manager's deactivation or loss of `lost` roles to the service accounts it manages,
+/// and theirs in turn: a service account never keeps a role its manager lost, nor works once its
+/// manager is deactivated. Returns each account cut, with its rule's expiry for the list.
+async fn cascade(
+    tx: &mut crate::store::Tx,
+    manager: &str,
+    deactivated: bool,
+    lost: &[String],
+    now: i64,
+    max_ttl: i64,
+) -> Result<Vec<(String, i64)>, ApiError> {
+    let mut cut = Vec::new();
+    let mut queue = vec![(manager.to_owned(), deactivated, lost.to_vec())];
+    while let Some((manager, deactivated, lost)) = queue.pop() {
+        for mut account in users::managed_by_for_update(tx, &manager).await? {
+            let held = account.role_list();
+            let dropped: Vec<String> = held.iter().filter(|r| lost.contains(r)).cloned().collect();
+            let deactivate = deactivated && account.active;
+            if dropped.is_empty() && !deactivate {
+                continue;
+            }
+            let kept: Vec<String> = held.into_iter().filter(|r| !dropped.contains(r)).collect();
+            account.roles = join_roles(&kept);
+            let mut cuts: Vec<CutOff<'_>> = dropped.iter().map(|r| CutOff::Role(r)).collect();
+            if deactivate {
+                account.active = false;
+                account.void_before = now + 1;
+                cuts.push(CutOff::All);
+            }
+            account.updated_at = now;
+            users::update(tx, &account).await?;
+            if !dropped.is_empty() {
+                for mut t in tokens::of_owner_for_update(tx, &account.name).await? {
+                    let roles = t.role_list();
+                    let kept: Vec<String> = roles
+                        .iter()
+                        .filter(|r| !dropped.contains(r))
+                        .cloned()
+                        .collect();
+                    if kept.len() != roles.len() {
+                        t.roles = join_roles(&kept);
+                        tokens::update(tx, &t).await?;
+                    }
+                }
+            }
+            let expires_at = subjects::cut_off(tx, &account.name, now, max_ttl, &cuts).await?;
+            cut.push((account.name.clone(), expires_at));
+            queue.push((account.name, deactivate, dropped));
+        }
+    }
+    Ok(cut)
 }

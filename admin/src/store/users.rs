@@ -65,6 +65,19 @@ pub async fn get_for_update(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, 
         .await)?)
 }
 
+/// The service accounts `manager` manages, locked on PostgreSQL.
+pub async fn managed_by_for_update(tx: &mut Tx, manager: &str) -> Result<Vec<UserRow>, StoreError> {
+    let sql = sql_for!(
+        tx,
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE manager = $1 AND service_account ORDER BY name",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE manager = $1 AND service_account ORDER BY name FOR UPDATE"
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
+        .bind(manager)
+        .fetch_all(&mut *c)
+        .await)?)
+}
+
 /// Reads a user inside a transaction, holding a share lock on PostgreSQL so its roles cannot
 /// change before the transaction ends.
 pub async fn get_for_share(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {

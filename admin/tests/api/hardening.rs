@@ -478,7 +478,85 @@ async fn a_password_reset_ends_the_sessions(db: Db) {
     a.login("alice", "a brand new passphrase").await;
 }
 
+/// A token creator's service account kept roles the creator lost and stayed usable after the
+/// creator was deactivated; its own service accounts too.
+async fn service_accounts_lose_what_their_manager_loses(db: Db) {
+    let a = Admin::start(&db).await;
+    let carol = a.user("carol", &["user", "token_creator", "deploy"]).await;
+    let svc = json!({"name": "svc-a", "service_account": true, "roles": ["user", "token_creator", "deploy"]});
+    a.post("/api/v1/users", &carol, svc).await.expect(201);
+    let (svc_token, _) = a
+        .mint(
+            &carol,
+            json!({"name": "a", "user": "svc-a", "roles": ["user", "token_creator", "deploy"]}),
+        )
+        .await;
+    // The service account made its own service account (a chain).
+    let sub = json!({"name": "svc-b", "service_account": true, "roles": ["user", "deploy"]});
+    a.post("/api/v1/users", &svc_token, sub).await.expect(201);
+    let (sub_token, _) = a
+        .mint(
+            &svc_token,
+            json!({"name": "b", "user": "svc-b", "roles": ["user", "deploy"]}),
+        )
+        .await;
+
+    a.patch(
+        "/api/v1/users/carol",
+        &a.root,
+        json!({"remove_roles": ["deploy"]}),
+    )
+    .await
+    .expect(200);
+    for (name, token) in [("svc-a", &svc_token), ("svc-b", &sub_token)] {
+        let u = a
+            .get(&format!("/api/v1/users/{name}"), &a.root)
+            .await
+            .expect(200);
+        assert!(
+            !u["roles"].as_array().unwrap().contains(&json!("deploy")),
+            "{u}"
+        );
+        let me = a.get("/api/v1/me", token).await.expect(200);
+        assert!(
+            !me["token"]["roles"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("deploy")),
+            "{me}"
+        );
+    }
+    let (_, list, _) = a.revocations().await;
+    for name in ["svc-a", "svc-b"] {
+        let rule = list
+            .subject_rule(name)
+            .unwrap_or_else(|| panic!("no rule for {name}"));
+        assert!(rule.drop_roles.contains_key("deploy"), "{name}");
+    }
+
+    a.patch("/api/v1/users/carol", &a.root, json!({"active": false}))
+        .await
+        .expect(200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for token in [&svc_token, &sub_token] {
+        a.get("/api/v1/me", token)
+            .await
+            .expect_error(401, "user_inactive");
+    }
+    let (_, list, _) = a.revocations().await;
+    for name in ["svc-a", "svc-b"] {
+        let u = a
+            .get(&format!("/api/v1/users/{name}"), &a.root)
+            .await
+            .expect(200);
+        assert_eq!(u["active"], false, "{u}");
+        let rule = list.subject_rule(name).unwrap();
+        assert!(rule.void_before > 0, "{name}: the edge voids its tokens");
+    }
+}
+
 both_backends!(
+    service_accounts_lose_what_their_manager_loses,
     a_password_reset_ends_the_sessions,
     a_record_says_what_the_edge_will_do,
     a_burst_of_guesses_is_counted_before_checking,
