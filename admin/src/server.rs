@@ -76,6 +76,7 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
         void_before: 0,
         created_at: now,
         updated_at: now,
+        deactivated_by_admin: false,
     };
     match users::insert(&mut tx, &row).await {
         Ok(()) => {}

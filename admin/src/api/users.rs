@@ -130,6 +130,7 @@ async fn create_user(
         void_before: 0,
         created_at: now,
         updated_at: now,
+        deactivated_by_admin: false,
     };
     let mut tx = state.store.write().await?;
     // `ADMIN` beside `admin` would read as the same person in every list and log.
@@ -376,12 +377,22 @@ async fn patch_user(
     }
     let mut cuts: Vec<CutOff<'_>> = removed.iter().map(|r| CutOff::Role(r)).collect();
     if let Some(active) = req.active {
+        if active && !user.active && user.deactivated_by_admin && !caller.is_admin() {
+            return Err(ApiError::forbidden(
+                "deactivated_by_admin",
+                "an admin deactivated this account; only an admin may activate it",
+            ));
+        }
         if active != user.active {
             details.push(if active { "activated" } else { "deactivated" }.to_owned());
         }
         if deactivating {
             user.void_before = now + 1;
+            user.deactivated_by_admin = caller.is_admin();
             cuts.push(CutOff::All);
+        }
+        if active {
+            user.deactivated_by_admin = false;
         }
         user.active = active;
     }
@@ -423,8 +434,11 @@ async fn patch_user(
     let cascaded = cascade(
         &mut tx,
         &user.name,
-        deactivating,
-        &removed,
+        Cut {
+            deactivated: deactivating,
+            by_admin: caller.is_admin(),
+            lost: &removed,
+        },
         now,
         state.settings.max_ttl as i64,
     )
@@ -493,16 +507,25 @@ async fn patch_user(
 /// Applies a manager's deactivation or loss of `lost` roles to the service accounts it manages,
 /// and theirs in turn: a service account never keeps a role its manager lost, nor works once its
 /// manager is deactivated. Returns each account cut, with its rule's expiry for the list.
+/// What a manager lost.
+struct Cut<'a> {
+    /// The manager was deactivated.
+    deactivated: bool,
+    /// By an admin (then only an admin re-activates the accounts it reaches).
+    by_admin: bool,
+    /// Roles the manager lost.
+    lost: &'a [String],
+}
+
 async fn cascade(
     tx: &mut crate::store::Tx,
     manager: &str,
-    deactivated: bool,
-    lost: &[String],
+    what: Cut<'_>,
     now: i64,
     max_ttl: i64,
 ) -> Result<Vec<(String, i64)>, ApiError> {
     let mut cut = Vec::new();
-    let mut queue = vec![(manager.to_owned(), deactivated, lost.to_vec())];
+    let mut queue = vec![(manager.to_owned(), what.deactivated, what.lost.to_vec())];
     while let Some((manager, deactivated, lost)) = queue.pop() {
         for mut account in users::managed_by_for_update(tx, &manager).await? {
             let held = account.role_list();
@@ -517,6 +540,7 @@ async fn cascade(
             if deactivate {
                 account.active = false;
                 account.void_before = now + 1;
+                account.deactivated_by_admin = what.by_admin;
                 cuts.push(CutOff::All);
             }
             account.updated_at = now;

@@ -17,6 +17,8 @@ pub struct UserRow {
     pub void_before: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Deactivated by an admin: only an admin may re-activate it.
+    pub deactivated_by_admin: bool,
 }
 
 impl UserRow {
@@ -34,8 +36,9 @@ impl UserRow {
 /// Inserts a user; [`StoreError::Duplicate`] if the name is taken.
 pub async fn insert(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     on_tx!(tx, |c| sqlx::query(
-        "INSERT INTO users (name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO users (name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at,
+             deactivated_by_admin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     )
     .bind(&u.name)
     .bind(&u.password_hash)
@@ -46,6 +49,7 @@ pub async fn insert(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     .bind(u.void_before)
     .bind(u.created_at)
     .bind(u.updated_at)
+    .bind(u.deactivated_by_admin)
     .execute(&mut *c)
     .await.map(|r| r.rows_affected()))
     .map_err(StoreError::from_write)?;
@@ -56,8 +60,8 @@ pub async fn insert(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
 pub async fn get_for_update(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
     let sql = sql_for!(
         tx,
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1",
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1 FOR UPDATE"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 FOR UPDATE"
     );
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
         .bind(name)
@@ -69,8 +73,8 @@ pub async fn get_for_update(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, 
 pub async fn managed_by_for_update(tx: &mut Tx, manager: &str) -> Result<Vec<UserRow>, StoreError> {
     let sql = sql_for!(
         tx,
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE manager = $1 AND service_account ORDER BY name",
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE manager = $1 AND service_account ORDER BY name FOR UPDATE"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE manager = $1 AND service_account ORDER BY name",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE manager = $1 AND service_account ORDER BY name FOR UPDATE"
     );
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
         .bind(manager)
@@ -83,8 +87,8 @@ pub async fn managed_by_for_update(tx: &mut Tx, manager: &str) -> Result<Vec<Use
 pub async fn get_for_share(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
     let sql = sql_for!(
         tx,
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1",
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1 FOR SHARE"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 FOR SHARE"
     );
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
         .bind(name)
@@ -96,7 +100,7 @@ pub async fn get_for_share(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, S
 pub async fn find(store: &Store, name: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(on_read!(store, |c| {
         sqlx::query_as::<_, UserRow>(
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1"
     )
     .bind(name)
     .fetch_optional(c)
@@ -109,7 +113,7 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     on_tx!(tx, |c| {
         sqlx::query(
         "UPDATE users SET password_hash = $2, roles = $3, active = $4, service_account = $5, void_before = $6, updated_at = $7,
-             manager = $8, version = version + 1
+             manager = $8, deactivated_by_admin = $9, version = version + 1
          WHERE name = $1"
     )
     .bind(&u.name)
@@ -120,6 +124,7 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     .bind(u.void_before)
     .bind(u.updated_at)
     .bind(&u.manager)
+    .bind(u.deactivated_by_admin)
     .execute(&mut *c)
     .await.map(|r| r.rows_affected())
     })?;
@@ -168,7 +173,7 @@ pub async fn list(
     let rows = match manager {
         None => on_read!(store, |c| {
             sqlx::query_as::<_, UserRow>(
-            "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at
+            "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin
              FROM users WHERE name > $1 ORDER BY name LIMIT $2"
         )
         .bind(after)
@@ -178,7 +183,7 @@ pub async fn list(
         })?,
         Some(m) => on_read!(store, |c| {
             sqlx::query_as::<_, UserRow>(
-            "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at
+            "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin
              FROM users WHERE name > $1 AND (name = $3 OR manager = $3) ORDER BY name LIMIT $2"
         )
         .bind(after)
@@ -195,7 +200,7 @@ pub async fn list(
 pub async fn get(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(on_tx!(tx, |c| {
         sqlx::query_as::<_, UserRow>(
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at FROM users WHERE name = $1"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1"
     )
     .bind(name)
     .fetch_optional(&mut *c)

@@ -555,7 +555,37 @@ async fn service_accounts_lose_what_their_manager_loses(db: Db) {
     }
 }
 
+/// The manager re-activated a service account an admin had deactivated.
+async fn only_an_admin_undoes_an_admins_deactivation(db: Db) {
+    let a = Admin::start(&db).await;
+    let dave = a.user("dave", &["user", "token_creator"]).await;
+    a.post(
+        "/api/v1/users",
+        &dave,
+        json!({"name": "svc-d", "service_account": true, "roles": ["user"]}),
+    )
+    .await
+    .expect(201);
+    a.patch("/api/v1/users/svc-d", &a.root, json!({"active": false}))
+        .await
+        .expect(200);
+    a.patch("/api/v1/users/svc-d", &dave, json!({"active": true}))
+        .await
+        .expect_error(403, "deactivated_by_admin");
+    a.patch("/api/v1/users/svc-d", &a.root, json!({"active": true}))
+        .await
+        .expect(200);
+    // The manager's own deactivation is the manager's to undo.
+    a.patch("/api/v1/users/svc-d", &dave, json!({"active": false}))
+        .await
+        .expect(200);
+    a.patch("/api/v1/users/svc-d", &dave, json!({"active": true}))
+        .await
+        .expect(200);
+}
+
 both_backends!(
+    only_an_admin_undoes_an_admins_deactivation,
     service_accounts_lose_what_their_manager_loses,
     a_password_reset_ends_the_sessions,
     a_record_says_what_the_edge_will_do,
