@@ -399,19 +399,7 @@ async fn patch_user(
     user.roles = join_roles(&new_roles);
     user.updated_at = now;
     users::update(&mut tx, &user).await?;
-    if !removed.is_empty() {
-        for mut t in tokens::of_owner_for_update(&mut tx, &user.name).await? {
-            let kept: Vec<String> = t
-                .role_list()
-                .into_iter()
-                .filter(|r| !removed.contains(r))
-                .collect();
-            if kept.len() != t.role_list().len() {
-                t.roles = join_roles(&kept);
-                tokens::update(&mut tx, &t).await?;
-            }
-        }
-    }
+    strip_token_roles(&mut tx, &user.name, &removed).await?;
     // A new password ends every login session made with the old one, here and at the edge.
     let mut ended: Vec<(String, i64)> = Vec::new();
     if password_changed {
@@ -545,24 +533,36 @@ async fn cascade(
             }
             account.updated_at = now;
             users::update(tx, &account).await?;
-            if !dropped.is_empty() {
-                for mut t in tokens::of_owner_for_update(tx, &account.name).await? {
-                    let roles = t.role_list();
-                    let kept: Vec<String> = roles
-                        .iter()
-                        .filter(|r| !dropped.contains(r))
-                        .cloned()
-                        .collect();
-                    if kept.len() != roles.len() {
-                        t.roles = join_roles(&kept);
-                        tokens::update(tx, &t).await?;
-                    }
-                }
-            }
+            strip_token_roles(tx, &account.name, &dropped).await?;
             let expires_at = subjects::cut_off(tx, &account.name, now, max_ttl, &cuts).await?;
             cut.push((account.name.clone(), expires_at));
             queue.push((account.name, deactivate, dropped));
         }
     }
     Ok(cut)
+}
+
+/// Takes `removed` roles off the records of every token of `owner` (the list's cut-offs are what
+/// the edge acts on; this keeps the records saying the same).
+async fn strip_token_roles(
+    tx: &mut crate::store::Tx,
+    owner: &str,
+    removed: &[String],
+) -> Result<(), ApiError> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    for mut t in tokens::of_owner_for_update(tx, owner).await? {
+        let roles = t.role_list();
+        let kept: Vec<String> = roles
+            .iter()
+            .filter(|r| !removed.contains(r))
+            .cloned()
+            .collect();
+        if kept.len() != roles.len() {
+            t.roles = join_roles(&kept);
+            tokens::update(tx, &t).await?;
+        }
+    }
+    Ok(())
 }
