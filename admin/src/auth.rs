@@ -13,6 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
+use tollgate_shared::token::is_b64token;
 use tollgate_shared::{DEFAULT_LEEWAY_SECONDS, Kind};
 
 use crate::errors::ApiError;
@@ -134,15 +135,6 @@ impl FromRequestParts<AppState> for Caller {
         };
         authenticate(state, token).await
     }
-}
-
-/// RFC 6750 §2.1: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
 }
 
 /// Checks `token` as described in the module documentation.

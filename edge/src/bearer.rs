@@ -2,6 +2,7 @@
 
 use base64::Engine as _;
 use tollgate_shared::contains_token;
+use tollgate_shared::token::is_b64token;
 
 /// Why a request's credentials are unusable: answered with 400 `invalid_request`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -60,15 +61,6 @@ pub fn is_bearer(authorization: &str) -> bool {
         || value
             .get(..7)
             .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
-}
-
-/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
 }
 
 /// Refuses a query string that carries a token: an `access_token` parameter

@@ -269,6 +269,16 @@ pub fn has_valid_checksum(text: &str, prefix: &str) -> bool {
     decode_body(text, prefix, &mut buf).is_some_and(|n| checksum_ok(&buf[..n]))
 }
 
+/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`,
+/// the syntax of a `Bearer` credential, checked the same way by the edge and the admin.
+pub fn is_b64token(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
 /// True if `text` contains, anywhere, a run `prefix_<base64url>` whose checksum matches: a
 /// token embedded in a larger string (a path segment, a query value, a `Basic` password).
 /// The run ends at the first character outside the base64url alphabet.
