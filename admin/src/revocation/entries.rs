@@ -28,7 +28,8 @@ pub const EXPIRY_CHANGED: i64 = 3;
 
 /// Entries and rules stay listed this long after they expire (clock skew between admin and edge).
 pub const PRUNE_MARGIN: i64 = 3600;
-/// A shortened expiry this close is converted to a revocation from that instant.
+/// A row still listed as a shortened `expiry changed` (published before shortenings became
+/// revocations) is converted to a revocation from its new expiry this long before it.
 pub const CONVERSION_HORIZON: i64 = 300;
 
 /// A token's list entry in stored form.

@@ -1,6 +1,7 @@
 //! Periodic upkeep of the list, run by every server (safe to run concurrently):
-//! - shortened expiries about to end become revocations from that instant (see
-//!   [`super::entries`]);
+//! - rows shortened before shortenings were published as revocations (still listed as
+//!   `expiry changed`) become revocations from their new expiry as it nears (see
+//!   [`super::entries`]); rows edited since never need it;
 //! - when listed entries have expired past the margin, a new version drops them;
 //! - versions older than the delta retention are forgotten.
 
