@@ -14,10 +14,10 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use tollgate_shared::token::is_b64token;
-use tollgate_shared::{DEFAULT_LEEWAY_SECONDS, Kind};
+use tollgate_shared::{DEFAULT_LEEWAY_SECONDS, ErrorCode, Kind};
 
 use crate::errors::ApiError;
-use crate::roles::{ADMIN, TOKEN_CREATOR};
+use crate::rules::roles::{ADMIN, TOKEN_CREATOR};
 use crate::state::AppState;
 use crate::store::{split_roles, tokens};
 use crate::times::now;
@@ -98,8 +98,8 @@ impl Caller {
     }
 }
 
-fn refused(code: &'static str, message: &'static str) -> ApiError {
-    ApiError::unauthorized(code, message)
+fn refused(code: ErrorCode, message: &'static str) -> ApiError {
+    ApiError::new(code, message)
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -108,19 +108,22 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
             refused(
-                "unauthenticated",
+                ErrorCode::MissingToken,
                 "this call needs Authorization: Bearer <token>",
             )
         })?;
-        let text = header
-            .to_str()
-            .map_err(|_| refused("malformed", "the Authorization header is not readable"))?;
+        let text = header.to_str().map_err(|_| {
+            refused(
+                ErrorCode::Malformed,
+                "the Authorization header is not readable",
+            )
+        })?;
         let token = match text.trim().split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
                 let token = rest.trim_start_matches(' ');
                 if !is_b64token(token) {
-                    return Err(ApiError::bad_request(
-                        "invalid_request",
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidRequest,
                         "the Authorization header must be \"Bearer <token>\" with one token",
                     ));
                 }
@@ -128,7 +131,7 @@ impl FromRequestParts<AppState> for Caller {
             }
             _ => {
                 return Err(refused(
-                    "unauthenticated",
+                    ErrorCode::MissingToken,
                     "this call needs Authorization: Bearer <token>",
                 ));
             }
@@ -143,32 +146,38 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     let verified = state
         .minter
         .verify_signature(token)
-        .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))?;
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     let claims = verified.claims();
     if claims.issued_at as i64 > now + DEFAULT_LEEWAY_SECONDS as i64 {
-        return Err(refused("not_yet_valid", "the token is not valid yet"));
+        return Err(refused(
+            ErrorCode::NotYetValid,
+            "the token is not valid yet",
+        ));
     }
     let id = claims.token_id.to_string();
     let row = tokens::auth_lookup(&state.store, &id)
         .await?
         .filter(|r| r.owner == claims.subject)
-        .ok_or_else(|| refused("revoked", "the token has been revoked"))?;
+        .ok_or_else(|| refused(ErrorCode::Revoked, "the token has been revoked"))?;
     if row.deleted_at.is_some()
         || (row.revoked_at.is_some() && row.revoked_from.is_none_or(|from| now >= from))
     {
-        return Err(refused("revoked", "the token has been revoked"));
+        return Err(refused(ErrorCode::Revoked, "the token has been revoked"));
     }
     if !row.owner_active {
-        return Err(refused("user_inactive", "the token's user is deactivated"));
+        return Err(refused(
+            ErrorCode::UserDeactivated,
+            "the token's user is deactivated",
+        ));
     }
     if row.issued_at < row.owner_void_before {
-        return Err(refused("revoked", "the token has been revoked"));
+        return Err(refused(ErrorCode::Revoked, "the token has been revoked"));
     }
     if !row.enabled {
-        return Err(refused("disabled", "the token is disabled"));
+        return Err(refused(ErrorCode::Disabled, "the token is disabled"));
     }
     if now >= row.expires_at {
-        return Err(refused("expired", "the token has expired"));
+        return Err(refused(ErrorCode::Expired, "the token has expired"));
     }
     if row
         .last_used_at
@@ -186,7 +195,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         user: row.owner,
         token_id: row.id,
         token_name: row.name,
-        kind: row.kind.parse().unwrap_or(claims.kind),
+        kind: row.kind,
         roles: split_roles(&row.roles),
         issued_at: row.issued_at,
         expires_at: row.expires_at,

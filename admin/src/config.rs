@@ -90,6 +90,9 @@ pub struct Settings {
     pub max_ttl: u64,
     /// Seconds.
     pub session_ttl: u64,
+    /// Seconds: a login session at most this old may mint a token that outlives it
+    /// (`TOLLGATE_REAUTH_WINDOW`, default 10 minutes).
+    pub reauth_window: u64,
     pub token_creation: bool,
     pub bootstrap_admin: Option<BootstrapAdmin>,
     pub max_body_bytes: usize,
@@ -116,6 +119,7 @@ impl Settings {
             default_ttl: 30 * DAY,
             max_ttl: 90 * DAY,
             session_ttl: 12 * 3600,
+            reauth_window: 600,
             token_creation: true,
             bootstrap_admin: None,
             max_body_bytes: 64 * 1024,
@@ -169,6 +173,7 @@ impl Settings {
         s.default_ttl = duration("TOLLGATE_DEFAULT_TTL", s.default_ttl)?;
         s.max_ttl = duration("TOLLGATE_MAX_TTL", s.max_ttl)?;
         s.session_ttl = duration("TOLLGATE_SESSION_TTL", s.session_ttl)?;
+        s.reauth_window = duration("TOLLGATE_REAUTH_WINDOW", s.reauth_window)?;
         s.request_timeout = Duration::from_secs(duration(
             "TOLLGATE_REQUEST_TIMEOUT",
             s.request_timeout.as_secs(),

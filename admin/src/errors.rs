@@ -8,68 +8,43 @@ use std::borrow::Cow;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use tollgate_shared::ErrorCode;
+
+use crate::rules::Refusal;
 use crate::store::StoreError;
 
 /// An error answered to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: Cow<'static, str>,
 }
 
 impl ApiError {
-    /// An error with any status.
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    /// An error with `code`, answered with the code's status.
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         ApiError {
-            status,
+            status: status_of(code),
             code,
             message: message.into(),
         }
     }
 
-    /// 400: the request itself is malformed.
-    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    /// 401: no usable credentials.
-    pub fn unauthorized(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    /// 403: authenticated, but not allowed.
-    pub fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
-    }
-
     /// 404 with code `not_found`.
     pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
-    }
-
-    /// 409: conflicts with the current state.
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
-    /// 422: well-formed, but a value is not acceptable.
-    pub fn invalid(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
     /// 500: our fault; details go to the log, not the caller.
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the server log",
-        )
+        Self::new(ErrorCode::Internal, "internal error; see the server log")
     }
+}
+
+/// The HTTP status of `code`.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl std::fmt::Display for ApiError {
@@ -87,8 +62,8 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// The JSON error body for `status`, `code` and `message`.
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code.as_str(), "message": message } });
     let mut response = (status, axum::Json(body)).into_response();
     if let Some(challenge) = challenge(status, code) {
         if let Ok(v) = HeaderValue::from_str(&challenge) {
@@ -102,16 +77,21 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
 /// came (or a password login failed, which is not a bearer token), `invalid_token` for a token
 /// that failed a check, `invalid_request` for a malformed `Authorization` header, and
 /// `insufficient_scope` for a caller who may not do this.
-fn challenge(status: StatusCode, code: &str) -> Option<String> {
+fn challenge(status: StatusCode, code: ErrorCode) -> Option<String> {
     const REALM: &str = "Bearer realm=\"tollgate\"";
     match status {
-        StatusCode::UNAUTHORIZED if matches!(code, "unauthenticated" | "invalid_credentials") => {
+        StatusCode::UNAUTHORIZED
+            if matches!(
+                code,
+                ErrorCode::MissingToken | ErrorCode::InvalidCredentials
+            ) =>
+        {
             Some(REALM.to_owned())
         }
         StatusCode::UNAUTHORIZED => Some(format!(
             "{REALM}, error=\"invalid_token\", error_description=\"{code}\""
         )),
-        StatusCode::BAD_REQUEST if code == "invalid_request" => {
+        StatusCode::BAD_REQUEST if code == ErrorCode::InvalidRequest => {
             Some(format!("{REALM}, error=\"invalid_request\""))
         }
         StatusCode::FORBIDDEN => Some(format!(
@@ -127,6 +107,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError {
+            status: status_of(r.code),
+            code: r.code,
+            message: r.message,
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store error");
@@ -135,21 +125,21 @@ impl From<StoreError> for ApiError {
 }
 
 /// The error code used for a bare status produced outside the handlers (routing, limits, timeouts).
-pub fn code_for_status(status: StatusCode) -> &'static str {
+pub fn code_for_status(status: StatusCode) -> ErrorCode {
     match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthenticated",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::REQUEST_TIMEOUT => "timeout",
-        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
-        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
-        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-        s if s.is_client_error() => "bad_request",
-        _ => "internal",
+        StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
+        StatusCode::UNAUTHORIZED => ErrorCode::MissingToken,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::Timeout,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::Invalid,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyRequests,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+        s if s.is_client_error() => ErrorCode::BadRequest,
+        _ => ErrorCode::Internal,
     }
 }
 
@@ -160,7 +150,7 @@ mod tests {
     #[tokio::test]
     async fn renders_the_conventional_body() {
         let response =
-            ApiError::conflict("name_taken", "a token with this name exists").into_response();
+            ApiError::new(ErrorCode::NameTaken, "a token with this name exists").into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
             .await
@@ -172,11 +162,11 @@ mod tests {
 
     #[test]
     fn unauthorized_carries_a_bearer_challenge() {
-        let r = ApiError::unauthorized("expired", "the token has expired").into_response();
+        let r = ApiError::new(ErrorCode::Expired, "the token has expired").into_response();
         let h = r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
         assert!(h.starts_with("Bearer ") && h.contains("invalid_token"));
-        for code in ["unauthenticated", "invalid_credentials"] {
-            let r = ApiError::unauthorized(code, "no token").into_response();
+        for code in [ErrorCode::MissingToken, ErrorCode::InvalidCredentials] {
+            let r = ApiError::new(code, "no token").into_response();
             assert!(
                 !r.headers()[header::WWW_AUTHENTICATE]
                     .to_str()
@@ -185,21 +175,21 @@ mod tests {
                 "{code}"
             );
         }
-        let r = ApiError::forbidden("forbidden", "admins only").into_response();
+        let r = ApiError::new(ErrorCode::Forbidden, "admins only").into_response();
         assert!(
             r.headers()[header::WWW_AUTHENTICATE]
                 .to_str()
                 .unwrap()
                 .contains("error=\"insufficient_scope\"")
         );
-        let r = ApiError::bad_request("invalid_request", "two words").into_response();
+        let r = ApiError::new(ErrorCode::InvalidRequest, "two words").into_response();
         assert!(
             r.headers()[header::WWW_AUTHENTICATE]
                 .to_str()
                 .unwrap()
                 .contains("error=\"invalid_request\"")
         );
-        let r = ApiError::bad_request("invalid_body", "x").into_response();
+        let r = ApiError::new(ErrorCode::InvalidBody, "x").into_response();
         assert!(!r.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 }

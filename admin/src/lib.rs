@@ -8,7 +8,7 @@
 //! - [`server`]: start/stop (in-process with [`Server`], or [`server::run`] for `tollgate serve`);
 //! - [`api`]: the HTTP handlers, declared in one table that also yields the OpenAPI document;
 //! - [`auth`]: passwords and bearer-token checks; [`throttle`]: login attempt limits;
-//!   [`roles`]: role rules;
+//!   [`rules`]: every permission and validity decision, as pure functions;
 //! - [`store`]: SQLite/PostgreSQL access; [`revocation`]: publishing the list;
 //! - [`cli`]: the `tollgate` command.
 #![forbid(unsafe_code)]
@@ -21,7 +21,7 @@ pub mod errors;
 pub mod metrics;
 pub mod openapi;
 pub mod revocation;
-pub mod roles;
+pub mod rules;
 pub mod server;
 pub mod state;
 pub mod store;

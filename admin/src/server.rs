@@ -22,9 +22,9 @@ use crate::auth::{hash_password, random_password};
 use crate::config::Settings;
 use crate::errors::{code_for_status, error_response};
 use crate::revocation::maintenance;
-use crate::roles::{ADMIN, TOKEN_CREATOR, USER};
+use crate::rules::roles::{ADMIN, TOKEN_CREATOR, USER};
 use crate::state::AppState;
-use crate::store::audit::{self, NewEvent};
+use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
 use crate::store::{Store, StoreError, join_roles};
 use crate::times::now;
@@ -86,10 +86,10 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
     let event = NewEvent {
         at: now,
         actor: None,
-        action: "user.create",
+        action: Action::UserCreate,
         target: Some(&name),
         subject: Some(&name),
-        outcome: "success",
+        outcome: Outcome::Success,
         detail: Some("first admin, created at start-up".into()),
     };
     audit::append(&mut tx, &event).await?;
@@ -145,7 +145,11 @@ async fn refuse_nul(request: Request, next: Next) -> Response {
 }
 
 async fn fallback() -> Response {
-    error_response(StatusCode::NOT_FOUND, "not_found", "no such route")
+    error_response(
+        StatusCode::NOT_FOUND,
+        tollgate_shared::ErrorCode::NotFound,
+        "no such route",
+    )
 }
 
 /// The application: every route with its layers.

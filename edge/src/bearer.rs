@@ -1,8 +1,8 @@
 //! Reading the bearer token from a request (RFC 6750, header form only).
 
 use base64::Engine as _;
-use tollgate_shared::contains_token;
 use tollgate_shared::token::is_b64token;
+use tollgate_shared::{ErrorCode, contains_token};
 
 /// Why a request's credentials are unusable: answered with 400 `invalid_request`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -20,11 +20,11 @@ pub enum InvalidRequest {
 
 impl InvalidRequest {
     /// A stable snake_case code for logs and JSON bodies.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            InvalidRequest::MalformedHeader => "malformed_authorization",
-            InvalidRequest::TokenInQuery => "token_in_query",
-            InvalidRequest::TokenInPath => "token_in_path",
+            InvalidRequest::MalformedHeader => ErrorCode::MalformedAuthorization,
+            InvalidRequest::TokenInQuery => ErrorCode::TokenInQuery,
+            InvalidRequest::TokenInPath => ErrorCode::TokenInPath,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! `invalid_request`. Bodies are JSON, `{"error":{"code":"...","message":"..."}}`, and never echo the token.
 
 use serde_json::json;
-use tollgate_shared::VerifyError;
+use tollgate_shared::{ErrorCode, VerifyError};
 
 use crate::bearer::InvalidRequest;
 use crate::path::AmbiguousPath;
@@ -77,30 +77,22 @@ impl Reply {
 impl Refusal {
     /// The HTTP status.
     pub fn status(&self) -> u16 {
-        match self {
-            Refusal::MissingToken | Refusal::InvalidToken(_) => 401,
-            Refusal::InsufficientScope(_) => 403,
-            Refusal::InvalidRequest(_) | Refusal::AmbiguousPath(_) => 400,
-            Refusal::ListUnavailable { .. } => 503,
-            Refusal::BadConfiguration(_) | Refusal::Internal => 500,
-            Refusal::OriginUnreachable => 502,
-            Refusal::MethodNotAllowed(_) => 405,
-        }
+        self.code().status()
     }
 
     /// The stable `code` of the JSON body.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Refusal::MissingToken => "missing_token",
+            Refusal::MissingToken => ErrorCode::MissingToken,
             Refusal::InvalidToken(e) => e.code(),
-            Refusal::InsufficientScope(_) => "insufficient_scope",
+            Refusal::InsufficientScope(_) => ErrorCode::InsufficientScope,
             Refusal::InvalidRequest(e) => e.code(),
-            Refusal::AmbiguousPath(_) => "ambiguous_path",
-            Refusal::ListUnavailable { .. } => "revocation_list_unavailable",
-            Refusal::BadConfiguration(_) => "bad_configuration",
-            Refusal::OriginUnreachable => "origin_unreachable",
-            Refusal::MethodNotAllowed(_) => "method_not_allowed",
-            Refusal::Internal => "internal_error",
+            Refusal::AmbiguousPath(_) => ErrorCode::AmbiguousPath,
+            Refusal::ListUnavailable { .. } => ErrorCode::RevocationListUnavailable,
+            Refusal::BadConfiguration(_) => ErrorCode::BadConfiguration,
+            Refusal::OriginUnreachable => ErrorCode::OriginUnreachable,
+            Refusal::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Refusal::Internal => ErrorCode::Internal,
         }
     }
 
@@ -145,7 +137,8 @@ impl Refusal {
 
     /// The whole response.
     pub fn reply(&self) -> Reply {
-        let body = json!({"error": {"code": self.code(), "message": self.message()}}).to_string();
+        let body =
+            json!({"error": {"code": self.code().as_str(), "message": self.message()}}).to_string();
         let mut reply = Reply::json(self.status(), body);
         if let Some(challenge) = self.challenge() {
             reply.headers.push(("WWW-Authenticate", challenge));
@@ -197,7 +190,7 @@ mod tests {
                     e.code()
                 )
             );
-            assert_eq!(body(&r)["error"]["code"], e.code());
+            assert_eq!(body(&r)["error"]["code"], e.code().as_str());
             assert_eq!(body(&r)["error"]["message"], e.to_string());
         }
     }
@@ -234,7 +227,7 @@ mod tests {
                     .unwrap()
                     .contains("error=\"invalid_request\"")
             );
-            assert_eq!(body(&r)["error"]["code"], e.code());
+            assert_eq!(body(&r)["error"]["code"], e.code().as_str());
         }
     }
 
@@ -270,7 +263,7 @@ mod tests {
         let r = Refusal::Internal.reply();
         assert_eq!(
             (r.status, body(&r)["error"]["code"].as_str()),
-            (500, Some("internal_error"))
+            (500, Some("internal"))
         );
     }
 

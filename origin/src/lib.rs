@@ -117,7 +117,7 @@ pub fn verify_request(
 pub fn refusal<B: From<Bytes>>(error: AssertionError) -> Response<B> {
     let body = format!(
         r#"{{"error":{{"code":"{}","message":"{}"}}}}"#,
-        json_escape(error.code()),
+        json_escape(error.code().as_str()),
         json_escape(&error.to_string())
     );
     let mut response = Response::new(B::from(Bytes::from(body)));

@@ -123,7 +123,7 @@ impl Origin {
         assert_eq!(headers["cache-control"], "no-store");
         assert_eq!(
             body,
-            json!({"error": {"code": error.code(), "message": error.to_string()}})
+            json!({"error": {"code": error.code().as_str(), "message": error.to_string()}})
         );
         assert_eq!(self.calls(), before, "the handler was not called");
     }

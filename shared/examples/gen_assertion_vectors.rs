@@ -31,7 +31,7 @@ type Case = (
 );
 
 fn outcome<T>(r: Result<T, AssertionError>) -> &'static str {
-    r.map_or_else(AssertionError::code, |_| "ok")
+    r.map_or_else(|e| e.code().as_str(), |_| "ok")
 }
 
 fn main() {

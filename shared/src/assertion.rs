@@ -132,15 +132,15 @@ pub enum AssertionError {
 
 impl AssertionError {
     /// A stable snake_case code.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> crate::ErrorCode {
         match self {
-            AssertionError::Missing => "missing_assertion",
-            AssertionError::Malformed => "malformed",
-            AssertionError::UnknownKey => "unknown_key",
-            AssertionError::BadSignature => "bad_signature",
-            AssertionError::WrongRequest => "wrong_request",
-            AssertionError::Expired => "expired",
-            AssertionError::NotYetValid => "not_yet_valid",
+            AssertionError::Missing => crate::ErrorCode::MissingAssertion,
+            AssertionError::Malformed => crate::ErrorCode::Malformed,
+            AssertionError::UnknownKey => crate::ErrorCode::UnknownKey,
+            AssertionError::BadSignature => crate::ErrorCode::BadSignature,
+            AssertionError::WrongRequest => crate::ErrorCode::WrongRequest,
+            AssertionError::Expired => crate::ErrorCode::Expired,
+            AssertionError::NotYetValid => crate::ErrorCode::NotYetValid,
         }
     }
 }

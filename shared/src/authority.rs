@@ -46,16 +46,16 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// The stable snake_case code (`malformed`, `bad_checksum`, ...).
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> crate::ErrorCode {
         match self {
-            VerifyError::Malformed => "malformed",
-            VerifyError::BadChecksum => "bad_checksum",
-            VerifyError::UnknownKey => "unknown_key",
-            VerifyError::BadSignature => "bad_signature",
-            VerifyError::Expired => "expired",
-            VerifyError::NotYetValid => "not_yet_valid",
-            VerifyError::Revoked => "revoked",
-            VerifyError::Disabled => "disabled",
+            VerifyError::Malformed => crate::ErrorCode::Malformed,
+            VerifyError::BadChecksum => crate::ErrorCode::BadChecksum,
+            VerifyError::UnknownKey => crate::ErrorCode::UnknownKey,
+            VerifyError::BadSignature => crate::ErrorCode::BadSignature,
+            VerifyError::Expired => crate::ErrorCode::Expired,
+            VerifyError::NotYetValid => crate::ErrorCode::NotYetValid,
+            VerifyError::Revoked => crate::ErrorCode::Revoked,
+            VerifyError::Disabled => crate::ErrorCode::Disabled,
         }
     }
 
@@ -535,7 +535,12 @@ mod tests {
     fn errors_never_echo_the_token() {
         for e in VerifyError::ALL {
             assert!(!e.to_string().contains("tg_"));
-            assert!(e.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(
+                e.code()
+                    .as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_')
+            );
         }
     }
 }

@@ -30,6 +30,7 @@
 pub mod assertion;
 mod authority;
 mod codec;
+pub mod error_code;
 pub mod freshness;
 pub mod keyring;
 pub mod revocation;
@@ -39,6 +40,7 @@ mod verified;
 
 pub use assertion::{AssertionError, AssertionKeys, Identity};
 pub use authority::{Authority, BadPrefix, DEFAULT_LEEWAY_SECONDS, MintError, VerifyError};
+pub use error_code::ErrorCode;
 pub use freshness::{Freshness, FreshnessError};
 pub use keyring::{Keyring, KeyringError, generate_entry, generate_key};
 pub use revocation::{Delta, Document, Entry, EntryState, ListError, RevocationList, SubjectRule};

@@ -148,6 +148,18 @@ impl Kind {
     }
 }
 
+/// A kind name that is not `session`, `personal` or `service`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown token kind {0:?}")]
+pub struct UnknownKind(pub String);
+
+impl TryFrom<String> for Kind {
+    type Error = UnknownKind;
+    fn try_from(s: String) -> Result<Self, UnknownKind> {
+        s.parse().map_err(|()| UnknownKind(s))
+    }
+}
+
 impl core::str::FromStr for Kind {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {

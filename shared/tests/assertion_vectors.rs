@@ -98,7 +98,7 @@ fn assertions_sign_and_verify_as_recorded() {
             );
             let expect = check["expect"].as_str().unwrap();
             assert_eq!(
-                got.as_ref().map_or_else(|e| e.code(), |_| "ok"),
+                got.as_ref().map_or_else(|e| e.code().as_str(), |_| "ok"),
                 expect,
                 "{name} {check}"
             );

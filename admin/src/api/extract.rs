@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use tollgate_shared::ErrorCode;
 
 use crate::errors::ApiError;
 
@@ -20,13 +21,12 @@ pub struct OptionalBody<T>(pub T);
 async fn read(req: Request) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, &()).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "the request body is too large",
-            )
+            ApiError::new(ErrorCode::BodyTooLarge, "the request body is too large")
         } else {
-            ApiError::bad_request("unreadable_body", "the request body could not be read")
+            ApiError::new(
+                ErrorCode::UnreadableBody,
+                "the request body could not be read",
+            )
         }
     })
 }
@@ -44,8 +44,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// The answer to a U+0000 in a string, a path or a query.
 pub fn nul_refused() -> ApiError {
-    ApiError::bad_request(
-        "invalid_character",
+    ApiError::new(
+        ErrorCode::InvalidCharacter,
         "text may not contain the NUL character (U+0000)",
     )
 }
@@ -67,15 +67,16 @@ pub fn parse_unchecked<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
         match e.classify() {
             Category::Data => {
                 let code = if e.to_string().starts_with("unknown field") {
-                    "unknown_field"
+                    ErrorCode::UnknownField
                 } else {
-                    "invalid_body"
+                    ErrorCode::InvalidBody
                 };
-                ApiError::bad_request(code, e.to_string())
+                ApiError::new(code, e.to_string())
             }
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-            }
+            Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("the body is not valid JSON: {e}"),
+            ),
         }
     })
 }
@@ -146,7 +147,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(v)| Params(v))
-            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+            .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
     }
 }
 

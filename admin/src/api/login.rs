@@ -5,20 +5,21 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use tollgate_shared::ErrorCode;
 use tollgate_shared::Kind;
 use tollgate_shared::token::MAX_ROLES;
 
+use super::changes::ListChanges;
 use super::extract::{OptionalBody, Source, UncheckedBody};
+use super::minting::mint;
 use super::records::TokenRecord;
 use super::token_actions::Empty;
-use super::token_rules::mint;
 use super::with_sequence;
 use crate::auth::{Caller, verify_password};
 use crate::errors::{ApiError, error_response};
-use crate::revocation::entries::refresh;
+use crate::rules::tokens::Mint;
 use crate::state::AppState;
-use crate::store::audit::{self, NewEvent};
-use crate::store::list::{self, Change};
+use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::UserRow;
 use crate::store::{tokens, users};
 use crate::times::now;
@@ -39,7 +40,7 @@ pub struct Session {
 }
 
 fn refused() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "wrong username or password")
+    ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
 }
 
 /// Counts and audits a refused login; `user` is the account named, if it exists.
@@ -54,10 +55,10 @@ async fn record_failure(
     let e = NewEvent {
         at: now,
         actor: known,
-        action: "login",
+        action: Action::Login,
         target: known,
         subject: known,
-        outcome: "failure",
+        outcome: Outcome::Failure,
         detail: Some(reason.to_owned()),
     };
     audit::append_alone(&state.store, &e).await?;
@@ -71,7 +72,11 @@ fn too_many_attempts(retry_after: u64, busy: bool) -> Response {
     } else {
         "too many failed logins for this user or from this address; try again later"
     };
-    let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message);
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyAttempts,
+        message,
+    );
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
@@ -128,8 +133,8 @@ pub async fn login(
     let roles = user.role_list();
     if roles.len() > MAX_ROLES {
         // Only a user stored before the limit can hold more; say so instead of dropping roles.
-        return Err(ApiError::conflict(
-            "too_many_roles",
+        return Err(ApiError::new(
+            ErrorCode::TooManyRoles,
             format!(
                 "this user holds {} roles and a session carries at most {MAX_ROLES}; an admin must remove some",
                 roles.len()
@@ -137,26 +142,24 @@ pub async fn login(
         ));
     }
     let expires_at = now + state.settings.session_ttl as i64;
-    let (text, row) = mint(
-        &state,
-        &user.name,
-        Kind::Session,
+    let plan = Mint {
+        owner: user.name.clone(),
+        kind: Kind::Session,
         roles,
-        "login session".into(),
-        String::new(),
-        now,
+        name: "login session".into(),
+        description: String::new(),
         expires_at,
-        &user.name,
-    )?;
+    };
+    let (text, row) = mint(&state, &plan, now, &user.name)?;
     let mut tx = state.store.write().await?;
     tokens::insert(&mut tx, &row).await?;
     let e = NewEvent {
         at: now,
         actor: Some(&user.name),
-        action: "login",
+        action: Action::Login,
         target: Some(&row.id),
         subject: Some(&user.name),
-        outcome: "success",
+        outcome: Outcome::Success,
         detail: None,
     };
     audit::append(&mut tx, &e).await?;
@@ -181,8 +184,8 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let now = now();
     if caller.kind != Kind::Session {
-        return Err(ApiError::bad_request(
-            "not_a_session",
+        return Err(ApiError::new(
+            ErrorCode::NotASession,
             "logout ends login sessions; revoke other tokens instead",
         ));
     }
@@ -193,22 +196,16 @@ pub async fn logout(
     row.revoked_at = Some(now);
     row.revoked_by = Some(caller.user.clone());
     row.revoked_from = None;
-    let mut sequence = None;
-    if let Some(old) = refresh(&mut row) {
-        tokens::update(&mut tx, &row).await?;
-        let change = Change::Token {
-            id: &row.id,
-            expires_at: old.expires.max(row.list_expires),
-        };
-        sequence = Some(list::bump(&mut tx, now, &[change]).await?);
-    }
+    let mut changes = ListChanges::default();
+    changes.token(&mut tx, &mut row).await?;
+    let sequence = changes.publish(&mut tx, now).await?;
     let e = NewEvent {
         at: now,
         actor: Some(&caller.user),
-        action: "logout",
+        action: Action::Logout,
         target: Some(&row.id),
         subject: Some(&caller.user),
-        outcome: "success",
+        outcome: Outcome::Success,
         detail: None,
     };
     audit::append(&mut tx, &e).await?;

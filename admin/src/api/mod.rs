@@ -2,14 +2,15 @@
 //! and feeds the OpenAPI document, so the two cannot drift apart.
 
 pub mod audit;
+pub mod changes;
 pub mod extract;
 pub mod login;
 pub mod me;
+pub mod minting;
 pub mod records;
 pub mod revocations;
 pub mod system;
 pub mod token_actions;
-pub mod token_rules;
 pub mod tokens;
 pub mod users;
 
@@ -21,7 +22,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::state::AppState;
-use crate::store::audit::{NewEvent, append_alone};
+use crate::store::audit::{Action, NewEvent, Outcome, append_alone};
 use crate::times::now;
 
 /// Response header carrying the revocation-list version that includes a change.
@@ -145,7 +146,7 @@ pub fn router() -> Router<AppState> {
 pub async fn audited<T>(
     state: &AppState,
     caller: &Caller,
-    action: &str,
+    action: Action,
     target: Option<&str>,
     result: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
@@ -157,7 +158,7 @@ pub async fn audited<T>(
                 action,
                 target,
                 subject: None,
-                outcome: "denied",
+                outcome: Outcome::Denied,
                 detail: Some(format!("{}: {}", e.code, e.message)),
             };
             if let Err(err) = append_alone(&state.store, &event).await {

@@ -3,6 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
+use tollgate_shared::ErrorCode;
 
 use crate::errors::ApiError;
 use crate::store::audit::AuditRow;
@@ -53,7 +54,7 @@ impl TokenRecord {
             name: row.name.clone(),
             description: row.description.clone(),
             owner: row.owner.clone(),
-            kind: row.kind.clone(),
+            kind: row.kind.as_str().to_owned(),
             roles: row.role_list(),
             created_at: rfc3339(row.issued_at),
             created_by: row.created_by.clone(),
@@ -175,8 +176,8 @@ pub fn parse_cursor(text: &str) -> Result<String, ApiError> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("v1:").map(str::to_owned))
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_cursor",
+            ApiError::new(
+                ErrorCode::InvalidCursor,
                 "the cursor is not one this server handed out",
             )
         })
@@ -185,8 +186,8 @@ pub fn parse_cursor(text: &str) -> Result<String, ApiError> {
 /// Decodes a cursor holding a number.
 pub fn parse_number_cursor(text: &str) -> Result<i64, ApiError> {
     parse_cursor(text)?.parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_cursor",
+        ApiError::new(
+            ErrorCode::InvalidCursor,
             "the cursor is not one this server handed out",
         )
     })
@@ -197,8 +198,8 @@ pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, Api
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_limit",
+        Some(_) => Err(ApiError::new(
+            ErrorCode::InvalidLimit,
             format!("limit must be 1 to {max}"),
         )),
     }

@@ -16,7 +16,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %e, "health check failed");
             crate::errors::error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                tollgate_shared::ErrorCode::Unavailable,
                 "the store does not answer",
             )
         }

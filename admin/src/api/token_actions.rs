@@ -1,35 +1,30 @@
 //! Changes to one token: `PATCH`, `POST .../revoke`, `POST .../regenerate`, `DELETE`.
-//! Each runs in one transaction that also bumps the revocation list when the token's entry
-//! changes, and appends to the audit log.
+//! Each loads the token, lets [`crate::rules::tokens`] decide, then writes the result, moves the
+//! revocation list on ([`ListChanges`]) and appends to the audit log, in one transaction.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tollgate_shared::Kind;
 
+use super::changes::ListChanges;
 use super::extract::{Body, OptionalBody};
+use super::minting::{mint, name_clash};
 use super::records::TokenRecord;
-use super::token_rules::{
-    check_description, grantable_roles, may_manage, mint, name_clash, parse_id, requested_expiry,
-};
 use super::tokens::Minted;
 use super::{audited, with_sequence};
 use crate::auth::Caller;
 use crate::errors::ApiError;
-use crate::revocation::entries::{ListColumns, refresh};
 use crate::revocation::subjects;
-use crate::roles;
+use crate::rules::expiry::Requested;
+use crate::rules::text::parse_id;
+use crate::rules::tokens::{self as rules, Limits, TokenEdit, may_manage};
 use crate::state::AppState;
-use crate::store::audit::{self, NewEvent};
-use crate::store::list::{self, Change};
+use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::tokens::{self, TokenRow};
 use crate::store::{Tx, users};
-use crate::times::{now, rfc3339};
-
-/// Longest grace period for a regenerated token's predecessor.
-pub const MAX_GRACE_SECONDS: u64 = 7 * 86_400;
+use crate::times::now;
 
 /// Reads and locks a token `caller` may manage; 404 if missing, deleted or not theirs.
 async fn load(tx: &mut Tx, caller: &Caller, id: &str) -> Result<TokenRow, ApiError> {
@@ -47,44 +42,25 @@ async fn load(tx: &mut Tx, caller: &Caller, id: &str) -> Result<TokenRow, ApiErr
     Ok(row)
 }
 
-/// Bumps the list if `old` (the entry before the change) differs from the row's entry now.
-async fn publish(
+/// Appends the successful `action` on `row` by `caller`.
+async fn record(
     tx: &mut Tx,
+    caller: &Caller,
+    action: Action,
     row: &TokenRow,
-    old: Option<ListColumns>,
-    now: i64,
-) -> Result<Option<i64>, ApiError> {
-    let Some(old) = old else { return Ok(None) };
-    let expires_at = old.expires.max(row.list_expires);
-    Ok(Some(
-        list::bump(
-            tx,
-            now,
-            &[Change::Token {
-                id: &row.id,
-                expires_at,
-            }],
-        )
-        .await?,
-    ))
-}
-
-fn event<'a>(
-    caller: &'a Caller,
-    action: &'a str,
-    row: &'a TokenRow,
     now: i64,
     detail: String,
-) -> NewEvent<'a> {
-    NewEvent {
+) -> Result<(), ApiError> {
+    let event = NewEvent {
         at: now,
         actor: Some(&caller.user),
         action,
         target: Some(&row.id),
         subject: Some(&row.owner),
-        outcome: "success",
+        outcome: Outcome::Success,
         detail: Some(detail),
-    }
+    };
+    Ok(audit::append(tx, &event).await?)
 }
 
 /// Body of `PATCH /api/v1/tokens/{id}`.
@@ -106,7 +82,7 @@ pub async fn patch(
     Body(req): Body<PatchToken>,
 ) -> Result<Response, ApiError> {
     let result = patch_token(&state, &caller, &id, req).await;
-    audited(&state, &caller, "token.update", Some(&id), result).await
+    audited(&state, &caller, Action::TokenUpdate, Some(&id), result).await
 }
 
 async fn patch_token(
@@ -116,96 +92,32 @@ async fn patch_token(
     req: PatchToken,
 ) -> Result<Response, ApiError> {
     let now = now();
-    let new_expiry = req.expires_at.is_some() || req.ttl_seconds.is_some();
-    if req.description.is_none() && !new_expiry && req.enabled.is_none() {
-        return Err(ApiError::invalid(
-            "nothing_to_change",
-            "give description, expires_at, ttl_seconds or enabled",
-        ));
-    }
-    let description = req
-        .description
-        .as_deref()
-        .map(check_description)
-        .transpose()?;
+    let limits = Limits::of(&state.settings);
+    let edit = TokenEdit {
+        description: req.description.as_deref(),
+        expiry: Requested {
+            expires_at: req.expires_at.as_deref(),
+            ttl_seconds: req.ttl_seconds,
+        },
+        enabled: req.enabled,
+    };
+    let description = rules::check_edit(&edit)?;
     let mut tx = state.store.write().await?;
-    let mut row = load(&mut tx, caller, id).await?;
-    if row.revoked_at.is_some() {
-        return Err(ApiError::conflict(
-            "token_revoked",
-            "a revoked token cannot be changed",
-        ));
-    }
-    let mut changed = Vec::new();
-    let mut extended_to = None;
-    if new_expiry {
-        let latest = row.issued_at + state.settings.max_ttl as i64;
-        let at = requested_expiry(req.expires_at.as_deref(), req.ttl_seconds, now, 0, i64::MAX)?;
-        if at > row.expires_at && !caller.is_admin() {
-            return Err(ApiError::forbidden(
-                "cannot_extend",
-                "only admins may extend a token's expiry",
-            ));
-        }
-        if at > latest {
-            return Err(ApiError::invalid(
-                "expiry_too_far",
-                format!(
-                    "the expiry is beyond the maximum lifetime (latest allowed: {})",
-                    rfc3339(latest)
-                ),
-            ));
-        }
-        if at > row.expires_at {
-            extended_to = Some(at);
-        }
-        row.expires_at = at;
-        changed.push(format!("expires_at {}", rfc3339(at)));
-    }
-    if let Some(d) = description {
-        row.description = d;
-        changed.push("description".to_owned());
-    }
-    if let Some(enabled) = req.enabled {
-        if enabled && !row.enabled && row.disabled_by_admin && !caller.is_admin() {
-            return Err(ApiError::forbidden(
-                "disabled_by_admin",
-                "an admin disabled this token; only an admin may enable it",
-            ));
-        }
-        if !enabled && row.enabled {
-            row.disabled_by_admin = caller.is_admin();
-        }
-        if enabled {
-            row.disabled_by_admin = false;
-        }
-        row.enabled = enabled;
-        changed.push(format!("enabled {enabled}"));
-    }
-    let old = refresh(&mut row);
-    tokens::update(&mut tx, &row).await?;
-    let mut sequence = None;
-    let mut changes = Vec::new();
-    if let Some(old) = old {
-        changes.push(Change::Token {
-            id: &row.id,
-            expires_at: old.expires.max(row.list_expires),
-        });
-    }
-    if let Some(until) = extended_to {
+    let row = load(&mut tx, caller, id).await?;
+    let mut edited = rules::decide_edit(caller, &row, &edit, description, now, &limits)?;
+    let mut changes = ListChanges::default();
+    changes.token(&mut tx, &mut edited.row).await?;
+    let row = edited.row;
+    if let Some(until) = edited.extended_to {
+        // An extended token must stay covered by any cut-off of its owner's that reaches it.
         if let Some(expires_at) = subjects::cover(&mut tx, &row.owner, row.issued_at, until).await?
         {
-            changes.push(subjects::change(&row.owner, expires_at));
+            changes.subject(&row.owner, expires_at);
         }
     }
-    if !changes.is_empty() {
-        sequence = Some(list::bump(&mut tx, now, &changes).await?);
-    }
-    audit::append(
-        &mut tx,
-        &event(caller, "token.update", &row, now, changed.join(", ")),
-    )
-    .await?;
+    let sequence = changes.publish(&mut tx, now).await?;
+    let detail = edited.changes.join(", ");
+    record(&mut tx, caller, Action::TokenUpdate, &row, now, detail).await?;
     tx.commit().await?;
     Ok(with_sequence(
         Json(TokenRecord::of(&row, now)).into_response(),
@@ -226,34 +138,24 @@ pub async fn revoke(
     OptionalBody(_): OptionalBody<Empty>,
 ) -> Result<Response, ApiError> {
     let result = revoke_token(&state, &caller, &id).await;
-    audited(&state, &caller, "token.revoke", Some(&id), result).await
+    audited(&state, &caller, Action::TokenRevoke, Some(&id), result).await
 }
 
 async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
     let now = now();
     let mut tx = state.store.write().await?;
-    let mut row = load(&mut tx, caller, id).await?;
-    if row.revoked_by_now(now) {
-        return Err(ApiError::conflict(
-            "already_revoked",
-            "the token is already revoked",
-        ));
-    }
-    let in_grace = row.revoked_at.is_some();
-    row.revoked_at = Some(now);
-    row.revoked_by = Some(caller.user.clone());
-    row.revoked_from = None;
-    let old = refresh(&mut row);
-    tokens::update(&mut tx, &row).await?;
-    let sequence = publish(&mut tx, &row, old, now).await?;
-    let detail = if in_grace {
-        "ended its grace period"
-    } else {
-        "revoked"
-    };
-    audit::append(
+    let row = load(&mut tx, caller, id).await?;
+    let (mut row, detail) = rules::decide_revoke(caller, &row, now)?;
+    let mut changes = ListChanges::default();
+    changes.token(&mut tx, &mut row).await?;
+    let sequence = changes.publish(&mut tx, now).await?;
+    record(
         &mut tx,
-        &event(caller, "token.revoke", &row, now, detail.to_owned()),
+        caller,
+        Action::TokenRevoke,
+        &row,
+        now,
+        detail.to_owned(),
     )
     .await?;
     tx.commit().await?;
@@ -291,7 +193,7 @@ pub async fn regenerate(
     OptionalBody(req): OptionalBody<Regenerate>,
 ) -> Result<Response, ApiError> {
     let result = regenerate_token(&state, &caller, &id, req).await;
-    audited(&state, &caller, "token.regenerate", Some(&id), result).await
+    audited(&state, &caller, Action::TokenRegenerate, Some(&id), result).await
 }
 
 async fn regenerate_token(
@@ -301,112 +203,27 @@ async fn regenerate_token(
     req: Regenerate,
 ) -> Result<Response, ApiError> {
     let now = now();
-    if !state.settings.token_creation {
-        return Err(ApiError::forbidden(
-            "token_creation_disabled",
-            "token creation is turned off on this server",
-        ));
-    }
-    let grace = req.grace_seconds.unwrap_or(0);
-    if grace > MAX_GRACE_SECONDS {
-        return Err(ApiError::invalid(
-            "grace_too_long",
-            format!("grace_seconds is at most {MAX_GRACE_SECONDS}"),
-        ));
-    }
-    if !caller.can_create_tokens() {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "regenerating tokens needs the token_creator or admin role",
-        ));
-    }
+    let limits = Limits::of(&state.settings);
+    let grace = rules::check_regenerate(caller, req.grace_seconds, &limits)?;
     let mut tx = state.store.write().await?;
-    let mut old = load(&mut tx, caller, id).await?;
-    if old.revoked_at.is_some() {
-        return Err(ApiError::conflict(
-            "token_revoked",
-            "a revoked token cannot be regenerated",
-        ));
-    }
-    if now >= old.expires_at {
-        return Err(ApiError::conflict(
-            "token_expired",
-            "an expired token cannot be regenerated",
-        ));
-    }
-    if !old.enabled {
-        return Err(ApiError::conflict(
-            "token_disabled",
-            "a disabled token cannot be regenerated; enable it first",
-        ));
-    }
-    if old.kind == Kind::Session.as_str() {
-        return Err(ApiError::conflict(
-            "session_token",
-            "a session cannot be regenerated; log in again",
-        ));
-    }
-    // The new token ends when the old one would have (its current, possibly shortened, expiry);
-    // only an admin may ask for more, as with an edit.
-    let max_ttl = state.settings.max_ttl as i64;
-    let latest = if caller.is_admin() {
-        now + max_ttl
-    } else {
-        old.expires_at.min(now + max_ttl)
+    let old = load(&mut tx, caller, id).await?;
+    let owner = users::get(&mut tx, &old.owner).await?;
+    let asked = Requested {
+        expires_at: req.expires_at.as_deref(),
+        ttl_seconds: req.ttl_seconds,
     };
-    let remaining = (old.expires_at.min(now + max_ttl) - now).max(1) as u64;
-    let expires_at = requested_expiry(
-        req.expires_at.as_deref(),
-        req.ttl_seconds,
-        now,
-        remaining,
-        latest,
-    )?;
-    let owner = users::get(&mut tx, &old.owner)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such token"))?;
-    if !owner.active {
-        return Err(ApiError::conflict(
-            "user_inactive",
-            "the user is deactivated",
-        ));
-    }
-    let roles = old.role_list();
-    if let Some(missing) = roles::first_missing(&roles, &grantable_roles(caller, &owner)) {
-        return Err(ApiError::forbidden(
-            "role_not_held",
-            format!("role {missing:?} cannot be granted by you to this token"),
-        ));
-    }
-    let kind = old.kind.parse::<Kind>().unwrap_or(Kind::Personal);
-    let (text, mut new) = mint(
-        state,
-        &old.owner,
-        kind,
-        roles,
-        old.name.clone(),
-        old.description.clone(),
-        now,
-        expires_at,
-        &caller.user,
-    )?;
+    let plan = rules::decide_regenerate(caller, &old, owner.as_ref(), asked, now, &limits)?;
+    let (text, mut new) = mint(state, &plan, now, &caller.user)?;
     new.replaces = Some(old.id.clone());
-    old.revoked_at = Some(now);
-    old.revoked_by = Some(caller.user.clone());
-    old.revoked_from = (grace > 0).then(|| now + grace as i64);
-    old.replaced_by = Some(new.id.clone());
-    let before = refresh(&mut old);
-    tokens::update(&mut tx, &old).await?;
+    let mut old = rules::retire(caller, &old, &new.id, grace, now);
+    let mut changes = ListChanges::default();
+    changes.token(&mut tx, &mut old).await?;
     tokens::insert(&mut tx, &new).await.map_err(name_clash)?;
-    let sequence = publish(&mut tx, &old, before, now).await?;
+    let sequence = changes.publish(&mut tx, now).await?;
     let detail = format!("replaced by {}, grace {grace}s", new.id);
-    audit::append(
-        &mut tx,
-        &event(caller, "token.regenerate", &old, now, detail),
-    )
-    .await?;
+    record(&mut tx, caller, Action::TokenRegenerate, &old, now, detail).await?;
     tx.commit().await?;
-    state.metrics.token_issued(kind);
+    state.metrics.token_issued(plan.kind);
     state.metrics.token_revoked();
     let body = Regenerated {
         minted: Minted {
@@ -428,34 +245,19 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let result = delete_token(&state, &caller, &id).await;
-    audited(&state, &caller, "token.delete", Some(&id), result).await
+    audited(&state, &caller, Action::TokenDelete, Some(&id), result).await
 }
 
 async fn delete_token(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
     let now = now();
     let mut tx = state.store.write().await?;
-    let mut row = load(&mut tx, caller, id).await?;
-    let was_valid = !row.revoked_by_now(now);
-    row.deleted_at = Some(now);
-    if row.revoked_at.is_none() {
-        row.revoked_at = Some(now);
-        row.revoked_by = Some(caller.user.clone());
-    }
-    row.revoked_from = None;
-    let old = refresh(&mut row);
-    tokens::update(&mut tx, &row).await?;
-    let sequence = publish(&mut tx, &row, old, now).await?;
-    audit::append(
-        &mut tx,
-        &event(
-            caller,
-            "token.delete",
-            &row,
-            now,
-            format!("name {:?}", row.name),
-        ),
-    )
-    .await?;
+    let row = load(&mut tx, caller, id).await?;
+    let (mut row, was_valid) = rules::decide_delete(caller, &row, now);
+    let mut changes = ListChanges::default();
+    changes.token(&mut tx, &mut row).await?;
+    let sequence = changes.publish(&mut tx, now).await?;
+    let detail = format!("name {:?}", row.name);
+    record(&mut tx, caller, Action::TokenDelete, &row, now, detail).await?;
     tx.commit().await?;
     if was_valid {
         state.metrics.token_revoked();

@@ -2,27 +2,26 @@
 //! `GET /api/v1/tokens/{id}`.
 
 use std::collections::HashMap;
+use tollgate_shared::ErrorCode;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tollgate_shared::token::MAX_ROLES;
-use tollgate_shared::{Kind, valid_subject};
+use tollgate_shared::Kind;
 
 use super::audited;
 use super::extract::{Body, Params};
+use super::minting::{mint, name_clash};
 use super::records::{TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs};
-use super::token_rules::{
-    check_description, check_name, grantable_roles, may_manage, mint, name_clash, parse_id,
-    requested_expiry,
-};
 use crate::auth::Caller;
 use crate::errors::ApiError;
-use crate::roles;
+use crate::rules::expiry::Requested;
+use crate::rules::text::parse_id;
+use crate::rules::tokens::{self as rules, Limits, NewToken, Owner, may_manage};
 use crate::state::AppState;
-use crate::store::audit::{self, NewEvent};
+use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::tokens::{self, ListFilter, TokenRow};
 use crate::store::users;
 use crate::times::now;
@@ -64,7 +63,7 @@ pub async fn create(
     Body(req): Body<CreateToken>,
 ) -> Result<Response, ApiError> {
     let result = create_token(&state, &caller, req).await;
-    audited(&state, &caller, "token.create", None, result).await
+    audited(&state, &caller, Action::TokenCreate, None, result).await
 }
 
 async fn create_token(
@@ -73,150 +72,66 @@ async fn create_token(
     req: CreateToken,
 ) -> Result<Response, ApiError> {
     let now = now();
-    if !state.settings.token_creation {
-        return Err(ApiError::forbidden(
-            "token_creation_disabled",
-            "token creation is turned off on this server",
-        ));
-    }
-    let name = check_name(&req.name)?;
-    let description = check_description(req.description.as_deref().unwrap_or(""))?;
-    let max_ttl = state.settings.max_ttl as i64;
-    let expires_at = requested_expiry(
-        req.expires_at.as_deref(),
-        req.ttl_seconds,
-        now,
-        state.settings.default_ttl,
-        now + max_ttl,
-    )?;
-    let wanted = req
-        .roles
-        .as_deref()
-        .map(|r| roles::normalize(r, MAX_ROLES))
-        .transpose()?;
-    if !caller.can_create_tokens() {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "creating tokens needs the token_creator or admin role",
-        ));
-    }
-    let owner_name = req.user.unwrap_or_else(|| caller.user.clone());
-    if !valid_subject(&owner_name) {
-        return Err(ApiError::invalid("invalid_user", "not a valid user name"));
-    }
-    let detail = |row: &TokenRow| {
-        format!(
-            "name {:?}, kind {}, roles [{}]",
-            row.name, row.kind, row.roles
-        )
+    let limits = Limits::of(&state.settings);
+    let asked = NewToken {
+        name: &req.name,
+        description: req.description.as_deref(),
+        expiry: Requested {
+            expires_at: req.expires_at.as_deref(),
+            ttl_seconds: req.ttl_seconds,
+        },
+        roles: req.roles.as_deref(),
+        owner: req.user.as_deref(),
     };
-    if owner_name == caller.user {
+    let checked = rules::check_new(caller, &asked, now, &limits)?;
+    if checked.owner == caller.user {
         // For oneself the roles to grant are the caller token's own (a subset of the user's);
         // the insert goes ahead only if the user record is unchanged since authentication.
-        let roles = match wanted.clone() {
-            Some(w) => {
-                if let Some(missing) = roles::first_missing(&w, &caller.roles) {
-                    return Err(ApiError::forbidden(
-                        "role_not_held",
-                        format!("role {missing:?} cannot be granted by you to this token"),
-                    ));
-                }
-                w
-            }
-            None => caller.roles.clone(),
-        };
-        let kind = if caller.service_account {
-            Kind::Service
-        } else {
-            Kind::Personal
-        };
-        let (text, row) = mint(
-            state,
-            &caller.user,
-            kind,
-            roles,
-            name.clone(),
-            description.clone(),
-            now,
-            expires_at,
-            &caller.user,
-        )?;
+        let plan = rules::decide_create(caller, checked.clone(), Owner::Caller, now, &limits)?;
+        let (text, row) = mint(state, &plan, now, &caller.user)?;
         let mut tx = state.store.write().await?;
         if tokens::insert_if_owner_unchanged(&mut tx, &row, caller.owner_version)
             .await
             .map_err(name_clash)?
         {
-            audit::append(&mut tx, &created_event(caller, &row, now, detail(&row))).await?;
-            tx.commit().await?;
-            state.metrics.token_issued(kind);
-            let record = TokenRecord::of(&row, now);
-            return Ok((
-                StatusCode::CREATED,
-                Json(Minted {
-                    token: text,
-                    record,
-                }),
-            )
-                .into_response());
+            return created(state, tx, caller, text, row, now).await;
         }
         // The user changed meanwhile: decide again on the current record.
     }
     let mut tx = state.store.write().await?;
-    let owner = match users::get_for_share(&mut tx, &owner_name).await? {
-        Some(o) => o,
-        None if caller.is_admin() => return Err(ApiError::not_found("no such user")),
-        None => {
-            return Err(ApiError::forbidden(
-                "forbidden",
-                "only admins create tokens for other users",
-            ));
-        }
-    };
-    if !may_manage(caller, &owner) {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "only admins create tokens for other users",
-        ));
-    }
-    if !owner.active {
-        return Err(ApiError::conflict(
-            "user_inactive",
-            "the user is deactivated",
-        ));
-    }
-    let grantable = grantable_roles(caller, &owner);
-    let roles = match wanted {
-        Some(w) => {
-            if let Some(missing) = roles::first_missing(&w, &grantable) {
-                return Err(ApiError::forbidden(
-                    "role_not_held",
-                    format!("role {missing:?} cannot be granted by you to this token"),
-                ));
-            }
-            w
-        }
-        None => grantable,
-    };
-    let kind = if owner.service_account {
-        Kind::Service
-    } else {
-        Kind::Personal
-    };
-    let (text, row) = mint(
-        state,
-        &owner.name,
-        kind,
-        roles,
-        name,
-        description,
-        now,
-        expires_at,
-        &caller.user,
-    )?;
+    let owner = users::get_for_share(&mut tx, &checked.owner).await?;
+    let plan = rules::decide_create(caller, checked, Owner::Other(owner.as_ref()), now, &limits)?;
+    let (text, row) = mint(state, &plan, now, &caller.user)?;
     tokens::insert(&mut tx, &row).await.map_err(name_clash)?;
-    audit::append(&mut tx, &created_event(caller, &row, now, detail(&row))).await?;
+    created(state, tx, caller, text, row, now).await
+}
+
+/// Audits a stored new token, commits, and answers with its text (shown this once).
+async fn created(
+    state: &AppState,
+    mut tx: crate::store::Tx,
+    caller: &Caller,
+    text: String,
+    row: TokenRow,
+    now: i64,
+) -> Result<Response, ApiError> {
+    let event = NewEvent {
+        at: now,
+        actor: Some(&caller.user),
+        action: Action::TokenCreate,
+        target: Some(&row.id),
+        subject: Some(&row.owner),
+        outcome: Outcome::Success,
+        detail: Some(format!(
+            "name {:?}, kind {}, roles [{}]",
+            row.name,
+            row.kind.as_str(),
+            row.roles
+        )),
+    };
+    audit::append(&mut tx, &event).await?;
     tx.commit().await?;
-    state.metrics.token_issued(kind);
+    state.metrics.token_issued(row.kind);
     let record = TokenRecord::of(&row, now);
     Ok((
         StatusCode::CREATED,
@@ -226,23 +141,6 @@ async fn create_token(
         }),
     )
         .into_response())
-}
-
-fn created_event<'a>(
-    caller: &'a Caller,
-    row: &'a TokenRow,
-    now: i64,
-    detail: String,
-) -> NewEvent<'a> {
-    NewEvent {
-        at: now,
-        actor: Some(&caller.user),
-        action: "token.create",
-        target: Some(&row.id),
-        subject: Some(&row.owner),
-        outcome: "success",
-        detail: Some(detail),
-    }
 }
 
 /// Query of `GET /api/v1/tokens`.
@@ -287,14 +185,14 @@ pub async fn list(
             .map(|b| Json(b).into_response());
     }
     let kinds = match q.kind.as_deref() {
-        None => vec!["personal", "service"],
-        Some("all") => vec!["session", "personal", "service"],
-        Some("personal") => vec!["personal"],
-        Some("service") => vec!["service"],
-        Some("session") => vec!["session"],
+        None => vec![Kind::Personal, Kind::Service],
+        Some("all") => vec![Kind::Session, Kind::Personal, Kind::Service],
+        Some("personal") => vec![Kind::Personal],
+        Some("service") => vec![Kind::Service],
+        Some("session") => vec![Kind::Session],
         Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
                 "kind is personal, service, session or all",
             ));
         }
@@ -307,8 +205,8 @@ pub async fn list(
                 Some(t) if may_manage(&caller, &t) => Some(u),
                 None if caller.is_admin() => return Err(ApiError::not_found("no such user")),
                 _ => {
-                    return Err(ApiError::forbidden(
-                        "forbidden",
+                    return Err(ApiError::new(
+                        ErrorCode::Forbidden,
                         "only admins list other users' tokens",
                     ));
                 }
@@ -361,8 +259,8 @@ async fn batch(
         .map(parse_id)
         .collect::<Result<_, _>>()?;
     if wanted.is_empty() || wanted.len() > MAX_IDS {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("ids holds 1 to {MAX_IDS} token ids"),
         ));
     }

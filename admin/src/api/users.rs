@@ -8,20 +8,21 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tollgate_shared::valid_subject;
+use tollgate_shared::{ErrorCode, Kind};
 
+use super::changes::ListChanges;
 use super::extract::{Body, Params};
 use super::records::{UserRecord, cursor, page_limit, parse_cursor};
 use super::{audited, with_sequence};
-use crate::auth::{Caller, acceptable_password, hash_password};
+use crate::auth::{Caller, hash_password};
 use crate::errors::ApiError;
-use crate::revocation::entries::refresh;
 use crate::revocation::subjects::{self, CutOff};
-use crate::roles::{self, ADMIN, MAX_USER_ROLES, USER};
+use crate::rules::roles::ADMIN;
+use crate::rules::users::{self as rules, Loss, NewUser, UserEdit, may_see};
 use crate::state::AppState;
-use crate::store::audit::{self, NewEvent};
+use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
-use crate::store::{StoreError, join_roles, list, tokens};
+use crate::store::{StoreError, Tx, join_roles, tokens};
 use crate::times::now;
 
 /// Body of `POST /api/v1/users`.
@@ -35,17 +36,6 @@ pub struct CreateUser {
     pub roles: Option<Vec<String>>,
     pub service_account: Option<bool>,
     pub active: Option<bool>,
-}
-
-fn check_password(password: &str) -> Result<(), ApiError> {
-    if acceptable_password(password) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "invalid_password",
-            "a password is 8 to 256 characters",
-        ))
-    }
 }
 
 async fn hash(password: String) -> Result<String, ApiError> {
@@ -62,7 +52,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let target = req.name.clone();
     let result = create_user(&state, &caller, req).await;
-    audited(&state, &caller, "user.create", Some(&target), result).await
+    audited(&state, &caller, Action::UserCreate, Some(&target), result).await
 }
 
 async fn create_user(
@@ -71,51 +61,15 @@ async fn create_user(
     req: CreateUser,
 ) -> Result<Response, ApiError> {
     let now = now();
-    if !valid_subject(&req.name) {
-        return Err(ApiError::invalid(
-            "invalid_name",
-            "a user name is 1-64 of A-Z a-z 0-9 . _ @ + : -",
-        ));
-    }
-    let service_account = req.service_account.unwrap_or(false);
-    let roles = roles::normalize(
-        &req.roles.unwrap_or_else(|| vec![USER.to_owned()]),
-        MAX_USER_ROLES,
-    )?;
-    roles::check_fits(&req.name, &roles)?;
-    match (&req.password, service_account) {
-        (Some(_), true) => {
-            return Err(ApiError::invalid(
-                "password_not_allowed",
-                "service accounts cannot have a password",
-            ));
-        }
-        (None, false) => {
-            return Err(ApiError::invalid(
-                "password_required",
-                "a user needs a password",
-            ));
-        }
-        (Some(p), false) => check_password(p)?,
-        (None, true) => {}
-    }
-    let manager = if caller.is_admin() {
-        None
-    } else {
-        if !service_account || !caller.can_create_tokens() {
-            return Err(ApiError::forbidden(
-                "forbidden",
-                "only admins create users; token creators may create service accounts",
-            ));
-        }
-        if let Some(missing) = roles::first_missing(&roles, &caller.roles) {
-            return Err(ApiError::forbidden(
-                "role_not_held",
-                format!("you do not hold role {missing:?}"),
-            ));
-        }
-        Some(caller.user.clone())
+    let asked = NewUser {
+        name: &req.name,
+        password: req.password.as_deref(),
+        roles: req.roles.as_deref(),
+        service_account: req.service_account.unwrap_or(false),
+        active: req.active,
     };
+    let plan = rules::decide_create(caller, &asked)?;
+    let service_account = asked.service_account;
     let password_hash = match req.password {
         Some(p) => Some(hash(p).await?),
         None => None,
@@ -123,10 +77,10 @@ async fn create_user(
     let row = UserRow {
         name: req.name,
         password_hash,
-        roles: join_roles(&roles),
-        active: req.active.unwrap_or(true),
+        roles: join_roles(&plan.roles),
+        active: plan.active,
         service_account,
-        manager,
+        manager: plan.manager,
         void_before: 0,
         created_at: now,
         updated_at: now,
@@ -135,32 +89,47 @@ async fn create_user(
     let mut tx = state.store.write().await?;
     // `ADMIN` beside `admin` would read as the same person in every list and log.
     if let Some(existing) = users::same_name_any_case(&mut tx, &row.name).await? {
-        return Err(ApiError::conflict(
-            "user_exists",
+        return Err(ApiError::new(
+            ErrorCode::UserExists,
             format!("a user named {existing:?} exists; names may not differ only in case"),
         ));
     }
     users::insert(&mut tx, &row).await.map_err(|e| match e {
-        StoreError::Duplicate => ApiError::conflict("user_exists", "a user with this name exists"),
+        StoreError::Duplicate => {
+            ApiError::new(ErrorCode::UserExists, "a user with this name exists")
+        }
         other => other.into(),
     })?;
-    let kind = if service_account {
+    let kind = if row.service_account {
         "service account"
     } else {
         "user"
     };
+    let detail = format!("{kind}, roles [{}]", row.roles);
+    record(&mut tx, caller, Action::UserCreate, &row.name, now, detail).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(UserRecord::from(&row))).into_response())
+}
+
+/// Appends the successful `action` on user `name` by `caller`.
+async fn record(
+    tx: &mut Tx,
+    caller: &Caller,
+    action: Action,
+    name: &str,
+    now: i64,
+    detail: String,
+) -> Result<(), ApiError> {
     let event = NewEvent {
         at: now,
         actor: Some(&caller.user),
-        action: "user.create",
-        target: Some(&row.name),
-        subject: Some(&row.name),
-        outcome: "success",
-        detail: Some(format!("{kind}, roles [{}]", row.roles)),
+        action,
+        target: Some(name),
+        subject: Some(name),
+        outcome: Outcome::Success,
+        detail: Some(detail),
     };
-    audit::append(&mut tx, &event).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(UserRecord::from(&row))).into_response())
+    Ok(audit::append(tx, &event).await?)
 }
 
 /// Query of `GET /api/v1/users`.
@@ -205,12 +174,6 @@ pub async fn list(
     }))
 }
 
-fn may_see(caller: &Caller, user: &UserRow) -> bool {
-    caller.is_admin()
-        || user.name == caller.user
-        || user.manager.as_deref() == Some(caller.user.as_str())
-}
-
 /// `GET /api/v1/users/{name}`.
 pub async fn get(
     State(state): State<AppState>,
@@ -245,7 +208,7 @@ pub async fn patch(
     Body(req): Body<PatchUser>,
 ) -> Result<Response, ApiError> {
     let result = patch_user(&state, &caller, &name, req).await;
-    audited(&state, &caller, "user.update", Some(&name), result).await
+    audited(&state, &caller, Action::UserUpdate, Some(&name), result).await
 }
 
 async fn patch_user(
@@ -255,300 +218,140 @@ async fn patch_user(
     req: PatchUser,
 ) -> Result<Response, ApiError> {
     let now = now();
-    let role_edit = req.roles.is_some() || req.add_roles.is_some() || req.remove_roles.is_some();
-    if !role_edit && req.active.is_none() && req.service_account.is_none() && req.password.is_none()
-    {
-        return Err(ApiError::invalid(
-            "nothing_to_change",
-            "give roles, add_roles, remove_roles, active, service_account or password",
-        ));
-    }
-    if req.roles.is_some() && (req.add_roles.is_some() || req.remove_roles.is_some()) {
-        return Err(ApiError::invalid(
-            "conflicting_fields",
-            "give roles, or add_roles/remove_roles, not both",
-        ));
-    }
-    let norm = |r: &Option<Vec<String>>| {
-        r.as_deref()
-            .map(|r| roles::normalize(r, MAX_USER_ROLES))
-            .transpose()
-    };
-    let (set, add, remove) = (
-        norm(&req.roles)?,
-        norm(&req.add_roles)?,
-        norm(&req.remove_roles)?,
-    );
-    if let Some(p) = &req.password {
-        check_password(p)?;
-    }
-    if req.service_account == Some(true) && req.password.is_some() {
-        return Err(ApiError::invalid(
-            "password_not_allowed",
-            "service accounts cannot have a password",
-        ));
-    }
-    let password_hash = match req.password.clone() {
+    let edit = rules::check_edit(&UserEdit {
+        roles: req.roles.as_deref(),
+        add_roles: req.add_roles.as_deref(),
+        remove_roles: req.remove_roles.as_deref(),
+        active: req.active,
+        service_account: req.service_account,
+        password: req.password.as_deref(),
+    })?;
+    let password_hash = match req.password {
         Some(p) if caller.is_admin() => Some(hash(p).await?),
         _ => None,
     };
     let mut tx = state.store.write().await?;
-    let mut user = users::get_for_update(&mut tx, name)
+    let user = users::get_for_update(&mut tx, name)
         .await?
         .filter(|u| may_see(caller, u))
         .ok_or_else(|| ApiError::not_found("no such user"))?;
-    let manages = user.manager.as_deref() == Some(caller.user.as_str()) && user.service_account;
-    if !caller.is_admin() {
-        if !manages {
-            return Err(ApiError::forbidden("forbidden", "only admins change users"));
-        }
-        if req.password.is_some() || req.service_account.is_some() {
-            return Err(ApiError::forbidden(
-                "forbidden",
-                "only admins change passwords and account types",
-            ));
-        }
-    }
-    let old_roles = user.role_list();
-    let mut new_roles = match (set, add, remove) {
-        (Some(set), _, _) => set,
-        (None, add, remove) => {
-            let mut r = old_roles.clone();
-            r.extend(add.unwrap_or_default());
-            let remove = remove.unwrap_or_default();
-            r.retain(|x| !remove.contains(x));
-            r
-        }
+    let other_admins = if user.has_role(ADMIN) {
+        users::other_active_admins(&mut tx, &user.name).await?
+    } else {
+        0
     };
-    new_roles.sort();
-    new_roles.dedup();
-    roles::check_fits(&user.name, &new_roles)?;
-    let added: Vec<String> = new_roles
-        .iter()
-        .filter(|r| !old_roles.contains(r))
-        .cloned()
-        .collect();
-    let removed: Vec<String> = old_roles
-        .iter()
-        .filter(|r| !new_roles.contains(r))
-        .cloned()
-        .collect();
-    if !caller.is_admin() {
-        if let Some(missing) = roles::first_missing(&added, &caller.roles) {
-            return Err(ApiError::forbidden(
-                "role_not_held",
-                format!("you do not hold role {missing:?}"),
-            ));
+    let other_admins = u64::try_from(other_admins).unwrap_or(0);
+    let mut change = rules::decide_edit(caller, &user, &edit, password_hash, other_admins, now)?;
+    let user = &change.user;
+    users::update(&mut tx, user).await?;
+    strip_token_roles(&mut tx, &user.name, &change.removed).await?;
+    let mut changes = ListChanges::default();
+    if change.password_changed {
+        // A new password ends every login session made with the old one, here and at the edge.
+        let ended = end_sessions(&mut tx, &mut changes, caller, &user.name, now).await?;
+        if ended > 0 {
+            change.details.push(format!("{ended} session(s) ended"));
         }
     }
-    let deactivating = user.active && req.active == Some(false);
-    let loses_admin = user.has_role(ADMIN) && (removed.iter().any(|r| r == ADMIN) || deactivating);
-    if loses_admin && users::other_active_admins(&mut tx, &user.name).await? == 0 {
-        return Err(ApiError::conflict(
-            "last_admin",
-            "this would leave no active admin",
-        ));
+    let max_ttl = state.settings.max_ttl as i64;
+    let mut cuts: Vec<CutOff<'_>> = change.removed.iter().map(|r| CutOff::Role(r)).collect();
+    if change.deactivated {
+        cuts.push(CutOff::All);
     }
-    let mut details = Vec::new();
-    match req.service_account {
-        Some(true) if !user.service_account => {
-            user.service_account = true;
-            user.password_hash = None;
-            details.push("now a service account".to_owned());
-        }
-        Some(false) if user.service_account => {
-            if password_hash.is_none() {
-                return Err(ApiError::invalid(
-                    "password_required",
-                    "a user who is not a service account needs a password",
-                ));
-            }
-            user.service_account = false;
-            // A person answers for themselves: no one else manages their tokens.
-            user.manager = None;
-            details.push("no longer a service account".to_owned());
-        }
-        _ => {}
-    }
-    let password_changed = password_hash.is_some();
-    if let Some(h) = password_hash {
-        user.password_hash = Some(h);
-        details.push("password changed".to_owned());
-    }
-    let mut cuts: Vec<CutOff<'_>> = removed.iter().map(|r| CutOff::Role(r)).collect();
-    if let Some(active) = req.active {
-        if active && !user.active && user.deactivated_by_admin && !caller.is_admin() {
-            return Err(ApiError::forbidden(
-                "deactivated_by_admin",
-                "an admin deactivated this account; only an admin may activate it",
-            ));
-        }
-        if active != user.active {
-            details.push(if active { "activated" } else { "deactivated" }.to_owned());
-        }
-        if deactivating {
-            user.void_before = now + 1;
-            user.deactivated_by_admin = caller.is_admin();
-            cuts.push(CutOff::All);
-        }
-        if active {
-            user.deactivated_by_admin = false;
-        }
-        user.active = active;
-    }
-    user.roles = join_roles(&new_roles);
-    user.updated_at = now;
-    users::update(&mut tx, &user).await?;
-    strip_token_roles(&mut tx, &user.name, &removed).await?;
-    // A new password ends every login session made with the old one, here and at the edge.
-    let mut ended: Vec<(String, i64)> = Vec::new();
-    if password_changed {
-        for mut t in tokens::of_owner_for_update(&mut tx, &user.name).await? {
-            let live = t.revoked_at.is_none() && t.deleted_at.is_none() && now < t.expires_at;
-            if t.kind == tollgate_shared::Kind::Session.as_str() && live {
-                t.revoked_at = Some(now);
-                t.revoked_by = Some(caller.user.clone());
-                if let Some(old) = refresh(&mut t) {
-                    ended.push((t.id.clone(), old.expires.max(t.list_expires)));
-                }
-                tokens::update(&mut tx, &t).await?;
-            }
-        }
-        if !ended.is_empty() {
-            details.push(format!("{} session(s) ended", ended.len()));
-        }
+    if !cuts.is_empty() {
+        let expires_at = subjects::cut_off(&mut tx, &user.name, now, max_ttl, &cuts).await?;
+        changes.subject(&user.name, expires_at);
     }
     // Service accounts answer to their manager: what the manager loses, they lose, recursively.
-    let cascaded = cascade(
-        &mut tx,
-        &user.name,
-        Cut {
-            deactivated: deactivating,
-            by_admin: caller.is_admin(),
-            lost: &removed,
-        },
-        now,
-        state.settings.max_ttl as i64,
-    )
-    .await?;
-    if !cascaded.is_empty() {
-        details.push(format!("{} managed service account(s) cut", cascaded.len()));
+    let loss = Loss {
+        deactivated: change.deactivated,
+        by_admin: caller.is_admin(),
+        roles: change.removed.clone(),
+    };
+    let cascaded = cascade(&mut tx, &mut changes, &user.name, loss, now, max_ttl).await?;
+    if cascaded > 0 {
+        change
+            .details
+            .push(format!("{cascaded} managed service account(s) cut"));
     }
-    let mut changes: Vec<list::Change<'_>> = ended
-        .iter()
-        .map(|(id, expires_at)| list::Change::Token {
-            id,
-            expires_at: *expires_at,
-        })
-        .collect();
-    if !cuts.is_empty() {
-        let expires_at = subjects::cut_off(
-            &mut tx,
-            &user.name,
-            now,
-            state.settings.max_ttl as i64,
-            &cuts,
-        )
-        .await?;
-        changes.push(subjects::change(&user.name, expires_at));
+    let sequence = changes.publish(&mut tx, now).await?;
+    let user = &change.user;
+    if !change.added.is_empty() || !change.removed.is_empty() {
+        let detail = format!(
+            "added [{}], removed [{}]",
+            change.added.join(","),
+            change.removed.join(",")
+        );
+        record(&mut tx, caller, Action::UserRoles, &user.name, now, detail).await?;
     }
-    for (name, expires_at) in &cascaded {
-        changes.push(subjects::change(name, *expires_at));
-    }
-    let mut sequence = None;
-    if !changes.is_empty() {
-        sequence = Some(list::bump(&mut tx, now, &changes).await?);
-    }
-    let mut events = Vec::new();
-    if !added.is_empty() || !removed.is_empty() {
-        events.push((
-            "user.roles",
-            format!(
-                "added [{}], removed [{}]",
-                added.join(","),
-                removed.join(",")
-            ),
-        ));
-    }
-    if !details.is_empty() {
-        events.push(("user.update", details.join(", ")));
-    }
-    for (action, detail) in events {
-        let e = NewEvent {
-            at: now,
-            actor: Some(&caller.user),
-            action,
-            target: Some(&user.name),
-            subject: Some(&user.name),
-            outcome: "success",
-            detail: Some(detail),
-        };
-        audit::append(&mut tx, &e).await?;
+    if !change.details.is_empty() {
+        let detail = change.details.join(", ");
+        record(&mut tx, caller, Action::UserUpdate, &user.name, now, detail).await?;
     }
     tx.commit().await?;
     Ok(with_sequence(
-        Json(UserRecord::from(&user)).into_response(),
+        Json(UserRecord::from(user)).into_response(),
         sequence,
     ))
 }
 
-/// Applies a manager's deactivation or loss of `lost` roles to the service accounts it manages,
-/// and theirs in turn: a service account never keeps a role its manager lost, nor works once its
-/// manager is deactivated. Returns each account cut, with its rule's expiry for the list.
-/// What a manager lost.
-struct Cut<'a> {
-    /// The manager was deactivated.
-    deactivated: bool,
-    /// By an admin (then only an admin re-activates the accounts it reaches).
-    by_admin: bool,
-    /// Roles the manager lost.
-    lost: &'a [String],
-}
-
-async fn cascade(
-    tx: &mut crate::store::Tx,
-    manager: &str,
-    what: Cut<'_>,
+/// Revokes `owner`'s live login sessions; returns how many ended.
+async fn end_sessions(
+    tx: &mut Tx,
+    changes: &mut ListChanges,
+    caller: &Caller,
+    owner: &str,
     now: i64,
-    max_ttl: i64,
-) -> Result<Vec<(String, i64)>, ApiError> {
-    let mut cut = Vec::new();
-    let mut queue = vec![(manager.to_owned(), what.deactivated, what.lost.to_vec())];
-    while let Some((manager, deactivated, lost)) = queue.pop() {
-        for mut account in users::managed_by_for_update(tx, &manager).await? {
-            let held = account.role_list();
-            let dropped: Vec<String> = held.iter().filter(|r| lost.contains(r)).cloned().collect();
-            let deactivate = deactivated && account.active;
-            if dropped.is_empty() && !deactivate {
-                continue;
-            }
-            let kept: Vec<String> = held.into_iter().filter(|r| !dropped.contains(r)).collect();
-            account.roles = join_roles(&kept);
-            let mut cuts: Vec<CutOff<'_>> = dropped.iter().map(|r| CutOff::Role(r)).collect();
-            if deactivate {
-                account.active = false;
-                account.void_before = now + 1;
-                account.deactivated_by_admin = what.by_admin;
-                cuts.push(CutOff::All);
-            }
-            account.updated_at = now;
-            users::update(tx, &account).await?;
-            strip_token_roles(tx, &account.name, &dropped).await?;
-            let expires_at = subjects::cut_off(tx, &account.name, now, max_ttl, &cuts).await?;
-            cut.push((account.name.clone(), expires_at));
-            queue.push((account.name, deactivate, dropped));
+) -> Result<usize, ApiError> {
+    let mut ended = 0;
+    for mut t in tokens::of_owner_for_update(tx, owner).await? {
+        let live = t.revoked_at.is_none() && t.deleted_at.is_none() && now < t.expires_at;
+        if t.kind == Kind::Session && live {
+            t.revoked_at = Some(now);
+            t.revoked_by = Some(caller.user.clone());
+            changes.token(tx, &mut t).await?;
+            ended += 1;
         }
     }
-    Ok(cut)
+    Ok(ended)
+}
+
+/// Passes a manager's `loss` on to the service accounts it manages, and theirs in turn
+/// ([`rules::pass_on`]), at the admin and through each account's cut-off at the edge. Returns how
+/// many accounts it changed.
+async fn cascade(
+    tx: &mut Tx,
+    changes: &mut ListChanges,
+    manager: &str,
+    loss: Loss,
+    now: i64,
+    max_ttl: i64,
+) -> Result<usize, ApiError> {
+    let mut count = 0;
+    let mut queue = vec![(manager.to_owned(), loss)];
+    while let Some((manager, loss)) = queue.pop() {
+        for account in users::managed_by_for_update(tx, &manager).await? {
+            let Some((account, passed)) = rules::pass_on(&account, &loss, now) else {
+                continue;
+            };
+            users::update(tx, &account).await?;
+            strip_token_roles(tx, &account.name, &passed.roles).await?;
+            let mut cuts: Vec<CutOff<'_>> = passed.roles.iter().map(|r| CutOff::Role(r)).collect();
+            if passed.deactivated {
+                cuts.push(CutOff::All);
+            }
+            let expires_at = subjects::cut_off(tx, &account.name, now, max_ttl, &cuts).await?;
+            changes.subject(&account.name, expires_at);
+            count += 1;
+            queue.push((account.name, passed));
+        }
+    }
+    Ok(count)
 }
 
 /// Takes `removed` roles off the records of every token of `owner` (the list's cut-offs are what
 /// the edge acts on; this keeps the records saying the same).
-async fn strip_token_roles(
-    tx: &mut crate::store::Tx,
-    owner: &str,
-    removed: &[String],
-) -> Result<(), ApiError> {
+async fn strip_token_roles(tx: &mut Tx, owner: &str, removed: &[String]) -> Result<(), ApiError> {
     if removed.is_empty() {
         return Ok(());
     }

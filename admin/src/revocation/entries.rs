@@ -17,14 +17,24 @@ use tollgate_shared::{Entry, EntryState, SubjectRule};
 use crate::store::list::SubjectRow;
 use crate::store::tokens::TokenRow;
 
-/// `list_kind`: not listed.
-pub const NOT_LISTED: i64 = 0;
-/// `list_kind`: revoked (from `list_from`, 0: at once).
-pub const REVOKED: i64 = 1;
-/// `list_kind`: disabled.
-pub const DISABLED: i64 = 2;
-/// `list_kind`: expiry changed to `list_expires`.
-pub const EXPIRY_CHANGED: i64 = 3;
+/// How a token is listed: the `list_kind` column, stored as an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[repr(i64)]
+pub enum ListKind {
+    /// Not listed.
+    NotListed = 0,
+    /// Revoked (from `list_from`, 0: at once).
+    Revoked = 1,
+    /// Disabled.
+    Disabled = 2,
+    /// Expiry changed to `list_expires`.
+    ExpiryChanged = 3,
+}
+
+use ListKind::{
+    Disabled as DISABLED, ExpiryChanged as EXPIRY_CHANGED, NotListed as NOT_LISTED,
+    Revoked as REVOKED,
+};
 
 /// Entries and rules stay listed this long after they expire (clock skew between admin and edge).
 pub const PRUNE_MARGIN: i64 = 3600;
@@ -35,7 +45,7 @@ pub const CONVERSION_HORIZON: i64 = 300;
 /// A token's list entry in stored form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListColumns {
-    pub kind: i64,
+    pub kind: ListKind,
     pub from: i64,
     pub expires: i64,
 }
@@ -114,7 +124,7 @@ pub fn refresh(row: &mut TokenRow) -> Option<ListColumns> {
 }
 
 /// The published entry for stored columns, if listed.
-pub fn entry(kind: i64, from: i64, expires: i64) -> Option<Entry> {
+pub fn entry(kind: ListKind, from: i64, expires: i64) -> Option<Entry> {
     let expires_at = expires.max(0) as u64;
     let state = match kind {
         REVOKED => EntryState::Revoked {
@@ -122,7 +132,7 @@ pub fn entry(kind: i64, from: i64, expires: i64) -> Option<Entry> {
         },
         DISABLED => EntryState::Disabled,
         EXPIRY_CHANGED => EntryState::ExpiryChanged,
-        _ => return None,
+        NOT_LISTED => return None,
     };
     Some(Entry { state, expires_at })
 }
@@ -164,7 +174,7 @@ mod tests {
             owner: "alice".into(),
             name: "ci".into(),
             description: String::new(),
-            kind: "personal".into(),
+            kind: tollgate_shared::Kind::Personal,
             roles: "user".into(),
             created_by: "alice".into(),
             issued_at: 1000,
@@ -178,7 +188,7 @@ mod tests {
             last_used_at: None,
             replaces: None,
             replaced_by: None,
-            list_kind: 0,
+            list_kind: NOT_LISTED,
             list_from: 0,
             list_expires: 0,
             disabled_by_admin: false,

@@ -4,20 +4,89 @@ use sqlx::AssertSqlSafe;
 
 use super::{Arg, Args, Store, StoreError, Tx};
 
+/// What an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Login,
+    Logout,
+    TokenCreate,
+    TokenUpdate,
+    TokenRevoke,
+    TokenRegenerate,
+    TokenDelete,
+    UserCreate,
+    UserUpdate,
+    UserRoles,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 10] = [
+        Action::Login,
+        Action::Logout,
+        Action::TokenCreate,
+        Action::TokenUpdate,
+        Action::TokenRevoke,
+        Action::TokenRegenerate,
+        Action::TokenDelete,
+        Action::UserCreate,
+        Action::UserUpdate,
+        Action::UserRoles,
+    ];
+
+    /// The stored name, e.g. `token.create`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Login => "login",
+            Action::Logout => "logout",
+            Action::TokenCreate => "token.create",
+            Action::TokenUpdate => "token.update",
+            Action::TokenRevoke => "token.revoke",
+            Action::TokenRegenerate => "token.regenerate",
+            Action::TokenDelete => "token.delete",
+            Action::UserCreate => "user.create",
+            Action::UserUpdate => "user.update",
+            Action::UserRoles => "user.roles",
+        }
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Success,
+    /// Refused: the caller may not do this.
+    Denied,
+    /// Failed: wrong credentials, or held off by the throttle.
+    Failure,
+}
+
+impl Outcome {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
 /// An event to append.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub at: i64,
     /// Who acted (`None`: nobody authenticated).
     pub actor: Option<&'a str>,
-    /// What was done, e.g. `token.create`.
-    pub action: &'a str,
+    /// What was done.
+    pub action: Action,
     /// What it was done to: a token id or a user name.
     pub target: Option<&'a str>,
     /// The user the event concerns (a token's owner, the user changed); they may read it.
     pub subject: Option<&'a str>,
-    /// `success`, `denied` or `failure`.
-    pub outcome: &'a str,
+    /// How it ended.
+    pub outcome: Outcome,
     /// A short description; never a secret.
     pub detail: Option<String>,
 }
@@ -43,10 +112,10 @@ pub async fn append(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), StoreError> {
     )
     .bind(e.at)
     .bind(e.actor)
-    .bind(e.action)
+    .bind(e.action.as_str())
     .bind(e.target)
     .bind(e.subject)
-    .bind(e.outcome)
+    .bind(e.outcome.as_str())
     .bind(&e.detail)
     .execute(&mut *c)
     .await.map(|r| r.rows_affected())

@@ -7,6 +7,7 @@
 //! primary key refuses a duplicate outright.
 
 use super::{Store, StoreError, Tx};
+use crate::revocation::entries::ListKind;
 
 /// Something whose list entry changed in a version.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +92,7 @@ pub async fn version(tx: &mut Tx, sequence: i64) -> Result<Option<i64>, StoreErr
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ListedToken {
     pub id: String,
-    pub list_kind: i64,
+    pub list_kind: ListKind,
     pub list_from: i64,
     pub list_expires: i64,
 }
@@ -100,9 +101,10 @@ pub struct ListedToken {
 pub async fn listed_tokens(tx: &mut Tx, cutoff: i64) -> Result<Vec<ListedToken>, StoreError> {
     Ok(on_tx!(tx, |c| {
         sqlx::query_as::<_, ListedToken>(
-        "SELECT id, list_kind, list_from, list_expires FROM tokens WHERE list_kind <> 0 AND list_expires > $1"
+        "SELECT id, list_kind, list_from, list_expires FROM tokens WHERE list_kind <> $2 AND list_expires > $1"
     )
     .bind(cutoff)
+    .bind(ListKind::NotListed)
     .fetch_all(&mut *c)
     .await
     })?)
@@ -112,7 +114,7 @@ pub async fn listed_tokens(tx: &mut Tx, cutoff: i64) -> Result<Vec<ListedToken>,
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChangedToken {
     pub token_id: String,
-    pub list_kind: Option<i64>,
+    pub list_kind: Option<ListKind>,
     pub list_from: Option<i64>,
     pub list_expires: Option<i64>,
 }
@@ -137,10 +139,11 @@ pub async fn changed_tokens(
 /// Listed tokens whose entries expire in `(lo, hi]`.
 pub async fn expiring_tokens(tx: &mut Tx, lo: i64, hi: i64) -> Result<Vec<String>, StoreError> {
     Ok(on_tx!(tx, |c| sqlx::query_scalar::<_, String>(
-        "SELECT id FROM tokens WHERE list_kind <> 0 AND list_expires > $1 AND list_expires <= $2"
+        "SELECT id FROM tokens WHERE list_kind <> $3 AND list_expires > $1 AND list_expires <= $2"
     )
     .bind(lo)
     .bind(hi)
+    .bind(ListKind::NotListed)
     .fetch_all(&mut *c)
     .await)?)
 }

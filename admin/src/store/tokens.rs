@@ -1,6 +1,9 @@
 //! Token records. The token text is never stored; the id inside it is the key.
 
 use sqlx::AssertSqlSafe;
+use tollgate_shared::Kind;
+
+use crate::revocation::entries::ListKind;
 
 use super::{Arg, Args, Store, StoreError, Tx, placeholders, split_roles};
 
@@ -14,8 +17,9 @@ pub struct TokenRow {
     pub owner: String,
     pub name: String,
     pub description: String,
-    /// `session`, `personal` or `service`.
-    pub kind: String,
+    /// Stored as `session`, `personal` or `service`.
+    #[sqlx(try_from = "String")]
+    pub kind: Kind,
     /// Ascending, comma-separated.
     pub roles: String,
     pub created_by: String,
@@ -33,8 +37,8 @@ pub struct TokenRow {
     pub last_used_at: Option<i64>,
     pub replaces: Option<String>,
     pub replaced_by: Option<String>,
-    /// The token's revocation-list entry: 0 none, see [`crate::revocation::entries`].
-    pub list_kind: i64,
+    /// The token's revocation-list entry; see [`crate::revocation::entries`].
+    pub list_kind: ListKind,
     pub list_from: i64,
     pub list_expires: i64,
     /// Disabled by an admin: only an admin may enable it again.
@@ -90,7 +94,7 @@ where
         .bind(t.owner.clone())
         .bind(t.name.clone())
         .bind(t.description.clone())
-        .bind(t.kind.clone())
+        .bind(t.kind.as_str().to_owned())
         .bind(t.roles.clone())
         .bind(t.created_by.clone())
         .bind(t.issued_at)
@@ -104,7 +108,7 @@ where
         .bind(t.last_used_at)
         .bind(t.replaces.clone())
         .bind(t.replaced_by.clone())
-        .bind(t.list_kind)
+        .bind(t.list_kind as i64)
         .bind(t.list_from)
         .bind(t.list_expires)
 }
@@ -180,7 +184,7 @@ pub async fn update(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
     .bind(t.revoked_from)
     .bind(t.deleted_at)
     .bind(&t.replaced_by)
-    .bind(t.list_kind)
+    .bind(t.list_kind as i64)
     .bind(t.list_from)
     .bind(t.list_expires)
     .bind(t.disabled_by_admin)
@@ -277,7 +281,7 @@ pub struct ListFilter {
     /// Also tokens whose revocation is in force.
     pub include_revoked: bool,
     /// Kinds to show (`session`, `personal`, `service`); must not be empty.
-    pub kinds: Vec<&'static str>,
+    pub kinds: Vec<Kind>,
     /// Only records after this `seq` (the cursor).
     pub after: i64,
     /// At most this many.
@@ -305,7 +309,11 @@ pub async fn list(store: &Store, f: &ListFilter) -> Result<Vec<TokenRow>, StoreE
         ));
     }
     // Kinds come from a fixed set, never from the request text.
-    let kinds: Vec<String> = f.kinds.iter().map(|k| format!("'{k}'")).collect();
+    let kinds: Vec<String> = f
+        .kinds
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect();
     sql.push_str(&format!(
         " AND kind IN ({}) ORDER BY seq LIMIT ${}",
         kinds.join(", "),
@@ -329,7 +337,8 @@ pub struct AuthRow {
     pub id: String,
     pub owner: String,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: Kind,
     pub roles: String,
     pub issued_at: i64,
     pub expires_at: i64,
@@ -381,16 +390,17 @@ pub async fn due_conversions(tx: &mut Tx, until: i64) -> Result<Vec<TokenRow>, S
         concat!(
             "SELECT ",
             token_columns!(),
-            " FROM tokens WHERE list_kind = 3 AND expires_at < signed_expires_at AND expires_at <= $1 ORDER BY seq"
+            " FROM tokens WHERE list_kind = $2 AND expires_at < signed_expires_at AND expires_at <= $1 ORDER BY seq"
         ),
         concat!(
             "SELECT ",
             token_columns!(),
-            " FROM tokens WHERE list_kind = 3 AND expires_at < signed_expires_at AND expires_at <= $1 ORDER BY seq FOR UPDATE"
+            " FROM tokens WHERE list_kind = $2 AND expires_at < signed_expires_at AND expires_at <= $1 ORDER BY seq FOR UPDATE"
         )
     );
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql)
         .bind(until)
+        .bind(ListKind::ExpiryChanged as i64)
         .fetch_all(&mut *c)
         .await)?)
 }

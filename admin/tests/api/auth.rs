@@ -64,7 +64,7 @@ async fn bearer_tokens_are_checked(db: Db) {
     let a = Admin::start(&db).await;
     // Missing, wrong scheme, garbage.
     let r = a.raw("GET", "/api/v1/me", None, None, &[]).await;
-    r.expect_error(401, "unauthenticated");
+    r.expect_error(401, "missing_token");
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
     a.raw(
         "GET",
@@ -74,7 +74,7 @@ async fn bearer_tokens_are_checked(db: Db) {
         &[("authorization", "Basic YTpi")],
     )
     .await
-    .expect_error(401, "unauthenticated");
+    .expect_error(401, "missing_token");
     let r = a.get("/api/v1/me", "tg_nonsense").await;
     r.expect_error(401, "malformed");
     assert!(
@@ -159,7 +159,7 @@ async fn token_state_is_checked_on_every_call(db: Db) {
         .expect(200);
     a.get("/api/v1/me", &carol)
         .await
-        .expect_error(401, "user_inactive");
+        .expect_error(401, "user_deactivated");
 }
 
 async fn logout_revokes_the_session(db: Db) {

@@ -541,7 +541,7 @@ async fn service_accounts_lose_what_their_manager_loses(db: Db) {
     for token in [&svc_token, &sub_token] {
         a.get("/api/v1/me", token)
             .await
-            .expect_error(401, "user_inactive");
+            .expect_error(401, "user_deactivated");
     }
     let (_, list, _) = a.revocations().await;
     for name in ["svc-a", "svc-b"] {
@@ -584,7 +584,72 @@ async fn only_an_admin_undoes_an_admins_deactivation(db: Db) {
         .expect(200);
 }
 
+/// A session could mint a 90-day token that outlived the logout and a password reset. A token
+/// made with a session may not outlive it unless the session is fresh (a password typed within
+/// the re-authentication window); a personal token is not bound by the rule.
+async fn a_stale_session_cannot_outlive_itself(db: Db) {
+    let mut settings = crate::harness::settings(&db);
+    settings.reauth_window = 1;
+    let a = Admin::with(settings).await;
+    let alice = a.user("alice", &["user", "token_creator"]).await;
+    // Fresh: the person just typed the password.
+    let (personal, _) = a
+        .mint(&alice, json!({"name": "fresh", "ttl_seconds": 30 * 86_400}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = a
+        .post(
+            "/api/v1/tokens",
+            &alice,
+            json!({"name": "long", "ttl_seconds": 30 * 86_400}),
+        )
+        .await;
+    r.expect_error(403, "reauthentication_required");
+    let (_, old) = a.mint(&personal, json!({"name": "victim"})).await;
+    let id = old["id"].as_str().unwrap();
+    a.post(
+        &format!("/api/v1/tokens/{id}/regenerate"),
+        &alice,
+        json!({}),
+    )
+    .await
+    .expect_error(403, "reauthentication_required");
+    // Within the session's own lifetime, a stale session may still mint.
+    let short = a
+        .post(
+            "/api/v1/tokens",
+            &alice,
+            json!({"name": "short", "ttl_seconds": 600}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(short["record"]["name"], "short");
+    // A personal token is a credential of its own, not a session.
+    a.mint(
+        &personal,
+        json!({"name": "from-token", "ttl_seconds": 30 * 86_400}),
+    )
+    .await;
+    // Logging in again re-authenticates.
+    let again = a.login("alice", crate::harness::PASSWORD).await;
+    a.mint(&again, json!({"name": "long", "ttl_seconds": 30 * 86_400}))
+        .await;
+    let denied = a
+        .get("/api/v1/audit?action=token.create", &a.root)
+        .await
+        .expect(200);
+    assert!(
+        denied["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "denied"),
+        "the refusal is audited"
+    );
+}
+
 both_backends!(
+    a_stale_session_cannot_outlive_itself,
     only_an_admin_undoes_an_admins_deactivation,
     service_accounts_lose_what_their_manager_loses,
     a_password_reset_ends_the_sessions,

@@ -217,7 +217,7 @@ async fn deactivation_voids_tokens(db: Db) {
         .expect(200);
     a.get("/api/v1/me", &text)
         .await
-        .expect_error(401, "user_inactive");
+        .expect_error(401, "user_deactivated");
     let body = serde_json::to_vec(&json!({"username": "bob", "password": PASSWORD})).unwrap();
     a.raw("POST", "/api/v1/login", None, Some(body), &[])
         .await

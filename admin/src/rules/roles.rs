@@ -1,8 +1,9 @@
 //! Roles: the built-in ones and the rules for role lists.
 
+use tollgate_shared::ErrorCode;
 use tollgate_shared::valid_role;
 
-use crate::errors::ApiError;
+use super::Refusal;
 
 /// May do everything.
 pub const ADMIN: &str = "admin";
@@ -17,12 +18,12 @@ pub const MAX_USER_ROLES: usize = tollgate_shared::token::MAX_ROLES;
 
 /// Refuses roles a login session of `user` could not carry whole (too many, or too long together):
 /// a session never drops a role silently.
-pub fn check_fits(user: &str, roles: &[String]) -> Result<(), ApiError> {
+pub fn check_fits(user: &str, roles: &[String]) -> Result<(), Refusal> {
     if tollgate_shared::token::fits_in_a_token(user, roles) {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "too_many_roles",
+        Err(Refusal::new(
+            ErrorCode::TooManyRoles,
             format!(
                 "a user's roles must fit in one token (at most {MAX_USER_ROLES}, and shorter names for more of them)"
             ),
@@ -31,11 +32,11 @@ pub fn check_fits(user: &str, roles: &[String]) -> Result<(), ApiError> {
 }
 
 /// Checks each role's spelling and returns the roles sorted and de-duplicated.
-pub fn normalize(roles: &[String], max: usize) -> Result<Vec<String>, ApiError> {
+pub fn normalize(roles: &[String], max: usize) -> Result<Vec<String>, Refusal> {
     if let Some(bad) = roles.iter().find(|r| !valid_role(r)) {
         let shown: String = bad.chars().take(64).collect();
-        return Err(ApiError::invalid(
-            "invalid_role",
+        return Err(Refusal::new(
+            ErrorCode::InvalidRole,
             format!("invalid role {shown:?}: use 1-64 of A-Z a-z 0-9 . _ : / -"),
         ));
     }
@@ -43,8 +44,8 @@ pub fn normalize(roles: &[String], max: usize) -> Result<Vec<String>, ApiError> 
     out.sort();
     out.dedup();
     if out.len() > max {
-        return Err(ApiError::invalid(
-            "too_many_roles",
+        return Err(Refusal::new(
+            ErrorCode::TooManyRoles,
             format!("at most {max} roles"),
         ));
     }

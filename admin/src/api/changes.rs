@@ -1,0 +1,62 @@
+//! The one "something changed → the list moves on" step: changed token records are written,
+//! and every change the edge must hear of goes into one new list version.
+
+use crate::errors::ApiError;
+use crate::revocation::entries::refresh;
+use crate::revocation::subjects;
+use crate::store::Tx;
+use crate::store::list::{self, Change};
+use crate::store::tokens::{self, TokenRow};
+
+/// Changes gathered in one transaction, published together by [`ListChanges::publish`].
+#[derive(Debug, Default)]
+pub struct ListChanges {
+    /// Token ids, with the latest instant any of their entries mattered.
+    tokens: Vec<(String, i64)>,
+    /// Subjects whose rule changed, with the rule's expiry.
+    subjects: Vec<(String, i64)>,
+}
+
+impl ListChanges {
+    /// Writes `row` after a change, with its list entry brought up to date; records the entry's
+    /// change, if any.
+    pub async fn token(&mut self, tx: &mut Tx, row: &mut TokenRow) -> Result<(), ApiError> {
+        if let Some(old) = refresh(row) {
+            self.tokens
+                .push((row.id.clone(), old.expires.max(row.list_expires)));
+        }
+        tokens::update(tx, row).await?;
+        Ok(())
+    }
+
+    /// Records that `subject`'s rule changed (it lives until `expires_at`).
+    pub fn subject(&mut self, subject: &str, expires_at: i64) {
+        self.subjects.push((subject.to_owned(), expires_at));
+    }
+
+    /// Number of token entries changed.
+    pub fn tokens_changed(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Moves the list to a new version holding every recorded change; `None` if there were none.
+    pub async fn publish(self, tx: &mut Tx, now: i64) -> Result<Option<i64>, ApiError> {
+        let mut changes: Vec<Change<'_>> = self
+            .tokens
+            .iter()
+            .map(|(id, expires_at)| Change::Token {
+                id,
+                expires_at: *expires_at,
+            })
+            .collect();
+        changes.extend(
+            self.subjects
+                .iter()
+                .map(|(name, expires_at)| subjects::change(name, *expires_at)),
+        );
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(list::bump(tx, now, &changes).await?))
+    }
+}
