@@ -17,6 +17,8 @@ use crate::ops::{Actor, Op, TOKEN_NAMES, Target, TokenPick, USER_NAMES};
 
 /// The admin the test reads everything through. Operations never act as it nor on it.
 pub const OBSERVER: &str = "observer";
+/// A new token's answer says `active` though its owner's cut-off already voids it.
+pub const KNOWN_VOID_AT_BIRTH: &str = "void_at_birth";
 /// How many trace lines a failure shows.
 const TRACE: usize = 60;
 
@@ -27,7 +29,7 @@ pub struct Stats {
     pub operations: u64,
     /// Per kind: successes, and refusals by status.
     pub by_kind: BTreeMap<&'static str, (u64, BTreeMap<u16, u64>)>,
-    /// Refusal codes seen (401s aside).
+    /// Refusal codes seen.
     pub codes: BTreeMap<String, u64>,
     /// Uses of each `KNOWN` allowance.
     pub known: BTreeMap<&'static str, u64>,
@@ -43,9 +45,7 @@ impl Stats {
             e.0 += 1;
         } else {
             *e.1.entry(status).or_default() += 1;
-            if status != 401 {
-                *self.codes.entry(code.to_owned()).or_default() += 1;
-            }
+            *self.codes.entry(code.to_owned()).or_default() += 1;
         }
     }
 }
@@ -66,6 +66,8 @@ pub struct Run<'a> {
     step: usize,
     /// Tokens to ask the admin about after the current step.
     touched: Vec<String>,
+    /// The actor of the next operation, when the driver chooses it (prologue, rescue).
+    forced: Option<Token>,
     pub stats: &'a mut Stats,
 }
 
@@ -167,9 +169,26 @@ impl<'a> Run<'a> {
         )
         .await
         .expect(201);
-        let (observer, _) = a
+        let (observer, rec) = a
             .mint(&a.root, json!({"name": "observer", "user": OBSERVER}))
             .await;
+        let observer_token = Token {
+            id: rec["id"].as_str().unwrap().to_owned(),
+            text: observer.clone(),
+            owner: OBSERVER.to_owned(),
+            kind: Kind::Service,
+            name: "observer".to_owned(),
+            description: String::new(),
+            signed_roles: model::roles_of(&["admin"]),
+            roles: model::roles_of(&["admin"]),
+            issued_at: time_of(&rec["created_at"]),
+            expires_at: time_of(&rec["expires_at"]),
+            enabled: true,
+            disabled_by_admin: false,
+            revoked_at: None,
+            grace_until: None,
+            deleted: false,
+        };
         model.users.insert(
             OBSERVER.to_owned(),
             model::User {
@@ -184,7 +203,8 @@ impl<'a> Run<'a> {
                 drops: BTreeMap::new(),
             },
         );
-        Run {
+        model.add_token(observer_token);
+        let mut run = Run {
             a,
             model,
             observer,
@@ -192,7 +212,89 @@ impl<'a> Run<'a> {
             passwords: 0,
             step: 0,
             touched: Vec::new(),
+            forced: None,
             stats,
+        };
+        run.prologue().await;
+        run
+    }
+
+    /// Every sequence starts from a token creator (`ann`) managing a service account
+    /// (`svc-a`), each with a token, made by the same operations and checks as the rest.
+    async fn prologue(&mut self) {
+        let first = |owner: &str, m: &Model| {
+            m.tokens
+                .iter()
+                .rfind(|t| t.owner == owner)
+                .cloned()
+                .expect("a token")
+        };
+        let creator_roles = 0b01110; // token_creator, user, deploy
+        let steps = [
+            (
+                ADMIN,
+                Op::CreateUser {
+                    actor: Actor {
+                        idx: 0,
+                        stale: false,
+                    },
+                    name: 0,
+                    service: false,
+                    roles: Some(creator_roles),
+                },
+            ),
+            (
+                ADMIN,
+                Op::Mint {
+                    actor: Actor {
+                        idx: 0,
+                        stale: false,
+                    },
+                    owner: Some(Target {
+                        idx: 0,
+                        near: false,
+                    }),
+                    roles: None,
+                    within: false,
+                    name: 0,
+                },
+            ),
+            (
+                "ann",
+                Op::CreateUser {
+                    actor: Actor {
+                        idx: 0,
+                        stale: false,
+                    },
+                    name: 4,
+                    service: true,
+                    roles: Some(creator_roles),
+                },
+            ),
+            (
+                "ann",
+                Op::Mint {
+                    actor: Actor {
+                        idx: 0,
+                        stale: false,
+                    },
+                    owner: Some(Target {
+                        idx: 4,
+                        near: false,
+                    }),
+                    roles: None,
+                    within: false,
+                    name: 1,
+                },
+            ),
+        ];
+        for (who, op) in steps {
+            self.forced = Some(first(who, &self.model));
+            let r = self.step(&op).await;
+            self.forced = None;
+            if let Err(e) = r {
+                panic!("the prologue failed: {e}");
+            }
         }
     }
 
@@ -224,6 +326,9 @@ impl<'a> Run<'a> {
     }
 
     fn actor(&self, pick: Actor) -> Option<Token> {
+        if let Some(t) = &self.forced {
+            return Some(t.clone());
+        }
         let now = now();
         let all = self.pool();
         let live: Vec<&Token> = all
@@ -270,7 +375,7 @@ impl<'a> Run<'a> {
             let near: Vec<&Token> = all
                 .iter()
                 .copied()
-                .filter(|t| !t.deleted)
+                .filter(|t| !t.deleted && (t.revoked_at.is_none() || pick.idx % 4 == 0))
                 .filter(|t| caller.is_none_or(|c| self.model.manages_tokens_of(c, &t.owner)))
                 .collect();
             if !near.is_empty() {
@@ -285,7 +390,15 @@ impl<'a> Run<'a> {
     pub async fn step(&mut self, op: &Op) -> Check {
         let at = now();
         let alive = self.pool().iter().any(|t| self.model.admin_accepts(t, at));
-        if !alive && !matches!(op, Op::Login { .. }) {
+        if !alive && self.forced.is_none() && !matches!(op, Op::Login { .. }) {
+            let can_log_in = self.model.users.values().any(|u| {
+                u.password
+                    .as_deref()
+                    .is_some_and(|p| self.model.login_ok(&u.name, p))
+            });
+            if !can_log_in {
+                self.rescue().await?;
+            }
             let people: Vec<(String, String)> = self
                 .model
                 .users
@@ -611,10 +724,17 @@ impl<'a> Run<'a> {
                 Ok(())
             }
             Op::Mint {
-                owner, roles, name, ..
+                owner,
+                roles,
+                within,
+                name,
+                ..
             } => {
                 let owner_name = owner.map(|o| self.user_name(c.as_ref(), o));
-                let wanted = roles.map(bits);
+                let wanted = roles.map(bits).map(|w| match (&caller, within) {
+                    (Some(c), true) => w.intersection(&c.roles).cloned().collect(),
+                    _ => w,
+                });
                 let tname = TOKEN_NAMES[*name as usize % TOKEN_NAMES.len()];
                 let mut body = json!({"name": tname});
                 if let Some(o) = &owner_name {
@@ -861,13 +981,45 @@ impl<'a> Run<'a> {
                         .regenerate(&t.id, grace_until, new.issued_at, new);
                     let now = now();
                     let old = self.model.token(&t.id).expect("known").clone();
-                    self.check_record_at(&desc, &old, &v["previous"], now, false)?;
+                    // Under the KNOWN allowance the answer describes a voided token as live.
+                    let known = decision.verdict.is_err();
+                    self.check_record_at(&desc, &old, &v["previous"], now, known)?;
                 }
                 Ok(())
             }
         };
         result?;
         self.check_everything().await
+    }
+
+    /// Nobody can act or log in: the observer reactivates the bootstrap admin and gives it
+    /// back the admin role (operations like any other, checked the same way).
+    async fn rescue(&mut self) -> Check {
+        self.forced = self
+            .model
+            .tokens
+            .iter()
+            .find(|t| t.owner == OBSERVER)
+            .cloned();
+        let root = Target {
+            idx: 7,
+            near: false,
+        };
+        let actor = Actor {
+            idx: 0,
+            stale: false,
+        };
+        let mut r = Box::pin(self.step(&Op::Reactivate { actor, user: root })).await;
+        if r.is_ok() {
+            let op = Op::GrantRole {
+                actor,
+                user: root,
+                role: 0,
+            };
+            r = Box::pin(self.step(&op)).await;
+        }
+        self.forced = None;
+        r
     }
 
     fn token_name(&self, t: &Token) -> String {
@@ -1000,8 +1152,16 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn check_record(&self, desc: &str, t: &Token, rec: &Value) -> Check {
-        self.check_record_at(desc, t, rec, now(), false)
+    /// The record in the answer that hands out a new token (mint, login, regenerate).
+    fn check_record(&mut self, desc: &str, t: &Token, rec: &Value) -> Check {
+        // KNOWN: a token issued in the second of its owner's deactivation is void from birth
+        // (cut-offs cover the whole second), yet the answer that hands it out says `active`.
+        let void_at_birth = self.model.voided(t) && rec["state"] == json!("active");
+        if void_at_birth {
+            *self.stats.known.entry(KNOWN_VOID_AT_BIRTH).or_default() += 1;
+            self.note(format!("     KNOWN {KNOWN_VOID_AT_BIRTH}"));
+        }
+        self.check_record_at(desc, t, rec, now(), void_at_birth)
     }
 
     /// A token record against the model. `stale_state`: the answer to a change the rules

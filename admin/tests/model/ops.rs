@@ -67,6 +67,8 @@ pub enum Op {
         /// `None`: for oneself.
         owner: Option<Target>,
         roles: Option<u8>,
+        /// Ask only for roles (of `roles`) the actor's token carries.
+        within: bool,
         name: u8,
     },
     Describe {
@@ -198,8 +200,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         5 => (actor(), target(), 0u8..5).prop_map(|(actor, user, role)| Op::RemoveRole { actor, user, role }),
         3 => (actor(), target()).prop_map(|(actor, user)| Op::Deactivate { actor, user }),
         4 => (actor(), target()).prop_map(|(actor, user)| Op::Reactivate { actor, user }),
-        14 => (actor(), prop::option::weighted(0.5, target()), role_bits(), 0u8..3)
-            .prop_map(|(actor, owner, roles, name)| Op::Mint { actor, owner, roles, name }),
+        14 => (actor(), prop::option::weighted(0.5, target()), role_bits(), prop::bool::weighted(0.6), 0u8..3)
+            .prop_map(|(actor, owner, roles, within, name)| Op::Mint { actor, owner, roles, within, name }),
         3 => (actor(), token(), any::<u8>()).prop_map(|(actor, token, text)| Op::Describe { actor, token, text }),
         3 => (actor(), token(), 1u8..5).prop_map(|(actor, token, days)| Op::Shorten { actor, token, days }),
         3 => (actor(), token(), prop_oneof![1u8..10, 60u8..80])
