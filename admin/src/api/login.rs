@@ -11,7 +11,7 @@ use tollgate_shared::token::MAX_ROLES;
 
 use super::changes::ListChanges;
 use super::extract::{OptionalBody, Source, UncheckedBody};
-use super::minting::mint;
+use super::minting::{cut_this_second, in_a_settled_second, mint};
 use super::records::TokenRecord;
 use super::token_actions::Empty;
 use super::with_sequence;
@@ -141,17 +141,30 @@ pub async fn login(
             ),
         ));
     }
-    let expires_at = now + state.settings.session_ttl as i64;
+    in_a_settled_second(|| start_session(&state, &user, &roles)).await
+}
+
+/// Mints and stores a login session for `user`; `None` if the user was cut off within this
+/// second (try in the next).
+async fn start_session(
+    state: &AppState,
+    user: &UserRow,
+    roles: &[String],
+) -> Result<Option<Response>, ApiError> {
+    let now = now();
     let plan = Mint {
         owner: user.name.clone(),
         kind: Kind::Session,
-        roles,
+        roles: roles.to_vec(),
         name: "login session".into(),
         description: String::new(),
-        expires_at,
+        expires_at: now + state.settings.session_ttl as i64,
     };
-    let (text, row) = mint(&state, &plan, now, &user.name)?;
     let mut tx = state.store.write().await?;
+    if cut_this_second(&mut tx, &user.name, now).await? {
+        return Ok(None);
+    }
+    let (text, row) = mint(state, &plan, now, &user.name)?;
     tokens::insert(&mut tx, &row).await?;
     let e = NewEvent {
         at: now,
@@ -166,14 +179,11 @@ pub async fn login(
     tx.commit().await?;
     state.metrics.login(true);
     state.metrics.token_issued(Kind::Session);
-    Ok((
-        StatusCode::OK,
-        Json(Session {
-            token: text,
-            record: TokenRecord::of(&row, now),
-        }),
-    )
-        .into_response())
+    let body = Session {
+        token: text,
+        record: TokenRecord::of(&row, now),
+    };
+    Ok(Some((StatusCode::OK, Json(body)).into_response()))
 }
 
 /// `POST /api/v1/logout`: revokes the session token the call is made with.

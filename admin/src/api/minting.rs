@@ -1,5 +1,10 @@
-//! Carrying out a minting plan: signing the claims and building the record to store.
+//! Carrying out a minting plan: signing the claims and building the record to store, in a second
+//! no cut-off of the owner's covers.
 
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::response::Response;
 use tollgate_shared::{Claims, ErrorCode, MintError, TokenId};
 
 use crate::errors::ApiError;
@@ -7,7 +12,7 @@ use crate::revocation::entries::ListKind;
 use crate::rules::tokens::Mint;
 use crate::state::AppState;
 use crate::store::tokens::TokenRow;
-use crate::store::{StoreError, join_roles};
+use crate::store::{StoreError, Tx, join_roles, list};
 
 /// Signs the claims `plan` describes, issued at `now` by `created_by`; returns the text (shown
 /// once, never stored) and the record to store.
@@ -60,6 +65,39 @@ pub fn mint(
         disabled_by_admin: false,
     };
     Ok((text, row))
+}
+
+/// True if `owner` had a cut-off within the second of `now` (see
+/// [`crate::rules::tokens::cut_this_second`]); read in the transaction that would mint.
+pub async fn cut_this_second(tx: &mut Tx, owner: &str, now: i64) -> Result<bool, ApiError> {
+    let rule = list::rule(tx, owner).await?;
+    Ok(crate::rules::tokens::cut_this_second(rule.as_ref(), now))
+}
+
+/// Runs a minting `attempt` until it is not in the second of a cut-off of its owner's
+/// (`Ok(None)`): between attempts, waits for the next whole second. Gives up with 503 after a
+/// few seconds of an owner changing every second.
+pub async fn in_a_settled_second<F, Fut>(mut attempt: F) -> Result<Response, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<Response>, ApiError>>,
+{
+    for _ in 0..3 {
+        if let Some(response) = attempt().await? {
+            return Ok(response);
+        }
+        let into_second = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_millis());
+        tokio::time::sleep(Duration::from_millis(u64::from(
+            1000 - into_second.min(999),
+        )))
+        .await;
+    }
+    Err(ApiError::new(
+        ErrorCode::Unavailable,
+        "the account keeps changing; try again in a few seconds",
+    ))
 }
 
 /// Maps a unique-name clash to 409.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::changes::ListChanges;
 use super::extract::{Body, OptionalBody};
-use super::minting::{mint, name_clash};
+use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
 use super::records::TokenRecord;
 use super::tokens::Minted;
 use super::{audited, with_sequence};
@@ -21,25 +21,32 @@ use crate::rules::expiry::Requested;
 use crate::rules::text::parse_id;
 use crate::rules::tokens::{self as rules, Limits, TokenEdit, may_manage};
 use crate::state::AppState;
+use crate::store::Tx;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::tokens::{self, TokenRow};
-use crate::store::{Tx, users};
+use crate::store::users::{self, UserRow};
 use crate::times::now;
 
-/// Reads and locks a token `caller` may manage; 404 if missing, deleted or not theirs.
-async fn load(tx: &mut Tx, caller: &Caller, id: &str) -> Result<TokenRow, ApiError> {
+/// Reads and locks a token `caller` may manage, with its owner; 404 if missing, deleted or not
+/// theirs.
+async fn load(
+    tx: &mut Tx,
+    caller: &Caller,
+    id: &str,
+) -> Result<(TokenRow, Option<UserRow>), ApiError> {
     let id = parse_id(id)?;
     let row = tokens::get_for_update(tx, &id)
         .await?
         .filter(|r| r.deleted_at.is_none());
     let row = row.ok_or_else(|| ApiError::not_found("no such token"))?;
-    if row.owner != caller.user && !caller.is_admin() {
-        let owner = users::get(tx, &row.owner).await?;
-        if !owner.is_some_and(|o| may_manage(caller, &o)) {
-            return Err(ApiError::not_found("no such token"));
-        }
+    let owner = users::get(tx, &row.owner).await?;
+    let visible = row.owner == caller.user
+        || caller.is_admin()
+        || owner.as_ref().is_some_and(|o| may_manage(caller, o));
+    if !visible {
+        return Err(ApiError::not_found("no such token"));
     }
-    Ok(row)
+    Ok((row, owner))
 }
 
 /// Appends the successful `action` on `row` by `caller`.
@@ -103,8 +110,16 @@ async fn patch_token(
     };
     let description = rules::check_edit(&edit)?;
     let mut tx = state.store.write().await?;
-    let row = load(&mut tx, caller, id).await?;
-    let mut edited = rules::decide_edit(caller, &row, &edit, description, now, &limits)?;
+    let (row, owner) = load(&mut tx, caller, id).await?;
+    let mut edited = rules::decide_edit(
+        caller,
+        &row,
+        owner.as_ref(),
+        &edit,
+        description,
+        now,
+        &limits,
+    )?;
     let mut changes = ListChanges::default();
     changes.token(&mut tx, &mut edited.row).await?;
     let row = edited.row;
@@ -144,8 +159,8 @@ pub async fn revoke(
 async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
     let now = now();
     let mut tx = state.store.write().await?;
-    let row = load(&mut tx, caller, id).await?;
-    let (mut row, detail) = rules::decide_revoke(caller, &row, now)?;
+    let (row, owner) = load(&mut tx, caller, id).await?;
+    let (mut row, detail) = rules::decide_revoke(caller, &row, owner.as_ref(), now)?;
     let mut changes = ListChanges::default();
     changes.token(&mut tx, &mut row).await?;
     let sequence = changes.publish(&mut tx, now).await?;
@@ -192,27 +207,30 @@ pub async fn regenerate(
     Path(id): Path<String>,
     OptionalBody(req): OptionalBody<Regenerate>,
 ) -> Result<Response, ApiError> {
-    let result = regenerate_token(&state, &caller, &id, req).await;
+    let result = in_a_settled_second(|| regenerate_token(&state, &caller, &id, &req)).await;
     audited(&state, &caller, Action::TokenRegenerate, Some(&id), result).await
 }
 
+/// One attempt; `None` if the owner was cut off within this second (try in the next).
 async fn regenerate_token(
     state: &AppState,
     caller: &Caller,
     id: &str,
-    req: Regenerate,
-) -> Result<Response, ApiError> {
+    req: &Regenerate,
+) -> Result<Option<Response>, ApiError> {
     let now = now();
     let limits = Limits::of(&state.settings);
     let grace = rules::check_regenerate(caller, req.grace_seconds, &limits)?;
     let mut tx = state.store.write().await?;
-    let old = load(&mut tx, caller, id).await?;
-    let owner = users::get(&mut tx, &old.owner).await?;
+    let (old, owner) = load(&mut tx, caller, id).await?;
     let asked = Requested {
         expires_at: req.expires_at.as_deref(),
         ttl_seconds: req.ttl_seconds,
     };
     let plan = rules::decide_regenerate(caller, &old, owner.as_ref(), asked, now, &limits)?;
+    if cut_this_second(&mut tx, &old.owner, now).await? {
+        return Ok(None);
+    }
     let (text, mut new) = mint(state, &plan, now, &caller.user)?;
     new.replaces = Some(old.id.clone());
     let mut old = rules::retire(caller, &old, &new.id, grace, now);
@@ -232,10 +250,10 @@ async fn regenerate_token(
         },
         previous: TokenRecord::of(&old, now),
     };
-    Ok(with_sequence(
+    Ok(Some(with_sequence(
         (StatusCode::CREATED, Json(body)).into_response(),
         sequence,
-    ))
+    )))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes the token at once and hides its record.
@@ -251,7 +269,7 @@ pub async fn delete(
 async fn delete_token(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
     let now = now();
     let mut tx = state.store.write().await?;
-    let row = load(&mut tx, caller, id).await?;
+    let (row, _) = load(&mut tx, caller, id).await?;
     let (mut row, was_valid) = rules::decide_delete(caller, &row, now);
     let mut changes = ListChanges::default();
     changes.token(&mut tx, &mut row).await?;

@@ -13,7 +13,7 @@ use tollgate_shared::Kind;
 
 use super::audited;
 use super::extract::{Body, Params};
-use super::minting::{mint, name_clash};
+use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
 use super::records::{TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs};
 use crate::auth::Caller;
 use crate::errors::ApiError;
@@ -62,15 +62,16 @@ pub async fn create(
     caller: Caller,
     Body(req): Body<CreateToken>,
 ) -> Result<Response, ApiError> {
-    let result = create_token(&state, &caller, req).await;
+    let result = in_a_settled_second(|| create_token(&state, &caller, &req)).await;
     audited(&state, &caller, Action::TokenCreate, None, result).await
 }
 
+/// One attempt; `None` if the owner was cut off within this second (try in the next).
 async fn create_token(
     state: &AppState,
     caller: &Caller,
-    req: CreateToken,
-) -> Result<Response, ApiError> {
+    req: &CreateToken,
+) -> Result<Option<Response>, ApiError> {
     let now = now();
     let limits = Limits::of(&state.settings);
     let asked = NewToken {
@@ -83,27 +84,34 @@ async fn create_token(
         roles: req.roles.as_deref(),
         owner: req.user.as_deref(),
     };
-    let checked = rules::check_new(caller, &asked, now, &limits)?;
-    if checked.owner == caller.user {
+    if asked.owner.is_none_or(|o| o == caller.user) {
         // For oneself the roles to grant are the caller token's own (a subset of the user's);
         // the insert goes ahead only if the user record is unchanged since authentication.
-        let plan = rules::decide_create(caller, checked.clone(), Owner::Caller, now, &limits)?;
+        let checked = rules::check_new(caller, &asked, now, &limits)?;
+        let plan = rules::decide_create(caller, checked, Owner::Caller, now, &limits)?;
         let (text, row) = mint(state, &plan, now, &caller.user)?;
         let mut tx = state.store.write().await?;
+        if cut_this_second(&mut tx, &caller.user, now).await? {
+            return Ok(None);
+        }
         if tokens::insert_if_owner_unchanged(&mut tx, &row, caller.owner_version)
             .await
             .map_err(name_clash)?
         {
-            return created(state, tx, caller, text, row, now).await;
+            return created(state, tx, caller, text, row, now).await.map(Some);
         }
         // The user changed meanwhile: decide again on the current record.
     }
+    let checked = rules::check_new(caller, &asked, now, &limits)?;
     let mut tx = state.store.write().await?;
     let owner = users::get_for_share(&mut tx, &checked.owner).await?;
     let plan = rules::decide_create(caller, checked, Owner::Other(owner.as_ref()), now, &limits)?;
+    if cut_this_second(&mut tx, &plan.owner, now).await? {
+        return Ok(None);
+    }
     let (text, row) = mint(state, &plan, now, &caller.user)?;
     tokens::insert(&mut tx, &row).await.map_err(name_clash)?;
-    created(state, tx, caller, text, row, now).await
+    created(state, tx, caller, text, row, now).await.map(Some)
 }
 
 /// Audits a stored new token, commits, and answers with its text (shown this once).

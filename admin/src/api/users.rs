@@ -241,7 +241,19 @@ async fn patch_user(
         0
     };
     let other_admins = u64::try_from(other_admins).unwrap_or(0);
-    let mut change = rules::decide_edit(caller, &user, &edit, password_hash, other_admins, now)?;
+    let manager = match user.manager.as_deref() {
+        Some(m) if user.service_account => users::get(&mut tx, m).await?,
+        _ => None,
+    };
+    let mut change = rules::decide_edit(
+        caller,
+        &user,
+        manager.as_ref(),
+        &edit,
+        password_hash,
+        other_admins,
+        now,
+    )?;
     let user = &change.user;
     users::update(&mut tx, user).await?;
     strip_token_roles(&mut tx, &user.name, &change.removed).await?;

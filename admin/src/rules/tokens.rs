@@ -7,6 +7,8 @@ use super::expiry::{self, Requested};
 use super::{Refusal, roles, text};
 use crate::auth::Caller;
 use crate::config::Settings;
+use crate::revocation::entries::parse_drop_roles;
+use crate::store::list::SubjectRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
 use crate::times::rfc3339;
@@ -67,6 +69,25 @@ pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Vec<String> {
     } else {
         roles::intersect(&held, &caller.roles)
     }
+}
+
+/// True if a token issued at `now` would fall under a cut-off of its owner's made within this
+/// same second (`rule` is the owner's published rule). Tokens carry whole seconds, so a cut-off
+/// made at `T` covers every token issued in `T`, even one minted just after it: such a token
+/// must wait for the next second instead of being void, or short of a role, from birth.
+pub fn cut_this_second(rule: Option<&SubjectRow>, now: i64) -> bool {
+    rule.is_some_and(|r| {
+        r.void_before > now
+            || parse_drop_roles(&r.drop_roles)
+                .values()
+                .any(|before| *before as i64 > now)
+    })
+}
+
+/// True if `row` was issued before its owner's last deactivation: the token is void (the list
+/// carries the owner's cut-off), even if the owner is active again.
+pub fn voided(row: &TokenRow, owner: Option<&UserRow>) -> bool {
+    owner.is_some_and(|o| row.issued_at < o.void_before)
 }
 
 /// A new token's minting plan.
@@ -268,12 +289,13 @@ pub struct Edited {
 pub fn decide_edit(
     caller: &Caller,
     row: &TokenRow,
+    owner: Option<&UserRow>,
     edit: &TokenEdit<'_>,
     description: Option<String>,
     now: i64,
     limits: &Limits,
 ) -> Result<Edited, Refusal> {
-    if row.revoked_at.is_some() {
+    if row.revoked_at.is_some() || voided(row, owner) {
         return Err(Refusal::new(
             ErrorCode::TokenRevoked,
             "a revoked token cannot be changed",
@@ -332,9 +354,10 @@ pub fn decide_edit(
 pub fn decide_revoke(
     caller: &Caller,
     row: &TokenRow,
+    owner: Option<&UserRow>,
     now: i64,
 ) -> Result<(TokenRow, &'static str), Refusal> {
-    if row.revoked_by_now(now) {
+    if row.revoked_by_now(now) || voided(row, owner) {
         return Err(Refusal::new(
             ErrorCode::AlreadyRevoked,
             "the token is already revoked",
@@ -401,7 +424,7 @@ pub fn decide_regenerate(
     now: i64,
     limits: &Limits,
 ) -> Result<Mint, Refusal> {
-    if old.revoked_at.is_some() {
+    if old.revoked_at.is_some() || voided(old, owner) {
         return Err(Refusal::new(
             ErrorCode::TokenRevoked,
             "a revoked token cannot be regenerated",
@@ -604,10 +627,10 @@ mod tests {
             ..TokenEdit::default()
         };
         assert_eq!(
-            code(decide_edit(&owner, &row, &later, None, NOW, &LIMITS)),
+            code(decide_edit(&owner, &row, None, &later, None, NOW, &LIMITS)),
             ErrorCode::CannotExtend
         );
-        let edited = decide_edit(&admin, &row, &later, None, NOW, &LIMITS).unwrap();
+        let edited = decide_edit(&admin, &row, None, &later, None, NOW, &LIMITS).unwrap();
         assert_eq!(edited.extended_to, Some(NOW + 60 * 86_400));
         let off = TokenEdit {
             enabled: Some(false),
@@ -617,18 +640,20 @@ mod tests {
             enabled: Some(true),
             ..TokenEdit::default()
         };
-        let disabled = decide_edit(&admin, &row, &off, None, NOW, &LIMITS)
+        let disabled = decide_edit(&admin, &row, None, &off, None, NOW, &LIMITS)
             .unwrap()
             .row;
         assert!(disabled.disabled_by_admin);
         assert_eq!(
-            code(decide_edit(&owner, &disabled, &on, None, NOW, &LIMITS)),
+            code(decide_edit(
+                &owner, &disabled, None, &on, None, NOW, &LIMITS
+            )),
             ErrorCode::DisabledByAdmin
         );
-        let by_owner = decide_edit(&owner, &row, &off, None, NOW, &LIMITS)
+        let by_owner = decide_edit(&owner, &row, None, &off, None, NOW, &LIMITS)
             .unwrap()
             .row;
-        assert!(decide_edit(&owner, &by_owner, &on, None, NOW, &LIMITS).is_ok());
+        assert!(decide_edit(&owner, &by_owner, None, &on, None, NOW, &LIMITS).is_ok());
         assert_eq!(
             code(check_edit(&TokenEdit::default())),
             ErrorCode::NothingToChange
@@ -679,16 +704,71 @@ mod tests {
     }
 
     #[test]
+    fn a_token_voided_by_its_owners_deactivation_is_revoked_for_every_action() {
+        let alice = caller("alice", &["token_creator", "user"]);
+        let mut owner = user("alice", &["token_creator", "user"], None);
+        let row = token("alice", &["user"]);
+        owner.void_before = row.issued_at + 1;
+        let on = TokenEdit {
+            enabled: Some(true),
+            ..TokenEdit::default()
+        };
+        assert_eq!(
+            code(decide_edit(
+                &alice,
+                &row,
+                Some(&owner),
+                &on,
+                None,
+                NOW,
+                &LIMITS
+            )),
+            ErrorCode::TokenRevoked
+        );
+        assert_eq!(
+            code(decide_revoke(&alice, &row, Some(&owner), NOW)),
+            ErrorCode::AlreadyRevoked
+        );
+        assert_eq!(
+            code(decide_regenerate(
+                &alice,
+                &row,
+                Some(&owner),
+                Requested::default(),
+                NOW,
+                &LIMITS
+            )),
+            ErrorCode::TokenRevoked
+        );
+        let rule = |void_before, drop_roles: &str| SubjectRow {
+            subject: "alice".into(),
+            void_before,
+            drop_roles: drop_roles.into(),
+            expires_at: NOW + 86_400,
+        };
+        assert!(cut_this_second(Some(&rule(NOW + 1, "")), NOW));
+        assert!(cut_this_second(
+            Some(&rule(0, &format!("ml={}", NOW + 1))),
+            NOW
+        ));
+        assert!(!cut_this_second(
+            Some(&rule(NOW, &format!("ml={NOW}"))),
+            NOW
+        ));
+        assert!(!cut_this_second(None, NOW));
+    }
+
+    #[test]
     fn revoking_twice_is_a_conflict_but_ends_a_grace_period() {
         let alice = caller("alice", &["user"]);
         let row = token("alice", &["user"]);
-        let (revoked, _) = decide_revoke(&alice, &row, NOW).unwrap();
+        let (revoked, _) = decide_revoke(&alice, &row, None, NOW).unwrap();
         assert_eq!(
-            code(decide_revoke(&alice, &revoked, NOW)),
+            code(decide_revoke(&alice, &revoked, None, NOW)),
             ErrorCode::AlreadyRevoked
         );
         let in_grace = retire(&alice, &row, "cd", 60, NOW);
-        let (ended, detail) = decide_revoke(&alice, &in_grace, NOW + 1).unwrap();
+        let (ended, detail) = decide_revoke(&alice, &in_grace, None, NOW + 1).unwrap();
         assert_eq!(
             (ended.revoked_from, detail),
             (None, "ended its grace period")

@@ -167,12 +167,13 @@ pub struct UserChange {
     pub details: Vec<String>,
 }
 
-/// Decides an edit of `user` (loaded, and visible to `caller`). `password_hash` is the new
-/// password's hash, computed only for admins; `other_active_admins` counts the active admins but
-/// `user`.
+/// Decides an edit of `user` (loaded, and visible to `caller`; `manager` is its manager's record
+/// if it has one). `password_hash` is the new password's hash, computed only for admins;
+/// `other_active_admins` counts the active admins but `user`.
 pub fn decide_edit(
     caller: &Caller,
     user: &UserRow,
+    manager: Option<&UserRow>,
     edit: &CheckedEdit,
     password_hash: Option<String>,
     other_active_admins: u64,
@@ -189,6 +190,10 @@ pub fn decide_edit(
             ));
         }
     }
+    let stays_service_account = user.service_account && edit.service_account != Some(false);
+    if edit.password && stays_service_account {
+        return Err(password_not_allowed());
+    }
     let old_roles = user.role_list();
     let new_roles = new_role_set(&old_roles, edit);
     roles::check_fits(&user.name, &new_roles)?;
@@ -196,6 +201,19 @@ pub fn decide_edit(
     let removed = minus(&old_roles, &new_roles);
     if !caller.is_admin() {
         not_held(&added, caller)?;
+    }
+    // A service account never holds a role its manager does not hold, whoever grants it.
+    if let Some(manager) = manager.filter(|_| stays_service_account) {
+        let held = manager.role_list();
+        if let Some(missing) = roles::first_missing(&added, &held) {
+            return Err(Refusal::new(
+                ErrorCode::RoleNotHeld,
+                format!(
+                    "its manager {:?} does not hold role {missing:?}",
+                    manager.name
+                ),
+            ));
+        }
     }
     let deactivated = user.active && edit.active == Some(false);
     let loses_admin = user.has_role(ADMIN) && (removed.iter().any(|r| r == ADMIN) || deactivated);
@@ -378,17 +396,54 @@ mod tests {
         let admin = caller("root", &["admin"]);
         let tc = caller("tc", &["token_creator", "user"]);
         let svc = user("svc", &["user"], Some("tc"));
-        let off = decide_edit(&admin, &svc, &active(false), None, 1, NOW).unwrap();
+        let off = decide_edit(&admin, &svc, None, &active(false), None, 1, NOW).unwrap();
         assert!(off.deactivated && off.user.deactivated_by_admin);
         assert_eq!(
-            decide_edit(&tc, &off.user, &active(true), None, 1, NOW)
+            decide_edit(&tc, &off.user, None, &active(true), None, 1, NOW)
                 .unwrap_err()
                 .code,
             ErrorCode::DeactivatedByAdmin
         );
-        assert!(decide_edit(&admin, &off.user, &active(true), None, 1, NOW).is_ok());
-        let by_manager = decide_edit(&tc, &svc, &active(false), None, 1, NOW).unwrap();
-        assert!(decide_edit(&tc, &by_manager.user, &active(true), None, 1, NOW).is_ok());
+        assert!(decide_edit(&admin, &off.user, None, &active(true), None, 1, NOW).is_ok());
+        let by_manager = decide_edit(&tc, &svc, None, &active(false), None, 1, NOW).unwrap();
+        assert!(decide_edit(&tc, &by_manager.user, None, &active(true), None, 1, NOW).is_ok());
+    }
+
+    #[test]
+    fn a_service_account_gets_no_password_and_no_role_its_manager_lacks() {
+        let admin = caller("root", &["admin"]);
+        let tc = user("tc", &["token_creator", "user"], None);
+        let svc = user("svc", &["user"], Some("tc"));
+        let password = check_edit(&UserEdit {
+            password: Some("long enough"),
+            ..UserEdit::default()
+        })
+        .unwrap();
+        assert_eq!(
+            decide_edit(&admin, &svc, Some(&tc), &password, Some("h".into()), 1, NOW)
+                .unwrap_err()
+                .code,
+            ErrorCode::PasswordNotAllowed
+        );
+        let deploy = v(&["deploy"]);
+        let grant = check_edit(&UserEdit {
+            add_roles: Some(&deploy),
+            ..UserEdit::default()
+        })
+        .unwrap();
+        assert_eq!(
+            decide_edit(&admin, &svc, Some(&tc), &grant, None, 1, NOW)
+                .unwrap_err()
+                .code,
+            ErrorCode::RoleNotHeld
+        );
+        let token_creator = v(&["token_creator"]);
+        let grant = check_edit(&UserEdit {
+            add_roles: Some(&token_creator),
+            ..UserEdit::default()
+        })
+        .unwrap();
+        assert!(decide_edit(&admin, &svc, Some(&tc), &grant, None, 1, NOW).is_ok());
     }
 
     #[test]
@@ -396,12 +451,12 @@ mod tests {
         let admin = caller("root", &["admin"]);
         let root = user("root", &["admin"], None);
         assert_eq!(
-            decide_edit(&admin, &root, &active(false), None, 0, NOW)
+            decide_edit(&admin, &root, None, &active(false), None, 0, NOW)
                 .unwrap_err()
                 .code,
             ErrorCode::LastAdmin
         );
-        assert!(decide_edit(&admin, &root, &active(false), None, 1, NOW).is_ok());
+        assert!(decide_edit(&admin, &root, None, &active(false), None, 1, NOW).is_ok());
     }
 
     #[test]

@@ -18,7 +18,6 @@ use crate::ops::{Actor, Op, TOKEN_NAMES, Target, TokenPick, USER_NAMES};
 /// The admin the test reads everything through. Operations never act as it nor on it.
 pub const OBSERVER: &str = "observer";
 /// A new token's answer says `active` though its owner's cut-off already voids it.
-pub const KNOWN_VOID_AT_BIRTH: &str = "void_at_birth";
 /// How many trace lines a failure shows.
 const TRACE: usize = 60;
 
@@ -1154,14 +1153,7 @@ impl<'a> Run<'a> {
 
     /// The record in the answer that hands out a new token (mint, login, regenerate).
     fn check_record(&mut self, desc: &str, t: &Token, rec: &Value) -> Check {
-        // KNOWN: a token issued in the second of its owner's deactivation is void from birth
-        // (cut-offs cover the whole second), yet the answer that hands it out says `active`.
-        let void_at_birth = self.model.voided(t) && rec["state"] == json!("active");
-        if void_at_birth {
-            *self.stats.known.entry(KNOWN_VOID_AT_BIRTH).or_default() += 1;
-            self.note(format!("     KNOWN {KNOWN_VOID_AT_BIRTH}"));
-        }
-        self.check_record_at(desc, t, rec, now(), void_at_birth)
+        self.check_record_at(desc, t, rec, now(), false)
     }
 
     /// A token record against the model. `stale_state`: the answer to a change the rules

@@ -349,10 +349,7 @@ impl Model {
             && let Some(manager) = user.manager.as_deref().and_then(|m| self.users.get(m))
             && !manager.roles.contains(role)
         {
-            return Decision {
-                verdict: Err(refuse(403, "role_not_held")),
-                known: Some((KNOWN_ADMIN_GRANTS_BEYOND_MANAGER, Ok(()))),
-            };
+            return Err(refuse(403, "role_not_held")).into();
         }
         Ok(()).into()
     }
@@ -450,10 +447,7 @@ impl Model {
         }
         if user.service {
             // Service accounts cannot have a password.
-            return Decision {
-                verdict: Err(refuse(422, "password_not_allowed")),
-                known: Some((KNOWN_PASSWORD_ON_SERVICE_ACCOUNT, Ok(()))),
-            };
+            return Err(refuse(422, "password_not_allowed")).into();
         }
         Ok(()).into()
     }
@@ -593,10 +587,7 @@ impl Model {
         })();
         if voided {
             // The record says `revoked`: the rules refuse the change like any revoked token's.
-            return Decision {
-                verdict: Err(refuse(409, "token_revoked")),
-                known: Some((KNOWN_VOIDED_TOKEN_ACTIONS, verdict)),
-            };
+            return Err(refuse(409, "token_revoked")).into();
         }
         verdict.into()
     }
@@ -639,10 +630,7 @@ impl Model {
             return Err(refuse(409, "already_revoked")).into();
         }
         if self.voided(t) {
-            return Decision {
-                verdict: Err(refuse(409, "already_revoked")),
-                known: Some((KNOWN_VOIDED_TOKEN_ACTIONS, Ok(()))),
-            };
+            return Err(refuse(409, "already_revoked")).into();
         }
         Ok(()).into()
     }
@@ -671,7 +659,8 @@ impl Model {
             Ok(t) => t,
             Err(r) => return no(r),
         };
-        if t.revoked_at.is_some() {
+        // A voided token is revoked: regenerating it would hand out a working copy.
+        if t.revoked_at.is_some() || self.voided(t) {
             return no(refuse(409, "token_revoked"));
         }
         if !t.enabled {
@@ -703,16 +692,6 @@ impl Model {
         };
         if !t.roles.is_subset(&grantable) {
             return no(refuse(403, "role_not_held"));
-        }
-        if self.voided(t) {
-            // A voided token is revoked: regenerating it would hand out a working copy.
-            return (
-                Decision {
-                    verdict: Err(refuse(409, "token_revoked")),
-                    known: Some((KNOWN_VOIDED_TOKEN_ACTIONS, Ok(()))),
-                },
-                new_expiry,
-            );
         }
         (Ok(()).into(), new_expiry)
     }
@@ -746,11 +725,3 @@ impl Model {
         Ok(()).into()
     }
 }
-
-/// An admin may give a managed service account a role its manager does not hold.
-pub const KNOWN_ADMIN_GRANTS_BEYOND_MANAGER: &str = "admin_grants_beyond_manager";
-/// `PATCH /users/{service account}` with a password is accepted (and stored).
-pub const KNOWN_PASSWORD_ON_SERVICE_ACCOUNT: &str = "password_on_service_account";
-/// Edit, enable, revoke and regenerate treat a token voided by its owner's deactivation (its
-/// record says `revoked`) as live.
-pub const KNOWN_VOIDED_TOKEN_ACTIONS: &str = "voided_token_actions";
