@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_shared::Kind;
 use tollgate_shared::token::MAX_ROLES;
+use utoipa::ToSchema;
 
 use super::extract::{OptionalBody, Source, UncheckedBody};
 use super::records::TokenRecord;
@@ -24,7 +25,7 @@ use crate::store::{tokens, users};
 use crate::times::now;
 
 /// Body of `POST /api/v1/login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub username: String,
@@ -32,8 +33,9 @@ pub struct Login {
 }
 
 /// A session: the token text (shown once) and its record.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Session {
+    /// The token text.
     pub token: String,
     pub record: TokenRecord,
 }
@@ -181,7 +183,7 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let now = now();
     if caller.kind != Kind::Session {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::conflict(
             "not_a_session",
             "logout ends login sessions; revoke other tokens instead",
         ));

@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_shared::Kind;
+use utoipa::ToSchema;
 
-use super::extract::{Body, OptionalBody};
+use super::extract::{Body, OptionalBody, present, present_count};
 use super::records::TokenRecord;
+use super::schema::{Expiry, TokenPath};
 use super::token_rules::{
     check_description, grantable_roles, may_manage, mint, name_clash, parse_id, requested_expiry,
 };
-use super::tokens::Minted;
 use super::{audited, with_sequence};
 use crate::auth::Caller;
 use crate::errors::ApiError;
@@ -87,14 +88,26 @@ fn event<'a>(
     }
 }
 
-/// Body of `PATCH /api/v1/tokens/{id}`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `PATCH /api/v1/tokens/{id}`: at least one field; `expires_at` and `ttl_seconds`
+/// exclude each other.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchToken {
+    /// No control characters but newlines and tabs.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 256)]
     pub description: Option<String>,
-    /// New expiry; owners may only bring it forward, admins may also extend it.
+    /// New expiry; owners may only bring it forward, admins may also extend it. Not with
+    /// `ttl_seconds`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Expiry>)]
     pub expires_at: Option<String>,
+    /// New lifetime from now. Not with `expires_at`.
+    #[serde(default, deserialize_with = "present_count")]
+    #[schema(nullable = false, minimum = 1)]
     pub ttl_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
 }
 
@@ -102,7 +115,7 @@ pub struct PatchToken {
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
     Body(req): Body<PatchToken>,
 ) -> Result<Response, ApiError> {
     let result = patch_token(&state, &caller, &id, req).await;
@@ -214,7 +227,7 @@ async fn patch_token(
 }
 
 /// A body that must be empty or `{}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
@@ -222,7 +235,7 @@ pub struct Empty {}
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
     OptionalBody(_): OptionalBody<Empty>,
 ) -> Result<Response, ApiError> {
     let result = revoke_token(&state, &caller, &id).await;
@@ -264,22 +277,34 @@ async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Res
     ))
 }
 
-/// Body of `POST /api/v1/tokens/{id}/regenerate`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `POST /api/v1/tokens/{id}/regenerate`; may be left out (all defaults).
+/// `expires_at` and `ttl_seconds` exclude each other.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Regenerate {
     /// How long the old token keeps working (default 0: it stops now).
+    #[serde(default, deserialize_with = "present_count")]
+    #[schema(nullable = false, minimum = 0, maximum = 604800)]
     pub grace_seconds: Option<u64>,
-    /// Expiry of the new token; default: the old token's lifetime, from now.
+    /// Expiry of the new token; default: the old token's lifetime, from now. Not with
+    /// `ttl_seconds`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Expiry>)]
     pub expires_at: Option<String>,
+    /// Lifetime of the new token from now. Not with `expires_at`.
+    #[serde(default, deserialize_with = "present_count")]
+    #[schema(nullable = false, minimum = 1)]
     pub ttl_seconds: Option<u64>,
 }
 
 /// Answer of a regeneration: the new token and the record of the one it replaces.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Regenerated {
-    #[serde(flatten)]
-    pub minted: Minted,
+    /// The new token's text.
+    pub token: String,
+    /// The new token.
+    pub record: TokenRecord,
+    /// The token it replaces.
     pub previous: TokenRecord,
 }
 
@@ -287,7 +312,7 @@ pub struct Regenerated {
 pub async fn regenerate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
     OptionalBody(req): OptionalBody<Regenerate>,
 ) -> Result<Response, ApiError> {
     let result = regenerate_token(&state, &caller, &id, req).await;
@@ -409,10 +434,8 @@ async fn regenerate_token(
     state.metrics.token_issued(kind);
     state.metrics.token_revoked();
     let body = Regenerated {
-        minted: Minted {
-            token: text,
-            record: TokenRecord::of(&new, now),
-        },
+        token: text,
+        record: TokenRecord::of(&new, now),
         previous: TokenRecord::of(&old, now),
     };
     Ok(with_sequence(
@@ -425,7 +448,7 @@ async fn regenerate_token(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
 ) -> Result<Response, ApiError> {
     let result = delete_token(&state, &caller, &id).await;
     audited(&state, &caller, "token.delete", Some(&id), result).await
