@@ -18,13 +18,13 @@ use crate::store::audit::{self, AuditFilter};
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only events by this user.
-    #[param(nullable = false)]
+    #[param(nullable = false, pattern = "^[^\\u0000]*$")]
     pub actor: Option<String>,
     /// Only this action, e.g. `token.create`.
-    #[param(nullable = false)]
+    #[param(nullable = false, pattern = "^[^\\u0000]*$")]
     pub action: Option<String>,
     /// Only events on this token id or user.
-    #[param(nullable = false)]
+    #[param(nullable = false, pattern = "^[^\\u0000]*$")]
     pub target: Option<String>,
     /// Page size (default 100).
     #[param(nullable = false, minimum = 1, maximum = 1000)]

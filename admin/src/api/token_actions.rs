@@ -95,7 +95,7 @@ fn event<'a>(
 pub struct PatchToken {
     /// No control characters but newlines and tabs.
     #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, max_length = 256)]
+    #[schema(nullable = false, max_length = 256, pattern = "^[^\\u0000]*$")]
     pub description: Option<String>,
     /// New expiry; owners may only bring it forward, admins may also extend it. Not with
     /// `ttl_seconds`.

@@ -39,11 +39,11 @@ pub const MAX_IDS: usize = 100;
 pub struct CreateToken {
     /// Unique among the owner's tokens; no control, bidirectional or invisible characters, no
     /// surrounding spaces.
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\u0000]*$")]
     pub name: String,
     /// No control characters but newlines and tabs.
     #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, max_length = 256)]
+    #[schema(nullable = false, max_length = 256, pattern = "^[^\\u0000]*$")]
     pub description: Option<String>,
     /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 timestamp. Not with `ttl_seconds`.
     #[serde(default, deserialize_with = "present")]

@@ -35,7 +35,12 @@ pub struct CreateUser {
     pub name: String,
     /// Required for people, refused for service accounts.
     #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, min_length = 8, max_length = 256)]
+    #[schema(
+        nullable = false,
+        min_length = 8,
+        max_length = 256,
+        pattern = "^[^\\u0000]*$"
+    )]
     pub password: Option<String>,
     /// Default: `["user"]`.
     #[serde(default, deserialize_with = "present")]
@@ -267,7 +272,12 @@ pub struct PatchUser {
     pub service_account: Option<bool>,
     /// Admins only; ends the user's login sessions.
     #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, min_length = 8, max_length = 256)]
+    #[schema(
+        nullable = false,
+        min_length = 8,
+        max_length = 256,
+        pattern = "^[^\\u0000]*$"
+    )]
     pub password: Option<String>,
 }
 
