@@ -23,7 +23,7 @@ positive_data_acceptance";
 
 /// Cases per operation and phase, and the seed: the same requests on every run (the answers
 /// depend on the store's state, which the run itself changes, so "deterministic-ish").
-const MAX_EXAMPLES: &str = "30";
+const MAX_EXAMPLES: &str = "100";
 const SEED: &str = "20260101";
 
 /// The fuzzer's own time limit; the test fails when it is reached.
@@ -32,9 +32,12 @@ const LIMIT: Duration = Duration::from_secs(600);
 /// One run at a time: the two stores' runs would otherwise share two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 fn schemathesis() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = root.join(".venv/bin/schemathesis");
+    let bin = root().join(".venv/bin/schemathesis");
     assert!(
         bin.is_file(),
         "schemathesis is not installed at {}: run scripts/setup (it installs the versions \
@@ -67,14 +70,24 @@ async fn fuzz(db: Db) {
         .await
         .expect(201);
     let (_, first) = admin
-        .mint(&alice, json!({"name": "laptop", "description": "for scripts"}))
+        .mint(
+            &alice,
+            json!({"name": "laptop", "description": "for scripts"}),
+        )
         .await;
     admin
-        .mint(&alice, json!({"name": "ci", "user": "alice-ci", "ttl_seconds": 3600}))
+        .mint(
+            &alice,
+            json!({"name": "ci", "user": "alice-ci", "ttl_seconds": 3600}),
+        )
         .await;
     let id = first["id"].as_str().unwrap();
     admin
-        .post(&format!("/api/v1/tokens/{id}/regenerate"), &alice, json!({"grace_seconds": 60}))
+        .post(
+            &format!("/api/v1/tokens/{id}/regenerate"),
+            &alice,
+            json!({"grace_seconds": 60}),
+        )
         .await
         .expect(201);
     let (_, gone) = admin.mint(&alice, json!({"name": "old"})).await;
@@ -99,6 +112,8 @@ async fn fuzz(db: Db) {
     command
         .current_dir(work.path())
         .env("NO_COLOR", "1")
+        .arg("--config-file")
+        .arg(root().join("tests/fuzz-api/schemathesis.toml"))
         .args(["run", &format!("{}/api/v1/openapi.json", admin.base)])
         .args(["--url", &admin.base])
         .args(["--header", &format!("Authorization: Bearer {bearer}")])
@@ -138,9 +153,7 @@ async fn fuzz(db: Db) {
 
 /// The closing part of schemathesis's report (its summary).
 fn summary(text: &str) -> &str {
-    text.rfind("SUMMARY")
-        .map(|i| &text[i..])
-        .unwrap_or(text)
+    text.rfind("SUMMARY").map(|i| &text[i..]).unwrap_or(text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
