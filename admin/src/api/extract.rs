@@ -33,11 +33,15 @@ pub fn present_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::
     if let Some(n) = n.as_u64() {
         return Ok(Some(n));
     }
+    // serde_json reads a long decimal to within a unit in the last place or so (`60.0` with 16
+    // digits before the point may come back as `...59.5`): a number that close to a whole one
+    // is that whole number.
+    let whole = |f: f64| f >= 0.0 && (f - f.round()).abs() <= f * f64::EPSILON;
     match n.as_f64() {
-        Some(f) if f >= 0.0 && f.fract() == 0.0 => Ok(Some(if f >= u64::MAX as f64 {
+        Some(f) if whole(f) => Ok(Some(if f.round() >= u64::MAX as f64 {
             u64::MAX
         } else {
-            f as u64
+            f.round() as u64
         })),
         _ => Err(serde::de::Error::custom(format!(
             "invalid value: {n}, expected a whole number, 0 or more"
@@ -206,6 +210,10 @@ mod tests {
         assert_eq!(n(br#"{"n": 60.0}"#), Ok(Some(60)));
         assert_eq!(n(br#"{"n": 6e1}"#), Ok(Some(60)));
         assert_eq!(n(br#"{"n": 1e300}"#), Ok(Some(u64::MAX)));
+        assert_eq!(
+            n(br#"{"n": 4161990005503490.0}"#),
+            Ok(Some(4_161_990_005_503_490))
+        );
         for bad in [
             &br#"{"n": 1.5}"#[..],
             br#"{"n": -1}"#,
