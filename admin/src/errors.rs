@@ -7,6 +7,8 @@ use std::borrow::Cow;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use tollgate_shared::ErrorCode;
 
@@ -61,9 +63,31 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The JSON form of every error.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail<'a> {
+    /// Stable, snake_case.
+    #[schema(pattern = "^[a-z][a-z0-9_]*$")]
+    pub code: &'a str,
+    /// For people.
+    pub message: &'a str,
+}
+
 /// The JSON error body for `status`, `code` and `message`.
 pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code.as_str(), "message": message } });
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.as_str(),
+            message,
+        },
+    };
     let mut response = (status, axum::Json(body)).into_response();
     if let Some(challenge) = challenge(status, code) {
         if let Ok(v) = HeaderValue::from_str(&challenge) {

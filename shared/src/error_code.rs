@@ -66,8 +66,6 @@ codes! {
     InvalidLimit = "invalid_limit", 400;
     /// A query string that does not match the operation's parameters.
     InvalidQuery = "invalid_query", 400;
-    /// Logout with a token that is not a session.
-    NotASession = "not_a_session", 400;
 
     // 401: no usable credentials.
     /// No bearer token where one is needed.
@@ -128,6 +126,8 @@ codes! {
     AlreadyRevoked = "already_revoked", 409;
     /// The change would leave no active admin.
     LastAdmin = "last_admin", 409;
+    /// Logout with a token that is not a session.
+    NotASession = "not_a_session", 409;
     /// The owner already has a live token with this name.
     NameTaken = "name_taken", 409;
     /// Sessions are not regenerated; log in again.
@@ -174,6 +174,8 @@ codes! {
     InvalidRole = "invalid_role", 422;
     /// A user name that cannot be a token's subject.
     InvalidUser = "invalid_user", 422;
+    /// A paging cursor of the right form that holds no position this server gave.
+    UnknownCursor = "unknown_cursor", 422;
     /// A change that changes nothing.
     NothingToChange = "nothing_to_change", 422;
     /// Service accounts have no password.

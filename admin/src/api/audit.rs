@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Params;
 use super::records::{AuditRecord, cursor, page_limit, parse_number_cursor};
@@ -13,20 +14,31 @@ use crate::state::AppState;
 use crate::store::audit::{self, AuditFilter};
 
 /// Query of `GET /api/v1/audit`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    /// Only events by this user.
+    #[param(nullable = false, pattern = "^[^\\u0000]*$")]
     pub actor: Option<String>,
+    /// Only this action, e.g. `token.create`.
+    #[param(nullable = false, pattern = "^[^\\u0000]*$")]
     pub action: Option<String>,
+    /// Only events on this token id or user.
+    #[param(nullable = false, pattern = "^[^\\u0000]*$")]
     pub target: Option<String>,
+    /// Page size (default 100).
+    #[param(nullable = false, minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(nullable = false, pattern = "^djE6[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
-/// A page of events.
-#[derive(Debug, Serialize)]
+/// A page of events, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPage {
     pub events: Vec<AuditRecord>,
+    /// Pass as `cursor` for the next page; none on the last.
     pub next_cursor: Option<String>,
 }
 

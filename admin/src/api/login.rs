@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tollgate_shared::ErrorCode;
 use tollgate_shared::Kind;
 use tollgate_shared::token::MAX_ROLES;
+use utoipa::ToSchema;
 
 use super::changes::ListChanges;
 use super::extract::{OptionalBody, Source, UncheckedBody};
@@ -25,7 +26,7 @@ use crate::store::{tokens, users};
 use crate::times::now;
 
 /// Body of `POST /api/v1/login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub username: String,
@@ -33,8 +34,9 @@ pub struct Login {
 }
 
 /// A session: the token text (shown once) and its record.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Session {
+    /// The token text.
     pub token: String,
     pub record: TokenRecord,
 }

@@ -3,8 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::records::UserRecord;
+use super::schema::{self, Role, Timestamp, TokenId};
 use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -12,18 +14,23 @@ use crate::store::users;
 use crate::times::rfc3339;
 
 /// The token a call was made with.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CurrentToken {
+    #[schema(value_type = TokenId)]
     pub id: String,
     pub name: String,
+    #[schema(schema_with = schema::token_kind)]
     pub kind: &'static str,
+    #[schema(value_type = Vec<Role>)]
     pub roles: Vec<String>,
+    #[schema(value_type = Timestamp)]
     pub created_at: String,
+    #[schema(value_type = Timestamp)]
     pub expires_at: String,
 }
 
 /// Answer of `GET /api/v1/me`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     pub user: UserRecord,
     pub token: CurrentToken,

@@ -9,6 +9,7 @@ pub mod me;
 pub mod minting;
 pub mod records;
 pub mod revocations;
+pub mod schema;
 pub mod system;
 pub mod token_actions;
 pub mod tokens;
@@ -24,11 +25,14 @@ use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::store::audit::{Action, NewEvent, Outcome, append_alone};
 use crate::times::now;
+use schema::{ParamsOf, Payload, RequestBody, TokenPath, UserPath, body, optional_body};
 
 /// Response header carrying the revocation-list version that includes a change.
 pub const SEQUENCE_HEADER: &str = "x-tollgate-revocation-sequence";
 
-/// One API operation: its route, handler and what the OpenAPI document says about it.
+/// One API operation: its route, handler and what the OpenAPI document says about it. The
+/// request, response and parameter types are the ones the handler reads and writes; their
+/// schemas are derived from them (see [`schema`]).
 pub struct Operation {
     pub method: Method,
     /// Path template in OpenAPI (and axum) syntax, e.g. `/api/v1/tokens/{id}`.
@@ -37,12 +41,12 @@ pub struct Operation {
     pub tag: &'static str,
     /// Needs `Authorization: Bearer <token>`.
     pub auth: bool,
-    /// Name of the request-body schema.
-    pub request: Option<&'static str>,
-    /// Success status and the name of its body schema (`None`: no JSON body).
-    pub response: (u16, Option<&'static str>),
-    /// Query parameters: name, JSON type, description.
-    pub query: &'static [(&'static str, &'static str, &'static str)],
+    /// The request body's type.
+    pub request: Option<RequestBody>,
+    /// Success status and the type of its JSON body (several: one of them; none: no JSON body).
+    pub response: (u16, Vec<Payload>),
+    /// The types holding its path and query-string parameters.
+    pub params: Vec<ParamsOf>,
     /// Error statuses it may answer.
     pub errors: &'static [u16],
     route: fn() -> MethodRouter<AppState>,
@@ -50,7 +54,8 @@ pub struct Operation {
 
 macro_rules! op {
     ($method:ident $path:literal, $handler:expr, $tag:literal, $summary:literal, auth: $auth:literal,
-     request: $req:expr, response: ($status:literal, $resp:expr), query: $query:expr, errors: $errors:expr) => {
+     request: $req:expr, response: ($status:literal, [$($resp:ty),*]), params: [$($param:ty),*],
+     errors: $errors:expr) => {
         Operation {
             method: Method::$method,
             path: $path,
@@ -58,8 +63,8 @@ macro_rules! op {
             tag: $tag,
             auth: $auth,
             request: $req,
-            response: ($status, $resp),
-            query: $query,
+            response: ($status, vec![$(Payload::of::<$resp>()),*]),
+            params: vec![$(schema::params::<$param> as ParamsOf),*],
             errors: $errors,
             route: || $handler,
         }
@@ -70,68 +75,59 @@ const AUTHED: &[u16] = &[400, 401, 403, 404, 409, 413, 422];
 
 /// Every operation the server answers.
 pub fn operations() -> Vec<Operation> {
+    use audit::{AuditPage, AuditQuery};
+    use login::{Login, Session};
+    use me::Me;
+    use records::{TokenRecord, UserRecord};
+    use system::Health;
+    use token_actions::{Empty, PatchToken, Regenerate, Regenerated};
+    use tokens::{CreateToken, ListQuery, Minted, TokenBatch, TokenPage};
+    use users::{CreateUser, PatchUser, UserPage, UserQuery};
     vec![
         op!(GET "/healthz", get(system::healthz), "system", "Health check: 200 when the store answers.", auth: false,
-            request: None, response: (200, Some("Health")), query: &[], errors: &[503]),
+            request: None, response: (200, [Health]), params: [], errors: &[503]),
         op!(GET "/metrics", get(system::metrics), "system", "Prometheus metrics (text exposition format).", auth: false,
-            request: None, response: (200, None), query: &[], errors: &[]),
+            request: None, response: (200, []), params: [], errors: &[]),
         op!(GET "/api/v1/openapi.json", get(system::openapi), "system", "This OpenAPI document.", auth: false,
-            request: None, response: (200, None), query: &[], errors: &[]),
+            request: None, response: (200, []), params: [], errors: &[]),
         op!(POST "/api/v1/login", post(login::login), "auth", "Log in with a password; returns a session token.", auth: false,
-            request: Some("Login"), response: (200, Some("Minted")), query: &[], errors: &[400, 401, 413, 422, 429]),
+            request: body::<Login>(), response: (200, [Session]), params: [], errors: &[400, 401, 409, 413, 422, 429]),
         op!(POST "/api/v1/logout", post(login::logout), "auth", "Revoke the session token the call is made with.", auth: true,
-            request: None, response: (204, None), query: &[], errors: &[400, 401]),
+            request: optional_body::<Empty>(), response: (204, []), params: [], errors: &[400, 401, 409, 413]),
         op!(GET "/api/v1/me", get(me::me), "auth", "The caller, its roles and the token in use.", auth: true,
-            request: None, response: (200, Some("Me")), query: &[], errors: &[401]),
+            request: None, response: (200, [Me]), params: [], errors: &[401, 404]),
         op!(POST "/api/v1/tokens", post(tokens::create), "tokens", "Create a token; the text is shown only in this answer.", auth: true,
-            request: Some("CreateToken"), response: (201, Some("Minted")), query: &[], errors: AUTHED),
+            request: body::<CreateToken>(), response: (201, [Minted]), params: [], errors: AUTHED),
         op!(GET "/api/v1/tokens", get(tokens::list), "tokens",
             "List tokens (own; admins all or ?user=), or fetch several with ?ids=a,b,c (answers TokenBatch).", auth: true,
-            request: None, response: (200, Some("TokenPage")),
-            query: &[("user", "string", "only this user's tokens"),
-                     ("include_revoked", "boolean", "also revoked tokens"),
-                     ("kind", "string", "personal, service, session or all (default personal and service)"),
-                     ("limit", "integer", "page size, 1-500 (default 50)"),
-                     ("cursor", "string", "next_cursor of the previous page"),
-                     ("ids", "string", "comma-separated token ids (at most 100)")],
-            errors: AUTHED),
+            request: None, response: (200, [TokenPage, TokenBatch]), params: [ListQuery], errors: AUTHED),
         op!(GET "/api/v1/tokens/{id}", get(tokens::get), "tokens", "One token.", auth: true,
-            request: None, response: (200, Some("TokenRecord")), query: &[], errors: &[400, 401, 404]),
+            request: None, response: (200, [TokenRecord]), params: [TokenPath], errors: &[400, 401, 404]),
         op!(PATCH "/api/v1/tokens/{id}", patch(token_actions::patch), "tokens",
             "Change description, expiry (owners shorten, admins may extend) or enabled.", auth: true,
-            request: Some("PatchToken"), response: (200, Some("TokenRecord")), query: &[], errors: AUTHED),
+            request: body::<PatchToken>(), response: (200, [TokenRecord]), params: [TokenPath], errors: AUTHED),
         op!(DELETE "/api/v1/tokens/{id}", delete(token_actions::delete), "tokens", "Revoke a token and remove it from lists.", auth: true,
-            request: None, response: (204, None), query: &[], errors: &[400, 401, 404]),
+            request: None, response: (204, []), params: [TokenPath], errors: &[400, 401, 403, 404]),
         op!(POST "/api/v1/tokens/{id}/revoke", post(token_actions::revoke), "tokens", "Revoke a token now.", auth: true,
-            request: None, response: (200, Some("TokenRecord")), query: &[], errors: AUTHED),
+            request: optional_body::<Empty>(), response: (200, [TokenRecord]), params: [TokenPath], errors: AUTHED),
         op!(POST "/api/v1/tokens/{id}/regenerate", post(token_actions::regenerate), "tokens",
             "Issue a new token text; the old one stops now or after grace_seconds.", auth: true,
-            request: Some("Regenerate"), response: (201, Some("Regenerated")), query: &[], errors: AUTHED),
+            request: optional_body::<Regenerate>(), response: (201, [Regenerated]), params: [TokenPath], errors: AUTHED),
         op!(POST "/api/v1/users", post(users::create), "users",
             "Create a user (admins) or a service account (token creators, with roles they hold).", auth: true,
-            request: Some("CreateUser"), response: (201, Some("UserRecord")), query: &[], errors: AUTHED),
+            request: body::<CreateUser>(), response: (201, [UserRecord]), params: [], errors: AUTHED),
         op!(GET "/api/v1/users", get(users::list), "users", "List users (admins: all; others: self and their service accounts).", auth: true,
-            request: None, response: (200, Some("UserPage")),
-            query: &[("limit", "integer", "page size, 1-500 (default 50)"), ("cursor", "string", "next_cursor of the previous page")],
-            errors: &[400, 401]),
+            request: None, response: (200, [UserPage]), params: [UserQuery], errors: &[400, 401, 422]),
         op!(GET "/api/v1/users/{name}", get(users::get), "users", "One user.", auth: true,
-            request: None, response: (200, Some("UserRecord")), query: &[], errors: &[401, 404]),
+            request: None, response: (200, [UserRecord]), params: [UserPath], errors: &[400, 401, 404]),
         op!(PATCH "/api/v1/users/{name}", patch(users::patch), "users",
             "Change roles, active flag, service-account flag or password.", auth: true,
-            request: Some("PatchUser"), response: (200, Some("UserRecord")), query: &[], errors: AUTHED),
+            request: body::<PatchUser>(), response: (200, [UserRecord]), params: [UserPath], errors: AUTHED),
         op!(GET "/api/v1/audit", get(audit::list), "audit", "The audit log, newest first (admins: all; others: their own).", auth: true,
-            request: None, response: (200, Some("AuditPage")),
-            query: &[("actor", "string", "only events by this user"),
-                     ("action", "string", "only this action, e.g. token.create"),
-                     ("target", "string", "only events on this token id or user"),
-                     ("limit", "integer", "page size, 1-1000 (default 100)"),
-                     ("cursor", "string", "next_cursor of the previous page")],
-            errors: &[400, 401]),
+            request: None, response: (200, [AuditPage]), params: [AuditQuery], errors: &[400, 401, 422]),
         op!(GET "/api/v1/revocations", get(revocations::get), "revocations",
             "The signed revocation list (ETag, If-None-Match, ?since=N for a delta).", auth: false,
-            request: None, response: (200, None),
-            query: &[("since", "integer", "the sequence number held; answers a delta from it when possible, 304 if current")],
-            errors: &[400]),
+            request: None, response: (200, []), params: [revocations::ListQuery], errors: &[400]),
     ]
 }
 

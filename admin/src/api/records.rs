@@ -4,34 +4,59 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use tollgate_shared::ErrorCode;
+use utoipa::ToSchema;
 
+use super::schema::{self, Role, Timestamp, TokenId, UserName};
 use crate::errors::ApiError;
 use crate::store::audit::AuditRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
 use crate::times::rfc3339;
 
+/// Every [`TokenRecord::state`].
+pub const TOKEN_STATES: [&str; 5] = ["active", "disabled", "expired", "grace", "revoked"];
+/// Every [`AuditRecord::outcome`].
+pub const OUTCOMES: [&str; 3] = ["success", "denied", "failure"];
+
 /// A token as the API shows it. The token text is never part of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TokenRecord {
+    #[schema(value_type = TokenId)]
     pub id: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
+    #[schema(max_length = 256)]
     pub description: String,
+    #[schema(value_type = UserName)]
     pub owner: String,
+    #[schema(schema_with = schema::token_kind)]
     pub kind: String,
+    #[schema(value_type = Vec<Role>)]
     pub roles: Vec<String>,
+    #[schema(value_type = Timestamp)]
     pub created_at: String,
+    #[schema(value_type = UserName)]
     pub created_by: String,
+    #[schema(value_type = Timestamp)]
     pub expires_at: String,
     pub enabled: bool,
     /// `active`, `disabled`, `expired`, `grace` (regenerated, still valid) or `revoked`.
+    #[schema(schema_with = schema::token_state)]
     pub state: &'static str,
+    #[schema(value_type = Option<Timestamp>)]
     pub revoked_at: Option<String>,
+    #[schema(value_type = Option<UserName>)]
     pub revoked_by: Option<String>,
     /// End of the grace period of a token regenerated with grace.
+    #[schema(value_type = Option<Timestamp>)]
     pub grace_until: Option<String>,
+    #[schema(value_type = Option<Timestamp>)]
     pub last_used_at: Option<String>,
+    /// The token this one was regenerated from.
+    #[schema(value_type = Option<TokenId>)]
     pub replaces: Option<String>,
+    /// The token regenerated from this one.
+    #[schema(value_type = Option<TokenId>)]
     pub replaced_by: Option<String>,
 }
 
@@ -108,15 +133,21 @@ pub async fn records_with_cutoffs(
 }
 
 /// A user or service account as the API shows it (never the password hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserRecord {
+    #[schema(value_type = UserName)]
     pub name: String,
+    #[schema(value_type = Vec<Role>)]
     pub roles: Vec<String>,
     pub active: bool,
     pub service_account: bool,
+    /// The user who manages this service account.
+    #[schema(value_type = Option<UserName>)]
     pub manager: Option<String>,
     pub has_password: bool,
+    #[schema(value_type = Timestamp)]
     pub created_at: String,
+    #[schema(value_type = Timestamp)]
     pub updated_at: String,
 }
 
@@ -136,14 +167,21 @@ impl From<&UserRow> for UserRecord {
 }
 
 /// An audit event as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AuditEvent)]
 pub struct AuditRecord {
     pub id: i64,
+    #[schema(value_type = Timestamp)]
     pub at: String,
+    /// Who acted (none for the server itself).
     pub actor: Option<String>,
+    /// What was done, e.g. `token.create`.
     pub action: String,
+    /// The token id or user name acted on.
     pub target: Option<String>,
+    /// The user the change concerns.
     pub subject: Option<String>,
+    #[schema(schema_with = schema::audit_outcome)]
     pub outcome: String,
     pub detail: Option<String>,
 }
@@ -168,29 +206,47 @@ pub fn cursor(position: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("v1:{position}"))
 }
 
-/// Decodes a cursor made by [`cursor`].
+/// What every cursor looks like: the base64url form of `v1:<position>` (`djE6` is `v1:`).
+/// The OpenAPI document gives it as the cursors' pattern.
+pub const CURSOR_PATTERN: &str = "^djE6[A-Za-z0-9_-]+$";
+
+fn looks_like_a_cursor(text: &str) -> bool {
+    text.len() > 4
+        && text.starts_with("djE6")
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Decodes a cursor made by [`cursor`]: 400 if it does not look like one, 422 if it looks like
+/// one but holds no position this server writes.
 pub fn parse_cursor(text: &str) -> Result<String, ApiError> {
+    if !looks_like_a_cursor(text) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidCursor,
+            "the cursor is not one this server handed out",
+        ));
+    }
     URL_SAFE_NO_PAD
         .decode(text)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("v1:").map(str::to_owned))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidCursor,
-                "the cursor is not one this server handed out",
-            )
-        })
+        .filter(|p| !p.is_empty() && !p.chars().any(char::is_control))
+        .ok_or_else(unknown_cursor)
+}
+
+/// A cursor of the documented form that holds no position this server handed out.
+fn unknown_cursor() -> ApiError {
+    ApiError::new(
+        ErrorCode::UnknownCursor,
+        "the cursor is not one this server handed out",
+    )
 }
 
 /// Decodes a cursor holding a number.
 pub fn parse_number_cursor(text: &str) -> Result<i64, ApiError> {
-    parse_cursor(text)?.parse().map_err(|_| {
-        ApiError::new(
-            ErrorCode::InvalidCursor,
-            "the cursor is not one this server handed out",
-        )
-    })
+    parse_cursor(text)?.parse().map_err(|_| unknown_cursor())
 }
 
 /// Checks a page size: 1 to `max`, `default` if absent.
@@ -223,5 +279,14 @@ mod tests {
             "invalid_limit"
         );
         assert_eq!(page_limit(None, 50, 500).unwrap(), 50);
+        // Well-formed (the document's pattern) but not a position: 422, not 400.
+        assert!(cursor("42").starts_with("djE6"));
+        assert_eq!(parse_cursor("djE6").unwrap_err().status.as_u16(), 400);
+        assert_eq!(parse_cursor("garbage").unwrap_err().status.as_u16(), 400);
+        assert_eq!(parse_cursor("djE6AAAA").unwrap_err().status.as_u16(), 422);
+        assert_eq!(
+            parse_number_cursor("djE60").unwrap_err().status.as_u16(),
+            422
+        );
     }
 }

@@ -14,6 +14,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
+use tollgate_shared::ErrorCode;
+use utoipa::IntoParams;
 
 use super::extract::Params;
 use crate::errors::ApiError;
@@ -27,11 +29,13 @@ pub const CONTENT_TYPE_LIST: &str = "application/vnd.tollgate.revocations";
 pub const DOCUMENT_HEADER: &str = "x-tollgate-document";
 
 /// Query of `GET /api/v1/revocations`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// The sequence number the client holds.
-    pub since: Option<u64>,
+    /// The sequence number the client holds: answers a delta from it when possible, 304 if
+    /// current.
+    #[param(nullable = false, minimum = 0)]
+    pub since: Option<i64>,
 }
 
 fn etag_matches(headers: &HeaderMap, sequence: i64) -> bool {
@@ -82,7 +86,13 @@ pub async fn get(
     headers: HeaderMap,
     Params(q): Params<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let since = q.since.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let since = q.since;
+    if since.is_some_and(|n| n < 0) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "since is a sequence number: 0 or more",
+        ));
+    }
     let current = list::current(&state.store).await?;
     if etag_matches(&headers, current) || since == Some(current) {
         return Ok(response(

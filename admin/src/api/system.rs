@@ -5,13 +5,29 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
+
+/// Answer of `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(inline, value_type = HealthStatus)]
+    pub status: &'static str,
+}
+
+/// The one status a healthy server reports.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Ok,
+}
 
 /// `GET /healthz`: 200 if the store answers, 503 otherwise.
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Ok(()) => Json(Health { status: "ok" }).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
             crate::errors::error_response(

@@ -7,12 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::changes::ListChanges;
-use super::extract::{Body, OptionalBody};
+use super::extract::{Body, OptionalBody, present, present_count};
 use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
 use super::records::TokenRecord;
-use super::tokens::Minted;
+use super::schema::{Expiry, TokenPath};
 use super::{audited, with_sequence};
 use crate::auth::Caller;
 use crate::errors::ApiError;
@@ -70,14 +71,26 @@ async fn record(
     Ok(audit::append(tx, &event).await?)
 }
 
-/// Body of `PATCH /api/v1/tokens/{id}`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `PATCH /api/v1/tokens/{id}`: at least one field; `expires_at` and `ttl_seconds`
+/// exclude each other.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchToken {
+    /// No control characters but newlines and tabs.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 256, pattern = "^[^\\u0000]*$")]
     pub description: Option<String>,
-    /// New expiry; owners may only bring it forward, admins may also extend it.
+    /// New expiry; owners may only bring it forward, admins may also extend it. Not with
+    /// `ttl_seconds`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Expiry>)]
     pub expires_at: Option<String>,
+    /// New lifetime from now. Not with `expires_at`.
+    #[serde(default, deserialize_with = "present_count")]
+    #[schema(nullable = false, minimum = 1)]
     pub ttl_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
 }
 
@@ -85,7 +98,7 @@ pub struct PatchToken {
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
     Body(req): Body<PatchToken>,
 ) -> Result<Response, ApiError> {
     let result = patch_token(&state, &caller, &id, req).await;
@@ -141,7 +154,7 @@ async fn patch_token(
 }
 
 /// A body that must be empty or `{}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
@@ -149,7 +162,7 @@ pub struct Empty {}
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
     OptionalBody(_): OptionalBody<Empty>,
 ) -> Result<Response, ApiError> {
     let result = revoke_token(&state, &caller, &id).await;
@@ -181,22 +194,34 @@ async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Res
     ))
 }
 
-/// Body of `POST /api/v1/tokens/{id}/regenerate`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `POST /api/v1/tokens/{id}/regenerate`; may be left out (all defaults).
+/// `expires_at` and `ttl_seconds` exclude each other.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Regenerate {
     /// How long the old token keeps working (default 0: it stops now).
+    #[serde(default, deserialize_with = "present_count")]
+    #[schema(nullable = false, minimum = 0, maximum = 604800)]
     pub grace_seconds: Option<u64>,
-    /// Expiry of the new token; default: the old token's lifetime, from now.
+    /// Expiry of the new token; default: the old token's lifetime, from now. Not with
+    /// `ttl_seconds`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Expiry>)]
     pub expires_at: Option<String>,
+    /// Lifetime of the new token from now. Not with `expires_at`.
+    #[serde(default, deserialize_with = "present_count")]
+    #[schema(nullable = false, minimum = 1)]
     pub ttl_seconds: Option<u64>,
 }
 
 /// Answer of a regeneration: the new token and the record of the one it replaces.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Regenerated {
-    #[serde(flatten)]
-    pub minted: Minted,
+    /// The new token's text.
+    pub token: String,
+    /// The new token.
+    pub record: TokenRecord,
+    /// The token it replaces.
     pub previous: TokenRecord,
 }
 
@@ -204,7 +229,7 @@ pub struct Regenerated {
 pub async fn regenerate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
     OptionalBody(req): OptionalBody<Regenerate>,
 ) -> Result<Response, ApiError> {
     let result = in_a_settled_second(|| regenerate_token(&state, &caller, &id, &req)).await;
@@ -244,10 +269,8 @@ async fn regenerate_token(
     state.metrics.token_issued(plan.kind);
     state.metrics.token_revoked();
     let body = Regenerated {
-        minted: Minted {
-            token: text,
-            record: TokenRecord::of(&new, now),
-        },
+        token: text,
+        record: TokenRecord::of(&new, now),
         previous: TokenRecord::of(&old, now),
     };
     Ok(Some(with_sequence(
@@ -260,7 +283,7 @@ async fn regenerate_token(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
 ) -> Result<Response, ApiError> {
     let result = delete_token(&state, &caller, &id).await;
     audited(&state, &caller, Action::TokenDelete, Some(&id), result).await

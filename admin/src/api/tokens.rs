@@ -9,12 +9,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tollgate_shared::Kind;
+use tollgate_shared::{Kind, valid_subject};
+use utoipa::{IntoParams, ToSchema};
 
 use super::audited;
-use super::extract::{Body, Params};
+use super::extract::{Body, Params, present, present_count};
 use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
 use super::records::{TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs};
+use super::schema::{Expiry, Role, TokenId, TokenPath, UserName};
 use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::rules::expiry::Requested;
@@ -29,29 +31,41 @@ use crate::times::now;
 /// Most ids in one `?ids=` request.
 pub const MAX_IDS: usize = 100;
 
-/// Body of `POST /api/v1/tokens`.
-#[derive(Debug, Deserialize)]
+/// Body of `POST /api/v1/tokens`. `expires_at` and `ttl_seconds` exclude each other; with
+/// neither, the server's default lifetime applies.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    /// Unique among the owner's tokens; no control, bidirectional or invisible characters, no
+    /// surrounding spaces.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\u0000]*$")]
     pub name: String,
-    #[serde(default)]
+    /// No control characters but newlines and tabs.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_length = 256, pattern = "^[^\\u0000]*$")]
     pub description: Option<String>,
-    /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 timestamp.
-    #[serde(default)]
+    /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 timestamp. Not with `ttl_seconds`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Expiry>)]
     pub expires_at: Option<String>,
-    #[serde(default)]
+    /// Lifetime from now. Not with `expires_at`.
+    #[serde(default, deserialize_with = "present_count")]
+    #[schema(nullable = false, minimum = 1)]
     pub ttl_seconds: Option<u64>,
     /// Default: all of the owner's roles the caller may pass on.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
     pub roles: Option<Vec<String>>,
     /// The owner, if not the caller (admins; managers of a service account).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<UserName>)]
     pub user: Option<String>,
 }
 
 /// A newly minted token: its text, shown this once, and its record.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Minted {
+    /// The token text.
     pub token: String,
     pub record: TokenRecord,
 }
@@ -152,31 +166,52 @@ async fn created(
 }
 
 /// Query of `GET /api/v1/tokens`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only this user's tokens (admins; managers of a service account).
+    #[param(nullable = false, value_type = Option<UserName>)]
     pub user: Option<String>,
+    /// Also revoked tokens.
+    #[param(nullable = false)]
     pub include_revoked: Option<bool>,
+    /// Page size (default 50).
+    #[param(nullable = false, minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(nullable = false, pattern = "^djE6[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
-    /// `a,b,c`: these tokens, instead of a listing.
+    /// `a,b,c`: these tokens (at most 100), instead of a listing; answers a `TokenBatch`.
+    #[param(nullable = false, pattern = "^[0-9a-f]{32}(,[0-9a-f]{32}){0,99}$")]
     pub ids: Option<String>,
     /// `personal`, `service`, `session` or `all`; default personal and service.
+    #[param(nullable = false, inline, value_type = Option<KindFilter>)]
     pub kind: Option<String>,
 }
 
+/// The `kind` filter of a token listing.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum KindFilter {
+    Personal,
+    Service,
+    Session,
+    All,
+}
+
 /// A page of tokens.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPage {
     pub tokens: Vec<TokenRecord>,
+    /// Pass as `cursor` for the next page; none on the last.
     pub next_cursor: Option<String>,
 }
 
 /// Tokens asked for by id; `missing` lists those not found or not visible.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenBatch {
     pub tokens: Vec<TokenRecord>,
+    #[schema(value_type = Vec<TokenId>)]
     pub missing: Vec<String>,
 }
 
@@ -187,10 +222,15 @@ pub async fn list(
     Params(q): Params<ListQuery>,
 ) -> Result<Response, ApiError> {
     let now = now();
+    // With `ids=` the listing's parameters do not apply, but they are checked all the same.
     if let Some(ids) = &q.ids {
+        check_listing(&q)?;
         return batch(&state, &caller, ids, now)
             .await
             .map(|b| Json(b).into_response());
+    }
+    if q.user.as_deref().is_some_and(|u| !valid_subject(u)) {
+        return Err(bad_user());
     }
     let kinds = match q.kind.as_deref() {
         None => vec![Kind::Personal, Kind::Service],
@@ -254,18 +294,37 @@ pub async fn list(
     .into_response())
 }
 
+fn bad_user() -> ApiError {
+    ApiError::new(ErrorCode::InvalidQuery, "user is not a valid user name")
+}
+
+/// The checks [`list`] makes of a listing's parameters, for a request that gives `ids=`.
+fn check_listing(q: &ListQuery) -> Result<(), ApiError> {
+    if q.user.as_deref().is_some_and(|u| !valid_subject(u)) {
+        return Err(bad_user());
+    }
+    if !matches!(
+        q.kind.as_deref(),
+        None | Some("all" | "personal" | "service" | "session")
+    ) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "kind is personal, service, session or all",
+        ));
+    }
+    page_limit(q.limit, 50, 500)?;
+    q.cursor.as_deref().map(parse_number_cursor).transpose()?;
+    Ok(())
+}
+
 async fn batch(
     state: &AppState,
     caller: &Caller,
     ids: &str,
     now: i64,
 ) -> Result<TokenBatch, ApiError> {
-    let wanted: Vec<String> = ids
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(parse_id)
-        .collect::<Result<_, _>>()?;
+    // Exactly `id,id,...` (the document's pattern): no spaces, no empty items.
+    let wanted: Vec<String> = ids.split(',').map(parse_id).collect::<Result<_, _>>()?;
     if wanted.is_empty() || wanted.len() > MAX_IDS {
         return Err(ApiError::new(
             ErrorCode::InvalidQuery,
@@ -330,7 +389,7 @@ pub async fn visible_token(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(TokenPath { id }): Path<TokenPath>,
 ) -> Result<Json<TokenRecord>, ApiError> {
     let row = visible_token(&state, &caller, &id).await?;
     let mut records = records_with_cutoffs(&state.store, &[&row], now()).await?;

@@ -9,10 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_shared::{ErrorCode, Kind};
+use utoipa::{IntoParams, ToSchema};
 
 use super::changes::ListChanges;
-use super::extract::{Body, Params};
+use super::extract::{Body, Params, present};
 use super::records::{UserRecord, cursor, page_limit, parse_cursor};
+use super::schema::{Role, UserName, UserPath};
 use super::{audited, with_sequence};
 use crate::auth::{Caller, hash_password};
 use crate::errors::ApiError;
@@ -26,15 +28,32 @@ use crate::store::{StoreError, Tx, join_roles, tokens};
 use crate::times::now;
 
 /// Body of `POST /api/v1/users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    /// Unique, also ignoring case.
+    #[schema(value_type = UserName)]
     pub name: String,
     /// Required for people, refused for service accounts.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(
+        nullable = false,
+        min_length = 8,
+        max_length = 256,
+        pattern = "^[^\\u0000]*$"
+    )]
     pub password: Option<String>,
     /// Default: `["user"]`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
     pub roles: Option<Vec<String>>,
+    /// Default: false.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub service_account: Option<bool>,
+    /// Default: true.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
 }
 
@@ -133,17 +152,22 @@ async fn record(
 }
 
 /// Query of `GET /api/v1/users`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UserQuery {
+    /// Page size (default 50).
+    #[param(nullable = false, minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(nullable = false, pattern = "^djE6[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
 /// A page of users.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
     pub users: Vec<UserRecord>,
+    /// Pass as `cursor` for the next page; none on the last.
     pub next_cursor: Option<String>,
 }
 
@@ -178,7 +202,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Path(UserPath { name }): Path<UserPath>,
 ) -> Result<Json<UserRecord>, ApiError> {
     let user = users::find(&state.store, &name)
         .await?
@@ -187,16 +211,36 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found("no such user"))
 }
 
-/// Body of `PATCH /api/v1/users/{name}`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `PATCH /api/v1/users/{name}`: at least one field; `roles` excludes `add_roles` and
+/// `remove_roles`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
     /// The whole new role set.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
     pub roles: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
     pub add_roles: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
     pub remove_roles: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
+    /// Turning a service account into a person needs `password` too; a service account has none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub service_account: Option<bool>,
+    /// Admins only; ends the user's login sessions.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(
+        nullable = false,
+        min_length = 8,
+        max_length = 256,
+        pattern = "^[^\\u0000]*$"
+    )]
     pub password: Option<String>,
 }
 
@@ -204,7 +248,7 @@ pub struct PatchUser {
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Path(UserPath { name }): Path<UserPath>,
     Body(req): Body<PatchUser>,
 ) -> Result<Response, ApiError> {
     let result = patch_user(&state, &caller, &name, req).await;

@@ -168,7 +168,7 @@ async fn logout_revokes_the_session(db: Db) {
     let (personal, _) = a.mint(&dave, json!({"name": "p"})).await;
     a.call("POST", "/api/v1/logout", &personal, None)
         .await
-        .expect_error(400, "not_a_session");
+        .expect_error(409, "not_a_session");
     let before = a.sequence().await;
     let r = a.call("POST", "/api/v1/logout", &dave, None).await;
     r.expect(204);

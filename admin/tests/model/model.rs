@@ -717,10 +717,10 @@ impl Model {
         t.grace_until = None;
     }
 
-    /// Logout ends the session the call is made with; other kinds of token are refused (400).
+    /// Logout ends the session the call is made with; other kinds of token are refused (409).
     pub fn decide_logout(&self, c: &Caller) -> Decision {
         if c.kind != Kind::Session {
-            return Err(refuse(400, "not_a_session")).into();
+            return Err(refuse(409, "not_a_session")).into();
         }
         Ok(()).into()
     }
