@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(parse_cursor("!!").unwrap_err().code, "invalid_cursor");
         assert_eq!(
             parse_number_cursor(&cursor("x")).unwrap_err().code,
-            "invalid_cursor"
+            "unknown_cursor"
         );
         assert_eq!(
             page_limit(Some(0), 50, 500).unwrap_err().code,

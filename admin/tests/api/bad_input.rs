@@ -322,7 +322,7 @@ async fn bad_requests_change_nothing(db: Db) {
             "/api/v1/tokens?cursor=djE6AAAA".into(),
             None,
             422,
-            "invalid_cursor",
+            "unknown_cursor",
         ),
         (
             "GET",

@@ -233,20 +233,34 @@ impl Admin {
         body: Option<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> Resp {
-        let mut req = self.http.request(
-            Method::from_bytes(method.as_bytes()).unwrap(),
-            format!("{}{}", self.base, path),
-        );
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
+        let build = || {
+            let mut req = self.http.request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{}", self.base, path),
+            );
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(b) = body.clone() {
+                req = req.header("content-type", "application/json").body(b);
+            }
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req
+        };
+        // The server answers an oversized body (413) without reading it all and closes the
+        // connection; on a busy machine the client may see the reset before the answer. Only
+        // such a body is sent again.
+        let oversized = body.as_ref().is_some_and(|b| b.len() > 64 * 1024);
+        let mut sent = build().send().await;
+        for _ in 0..3 {
+            if sent.is_ok() || !oversized {
+                break;
+            }
+            sent = build().send().await;
         }
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let r = req.send().await.expect("request sent");
+        let r = sent.expect("request sent");
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let body = r.bytes().await.unwrap().to_vec();
