@@ -9,7 +9,9 @@
 //! | `TOLLGATE_DEFAULT_TTL` | `30d` | lifetime of a token created without an expiry |
 //! | `TOLLGATE_MAX_TTL` | `90d` | longest lifetime accepted (longer is refused, not clipped) |
 //! | `TOLLGATE_SESSION_TTL` | `12h` | lifetime of a login session token |
+//! | `TOLLGATE_REAUTH_WINDOW` | `10m` | a login session this recent may make a token that outlives it |
 //! | `TOLLGATE_TOKEN_CREATION` | `true` | `false` turns the token-creation API off |
+//! | `TOLLGATE_PERSONAL_TOKENS` | `everyone` | who makes tokens for themselves: `everyone` (every active person) or `token_creator` |
 //! | `TOLLGATE_BOOTSTRAP_ADMIN` | unset | `username:password` of the first admin on an empty store |
 //! | `TOLLGATE_MAX_BODY_BYTES` | `65536` | request bodies over this answer 413 |
 //! | `TOLLGATE_REQUEST_TIMEOUT` | `30s` | requests taking longer answer 503 |
@@ -26,6 +28,16 @@ use std::time::Duration;
 use tollgate_shared::{Keyring, KeyringError, valid_prefix, valid_subject};
 
 use crate::times::parse_duration;
+
+/// Who may make tokens for themselves (`TOLLGATE_PERSONAL_TOKENS`). Tokens for others and service
+/// accounts stay with token creators and admins either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalTokens {
+    /// Every active person (as OSMO and Rancher do).
+    Everyone,
+    /// Only holders of `token_creator` or `admin` (as Determined does).
+    TokenCreators,
+}
 
 /// Address used when `TOLLGATE_LISTEN` is not set.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -94,6 +106,8 @@ pub struct Settings {
     /// (`TOLLGATE_REAUTH_WINDOW`, default 10 minutes).
     pub reauth_window: u64,
     pub token_creation: bool,
+    /// Who may make tokens for themselves.
+    pub personal_tokens: PersonalTokens,
     pub bootstrap_admin: Option<BootstrapAdmin>,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
@@ -121,6 +135,7 @@ impl Settings {
             session_ttl: 12 * 3600,
             reauth_window: 600,
             token_creation: true,
+            personal_tokens: PersonalTokens::Everyone,
             bootstrap_admin: None,
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
@@ -222,6 +237,18 @@ impl Settings {
         if let Some(v) = get("TOLLGATE_TOKEN_CREATION") {
             s.token_creation = parse_switch(&v)
                 .ok_or_else(|| invalid("TOLLGATE_TOKEN_CREATION", "expected true or false"))?;
+        }
+        if let Some(v) = get("TOLLGATE_PERSONAL_TOKENS") {
+            s.personal_tokens = match v.trim() {
+                "everyone" => PersonalTokens::Everyone,
+                "token_creator" => PersonalTokens::TokenCreators,
+                _ => {
+                    return Err(invalid(
+                        "TOLLGATE_PERSONAL_TOKENS",
+                        "expected everyone or token_creator",
+                    ));
+                }
+            };
         }
         if let Some(v) = get("TOLLGATE_MAX_BODY_BYTES") {
             s.max_body_bytes = v

@@ -6,7 +6,7 @@ use tollgate_shared::{ErrorCode, Kind};
 use super::expiry::{self, Requested};
 use super::{Refusal, roles, text};
 use crate::auth::Caller;
-use crate::config::Settings;
+use crate::config::{PersonalTokens, Settings};
 use crate::revocation::entries::parse_drop_roles;
 use crate::store::list::SubjectRow;
 use crate::store::tokens::TokenRow;
@@ -27,6 +27,8 @@ pub struct Limits {
     pub token_creation: bool,
     /// A login session at most this old (seconds) may mint a token that outlives it.
     pub reauth_window: u64,
+    /// Who may make tokens for themselves.
+    pub personal_tokens: PersonalTokens,
 }
 
 impl Limits {
@@ -37,6 +39,7 @@ impl Limits {
             max_ttl: settings.max_ttl,
             token_creation: settings.token_creation,
             reauth_window: settings.reauth_window,
+            personal_tokens: settings.personal_tokens,
         }
     }
 
@@ -50,6 +53,13 @@ impl Limits {
             ))
         }
     }
+}
+
+/// True if `caller` may make tokens for itself: token creators and admins always; every other
+/// person when the server lets everyone (a service account never renews itself that way).
+pub fn may_make_own_tokens(caller: &Caller, limits: &Limits) -> bool {
+    caller.can_create_tokens()
+        || (limits.personal_tokens == PersonalTokens::Everyone && !caller.service_account)
 }
 
 /// True if `caller` may see and manage tokens of `owner`: their own, an admin's view of all, a
@@ -140,12 +150,19 @@ pub fn check_new(
         .roles
         .map(|r| roles::normalize(r, tollgate_shared::token::MAX_ROLES))
         .transpose()?;
-    if !caller.can_create_tokens() {
-        return Err(Refusal::forbidden(
-            "creating tokens needs the token_creator or admin role",
-        ));
-    }
     let owner = req.owner.unwrap_or(&caller.user).to_owned();
+    let allowed = if owner == caller.user {
+        may_make_own_tokens(caller, limits)
+    } else {
+        caller.can_create_tokens()
+    };
+    if !allowed {
+        return Err(Refusal::forbidden(if owner == caller.user {
+            "this server lets only token creators make tokens for themselves"
+        } else {
+            "creating tokens for others needs the token_creator or admin role"
+        }));
+    }
     if !tollgate_shared::valid_subject(&owner) {
         return Err(Refusal::new(
             ErrorCode::InvalidUser,
@@ -217,10 +234,14 @@ fn inactive() -> Refusal {
     Refusal::new(ErrorCode::UserInactive, "the user is deactivated")
 }
 
-/// `wanted` if every role in it is grantable; all of `grantable` if nothing is asked.
+/// `wanted` if every role in it is grantable; if nothing is asked, every grantable role but
+/// `admin`, which a token carries only when asked for by name (least privilege).
 fn granted(wanted: Option<Vec<String>>, grantable: Vec<String>) -> Result<Vec<String>, Refusal> {
     let Some(wanted) = wanted else {
-        return Ok(grantable);
+        return Ok(grantable
+            .into_iter()
+            .filter(|r| r != roles::ADMIN)
+            .collect());
     };
     match roles::first_missing(&wanted, &grantable) {
         Some(missing) => Err(Refusal::new(
@@ -397,6 +418,7 @@ pub fn check_regenerate(
     grace_seconds: Option<u64>,
     limits: &Limits,
 ) -> Result<u64, Refusal> {
+    // Who may regenerate whose token is decided with the token, in `decide_regenerate`.
     limits.creation_on()?;
     let grace = grace_seconds.unwrap_or(0);
     if grace > MAX_GRACE_SECONDS {
@@ -405,7 +427,7 @@ pub fn check_regenerate(
             format!("grace_seconds is at most {MAX_GRACE_SECONDS}"),
         ));
     }
-    if !caller.can_create_tokens() {
+    if !caller.can_create_tokens() && !may_make_own_tokens(caller, limits) {
         return Err(Refusal::forbidden(
             "regenerating tokens needs the token_creator or admin role",
         ));
@@ -446,6 +468,11 @@ pub fn decide_regenerate(
         return Err(Refusal::new(
             ErrorCode::SessionToken,
             "a session cannot be regenerated; log in again",
+        ));
+    }
+    if !caller.can_create_tokens() && old.owner != caller.user {
+        return Err(Refusal::forbidden(
+            "regenerating others' tokens needs the token_creator or admin role",
         ));
     }
     let max_ttl = limits.max_ttl as i64;
@@ -493,6 +520,7 @@ mod tests {
         max_ttl: 90 * 86_400,
         token_creation: true,
         reauth_window: 600,
+        personal_tokens: PersonalTokens::Everyone,
     };
 
     fn code<T: std::fmt::Debug>(r: Result<T, Refusal>) -> ErrorCode {
@@ -520,9 +548,36 @@ mod tests {
             ErrorCode::TokenCreationDisabled
         );
         let plain = caller("p", &["user"]);
+        assert!(check_new(&plain, &new_token(None, None), NOW, &LIMITS).is_ok());
+        let creators_only = Limits {
+            personal_tokens: PersonalTokens::TokenCreators,
+            ..LIMITS
+        };
         assert_eq!(
-            code(check_new(&plain, &new_token(None, None), NOW, &LIMITS)),
+            code(check_new(
+                &plain,
+                &new_token(None, None),
+                NOW,
+                &creators_only
+            )),
             ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(check_new(
+                &plain,
+                &new_token(Some("bob"), None),
+                NOW,
+                &LIMITS
+            )),
+            ErrorCode::Forbidden,
+            "tokens for others stay with token creators"
+        );
+        let mut svc = caller("svc", &["user"]);
+        svc.service_account = true;
+        assert_eq!(
+            code(check_new(&svc, &new_token(None, None), NOW, &LIMITS)),
+            ErrorCode::Forbidden,
+            "a service account does not renew itself"
         );
         let other = check_new(&tc, &new_token(Some("bob"), None), NOW, &LIMITS).unwrap();
         let bob = user("bob", &["user"], None);
@@ -558,6 +613,18 @@ mod tests {
             )),
             ErrorCode::NotFound
         );
+    }
+
+    #[test]
+    fn admin_is_carried_only_when_asked_for() {
+        let admin = caller("root", &["admin", "user"]);
+        let ask = check_new(&admin, &new_token(None, None), NOW, &LIMITS).unwrap();
+        let plan = decide_create(&admin, ask, Owner::Caller, NOW, &LIMITS).unwrap();
+        assert_eq!(plan.roles, vec!["user".to_owned()]);
+        let wanted = ["admin".to_owned()];
+        let ask = check_new(&admin, &new_token(None, Some(&wanted)), NOW, &LIMITS).unwrap();
+        let plan = decide_create(&admin, ask, Owner::Caller, NOW, &LIMITS).unwrap();
+        assert_eq!(plan.roles, vec!["admin".to_owned()]);
     }
 
     #[test]

@@ -260,7 +260,7 @@ impl Admin {
             }
             sent = build().send().await;
         }
-        let r = sent.expect("request sent");
+        let r = sent.unwrap_or_else(|e| panic!("{method} {path}: not sent: {e:?}"));
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let body = r.bytes().await.unwrap().to_vec();

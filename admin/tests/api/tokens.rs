@@ -172,14 +172,21 @@ async fn authorization_matrix(db: Db) {
     let (_, olgas) = a.mint(&other, json!({"name": "olgas"})).await;
     let oid = olgas["id"].as_str().unwrap();
 
-    // A plain user cannot create tokens, but sees and manages its own (its sessions).
+    // A plain user makes tokens for itself (the default), never for others, and sees only its
+    // own.
     a.post("/api/v1/tokens", &user, json!({"name": "x"}))
         .await
-        .expect_error(403, "forbidden");
-    assert_eq!(
-        a.get("/api/v1/tokens", &user).await.expect(200)["tokens"],
-        json!([])
-    );
+        .expect(201);
+    a.post(
+        "/api/v1/tokens",
+        &user,
+        json!({"name": "y", "user": "carl"}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    let own = a.get("/api/v1/tokens", &user).await.expect(200)["tokens"].clone();
+    assert_eq!(own.as_array().unwrap().len(), 1);
+    assert_eq!(own[0]["owner"], "uma");
 
     // A token creator: its own tokens, only roles it holds, never others' tokens.
     let (_, mine) = a
@@ -535,7 +542,35 @@ async fn ttl_limits_and_the_creation_switch(db: Db) {
         .expect(200);
 }
 
+/// Who makes personal tokens is a setting: everyone (the default, as OSMO and Rancher), or only
+/// token creators (as Determined); an admin's token carries `admin` only when asked for by name.
+async fn personal_tokens_and_least_privilege(db: Db) {
+    let a = Admin::start(&db).await;
+    let (_, root_default) = a.mint(&a.root, json!({"name": "root-default"})).await;
+    assert!(
+        !root_default["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("admin")),
+        "{root_default}"
+    );
+    let (_, root_admin) = a
+        .mint(&a.root, json!({"name": "root-admin", "roles": ["admin"]}))
+        .await;
+    assert_eq!(root_admin["roles"], json!(["admin"]));
+    a.stop().await;
+
+    let mut settings = crate::harness::settings(&db);
+    settings.personal_tokens = tollgate_admin::config::PersonalTokens::TokenCreators;
+    let a = Admin::with(settings).await;
+    let uma = a.user("uma2", &["user"]).await;
+    a.post("/api/v1/tokens", &uma, json!({"name": "x"}))
+        .await
+        .expect_error(403, "forbidden");
+}
+
 both_backends!(
+    personal_tokens_and_least_privilege,
     create_list_get_and_batch,
     pagination_is_stable,
     authorization_matrix,

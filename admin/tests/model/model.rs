@@ -110,6 +110,11 @@ impl Caller {
     pub fn creates_tokens(&self) -> bool {
         self.is_admin() || self.roles.contains(TOKEN_CREATOR)
     }
+    /// Every person may make tokens for themselves (the server's default); a service account
+    /// only through a role that lets it.
+    pub fn makes_own_tokens(&self) -> bool {
+        self.creates_tokens() || !self.service
+    }
 }
 
 /// A refusal: the status and error code the rules require.
@@ -487,10 +492,15 @@ impl Model {
         wanted: Option<&Roles>,
         name: &str,
     ) -> Result<(Roles, Kind), Refusal> {
-        if !c.creates_tokens() {
+        let owner = owner.unwrap_or(&c.user);
+        let allowed = if owner == c.user {
+            c.makes_own_tokens()
+        } else {
+            c.creates_tokens()
+        };
+        if !allowed {
             return Err(FORBIDDEN);
         }
-        let owner = owner.unwrap_or(&c.user);
         let (grantable, kind) = if owner == c.user {
             let kind = if c.service {
                 Kind::Service
@@ -523,7 +533,8 @@ impl Model {
         let roles = match wanted {
             Some(w) if !w.is_subset(&grantable) => return Err(refuse(403, "role_not_held")),
             Some(w) => w.clone(),
-            None => grantable,
+            // `admin` only when asked for by name.
+            None => grantable.into_iter().filter(|r| r != ADMIN).collect(),
         };
         if self.token_name_taken(owner, name) {
             return Err(refuse(409, "name_taken"));
@@ -652,7 +663,7 @@ impl Model {
         now: i64,
     ) -> (Decision, i64) {
         let no = |r: Refusal| (Decision::from(Err(r)), 0);
-        if !c.creates_tokens() {
+        if !c.creates_tokens() && !c.makes_own_tokens() {
             return no(FORBIDDEN);
         }
         let t = match self.actionable(c, id) {
@@ -668,6 +679,9 @@ impl Model {
         }
         if t.kind == Kind::Session {
             return no(refuse(409, "session_token"));
+        }
+        if !c.creates_tokens() && t.owner != c.user {
+            return no(FORBIDDEN);
         }
         let latest = if c.is_admin() {
             now + MAX_TTL
