@@ -10,7 +10,7 @@
 //! | `TOLLGATE_MAX_TTL` | `90d` | longest lifetime accepted (longer is refused, not clipped) |
 //! | `TOLLGATE_SESSION_TTL` | `12h` | lifetime of a login session token |
 //! | `TOLLGATE_REAUTH_WINDOW` | `10m` | a login session this recent may make a token that outlives it |
-//! | `TOLLGATE_TOKEN_CREATION` | `true` | `false` turns the token-creation API off |
+//! | `TOLLGATE_TOKEN_CREATION` | `true` | `false` closes the token API to everyone but admins (an admin reopens it with `PATCH /api/v1/settings`) |
 //! | `TOLLGATE_PERSONAL_TOKENS` | `everyone` | who makes tokens for themselves: `everyone` (every active person) or `token_creator` |
 //! | `TOLLGATE_BOOTSTRAP_ADMIN` | unset | `username:password` of the first admin on an empty store |
 //! | `TOLLGATE_MAX_BODY_BYTES` | `65536` | request bodies over this answer 413 |

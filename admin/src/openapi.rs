@@ -230,7 +230,7 @@ mod tests {
                 .collect();
             assert!(schemas.contains_key(&name), "missing schema {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 14);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 15);
         let operations: usize = doc["paths"]
             .as_object()
             .unwrap()

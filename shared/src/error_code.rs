@@ -108,8 +108,8 @@ codes! {
     DisabledByAdmin = "disabled_by_admin", 403;
     /// A role the caller may not grant.
     RoleNotHeld = "role_not_held", 403;
-    /// Token creation is switched off.
-    TokenCreationDisabled = "token_creation_disabled", 403;
+    /// The token API is switched off for everyone but admins.
+    TokenApiDisabled = "token_api_disabled", 403;
     /// A token that would outlive the session minting it needs a fresh login.
     ReauthenticationRequired = "reauthentication_required", 403;
 

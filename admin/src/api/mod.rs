@@ -10,6 +10,7 @@ pub mod minting;
 pub mod records;
 pub mod revocations;
 pub mod schema;
+pub mod settings;
 pub mod system;
 pub mod token_actions;
 pub mod tokens;
@@ -79,6 +80,7 @@ pub fn operations() -> Vec<Operation> {
     use login::{Login, Session};
     use me::Me;
     use records::{TokenRecord, UserRecord};
+    use settings::{PatchSettings, SettingsView};
     use system::Health;
     use token_actions::{Empty, PatchToken, Regenerate, Regenerated};
     use tokens::{CreateToken, ListQuery, Minted, TokenBatch, TokenPage};
@@ -113,6 +115,11 @@ pub fn operations() -> Vec<Operation> {
         op!(POST "/api/v1/tokens/{id}/regenerate", post(token_actions::regenerate), "tokens",
             "Issue a new token text; the old one stops now or after grace_seconds.", auth: true,
             request: optional_body::<Regenerate>(), response: (201, [Regenerated]), params: [TokenPath], errors: AUTHED),
+        op!(GET "/api/v1/settings", get(settings::get), "settings", "The settings in force (admins).", auth: true,
+            request: None, response: (200, [SettingsView]), params: [], errors: &[401, 403]),
+        op!(PATCH "/api/v1/settings", patch(settings::patch), "settings",
+            "Open or close the token API to everyone but admins (admins; audited).", auth: true,
+            request: body::<PatchSettings>(), response: (200, [SettingsView]), params: [], errors: &[400, 401, 403, 413]),
         op!(POST "/api/v1/users", post(users::create), "users",
             "Create a user (admins) or a service account (token creators, with roles they hold).", auth: true,
             request: body::<CreateUser>(), response: (201, [UserRecord]), params: [], errors: AUTHED),

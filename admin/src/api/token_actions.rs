@@ -14,6 +14,7 @@ use super::extract::{Body, OptionalBody, present, present_count};
 use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
 use super::records::TokenRecord;
 use super::schema::{Expiry, TokenPath};
+use super::settings::token_api;
 use super::{audited, with_sequence};
 use crate::auth::Caller;
 use crate::errors::ApiError;
@@ -111,6 +112,7 @@ async fn patch_token(
     id: &str,
     req: PatchToken,
 ) -> Result<Response, ApiError> {
+    token_api(state, caller).await?;
     let now = now();
     let limits = Limits::of(&state.settings);
     let edit = TokenEdit {
@@ -170,6 +172,7 @@ pub async fn revoke(
 }
 
 async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
+    token_api(state, caller).await?;
     let now = now();
     let mut tx = state.store.write().await?;
     let (row, owner) = load(&mut tx, caller, id).await?;
@@ -243,6 +246,7 @@ async fn regenerate_token(
     id: &str,
     req: &Regenerate,
 ) -> Result<Option<Response>, ApiError> {
+    token_api(state, caller).await?;
     let now = now();
     let limits = Limits::of(&state.settings);
     let grace = rules::check_regenerate(caller, req.grace_seconds, &limits)?;
@@ -290,6 +294,7 @@ pub async fn delete(
 }
 
 async fn delete_token(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
+    token_api(state, caller).await?;
     let now = now();
     let mut tx = state.store.write().await?;
     let (row, _) = load(&mut tx, caller, id).await?;

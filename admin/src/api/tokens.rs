@@ -17,6 +17,7 @@ use super::extract::{Body, Params, present, present_count};
 use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
 use super::records::{TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs};
 use super::schema::{Expiry, Role, TokenId, TokenPath, UserName};
+use super::settings::token_api;
 use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::rules::expiry::Requested;
@@ -86,6 +87,7 @@ async fn create_token(
     caller: &Caller,
     req: &CreateToken,
 ) -> Result<Option<Response>, ApiError> {
+    token_api(state, caller).await?;
     let now = now();
     let limits = Limits::of(&state.settings);
     let asked = NewToken {
@@ -221,6 +223,7 @@ pub async fn list(
     caller: Caller,
     Params(q): Params<ListQuery>,
 ) -> Result<Response, ApiError> {
+    token_api(&state, &caller).await?;
     let now = now();
     // With `ids=` the listing's parameters do not apply, but they are checked all the same.
     if let Some(ids) = &q.ids {
@@ -391,6 +394,7 @@ pub async fn get(
     caller: Caller,
     Path(TokenPath { id }): Path<TokenPath>,
 ) -> Result<Json<TokenRecord>, ApiError> {
+    token_api(&state, &caller).await?;
     let row = visible_token(&state, &caller, &id).await?;
     let mut records = records_with_cutoffs(&state.store, &[&row], now()).await?;
     records.pop().map(Json).ok_or_else(ApiError::internal)

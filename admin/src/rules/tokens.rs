@@ -23,8 +23,6 @@ pub struct Limits {
     pub default_ttl: u64,
     /// Longest lifetime of any token.
     pub max_ttl: u64,
-    /// Token creation (and regeneration) is switched on.
-    pub token_creation: bool,
     /// A login session at most this old (seconds) may mint a token that outlives it.
     pub reauth_window: u64,
     /// Who may make tokens for themselves.
@@ -37,21 +35,22 @@ impl Limits {
         Limits {
             default_ttl: settings.default_ttl,
             max_ttl: settings.max_ttl,
-            token_creation: settings.token_creation,
             reauth_window: settings.reauth_window,
             personal_tokens: settings.personal_tokens,
         }
     }
+}
 
-    fn creation_on(&self) -> Result<(), Refusal> {
-        if self.token_creation {
-            Ok(())
-        } else {
-            Err(Refusal::new(
-                ErrorCode::TokenCreationDisabled,
-                "token creation is turned off on this server",
-            ))
-        }
+/// The token API is open to `caller`: to admins always, to everyone else while `enabled` (the
+/// switch an admin turns at run time, as Rancher's token feature flag).
+pub fn token_api_open(caller: &Caller, enabled: bool) -> Result<(), Refusal> {
+    if enabled || caller.is_admin() {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            ErrorCode::TokenApiDisabled,
+            "the token API is turned off on this server; ask an admin",
+        ))
     }
 }
 
@@ -141,7 +140,6 @@ pub fn check_new(
     now: i64,
     limits: &Limits,
 ) -> Result<CheckedNew, Refusal> {
-    limits.creation_on()?;
     let name = text::check_name(req.name)?;
     let description = text::check_description(req.description.unwrap_or(""))?;
     let latest = now.saturating_add(limits.max_ttl as i64);
@@ -419,7 +417,6 @@ pub fn check_regenerate(
     limits: &Limits,
 ) -> Result<u64, Refusal> {
     // Who may regenerate whose token is decided with the token, in `decide_regenerate`.
-    limits.creation_on()?;
     let grace = grace_seconds.unwrap_or(0);
     if grace > MAX_GRACE_SECONDS {
         return Err(Refusal::new(
@@ -518,7 +515,6 @@ mod tests {
     const LIMITS: Limits = Limits {
         default_ttl: 30 * 86_400,
         max_ttl: 90 * 86_400,
-        token_creation: true,
         reauth_window: 600,
         personal_tokens: PersonalTokens::Everyone,
     };
@@ -539,14 +535,11 @@ mod tests {
     #[test]
     fn creation_needs_the_switch_the_role_and_a_manageable_owner() {
         let tc = caller("tc", &["token_creator", "user"]);
-        let off = Limits {
-            token_creation: false,
-            ..LIMITS
-        };
         assert_eq!(
-            code(check_new(&tc, &new_token(None, None), NOW, &off)),
-            ErrorCode::TokenCreationDisabled
+            code(token_api_open(&tc, false)),
+            ErrorCode::TokenApiDisabled
         );
+        assert!(token_api_open(&caller("root", &["admin"]), false).is_ok());
         let plain = caller("p", &["user"]);
         assert!(check_new(&plain, &new_token(None, None), NOW, &LIMITS).is_ok());
         let creators_only = Limits {

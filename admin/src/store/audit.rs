@@ -17,11 +17,12 @@ pub enum Action {
     UserCreate,
     UserUpdate,
     UserRoles,
+    SettingsUpdate,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::Login,
         Action::Logout,
         Action::TokenCreate,
@@ -32,6 +33,7 @@ impl Action {
         Action::UserCreate,
         Action::UserUpdate,
         Action::UserRoles,
+        Action::SettingsUpdate,
     ];
 
     /// The stored name, e.g. `token.create`.
@@ -47,6 +49,7 @@ impl Action {
             Action::UserCreate => "user.create",
             Action::UserUpdate => "user.update",
             Action::UserRoles => "user.roles",
+            Action::SettingsUpdate => "settings.update",
         }
     }
 }

@@ -50,6 +50,7 @@ macro_rules! sql_for {
 
 pub mod audit;
 pub mod list;
+pub mod switches;
 pub mod tokens;
 pub mod users;
 

@@ -522,24 +522,49 @@ async fn ttl_limits_and_the_creation_switch(db: Db) {
     .expect_error(422, "expiry_too_far");
     a.stop().await;
 
-    // The same store, with token creation turned off: logins still work, minting does not.
+    // The same store, with the token API turned off: logins still work, token routes answer 403
+    // to everyone but admins; an admin turns it back on at run time (audited).
     s.token_creation = false;
     let a = Admin::with(s).await;
     let alice = a.login("alice", crate::harness::PASSWORD).await;
     a.post("/api/v1/tokens", &alice, json!({"name": "nope"}))
         .await
-        .expect_error(403, "token_creation_disabled");
+        .expect_error(403, "token_api_disabled");
     let id = rec["id"].as_str().unwrap();
-    a.post(
-        &format!("/api/v1/tokens/{id}/regenerate"),
-        &alice,
-        json!({}),
-    )
-    .await
-    .expect_error(403, "token_creation_disabled");
+    for (method, path) in [
+        ("GET", "/api/v1/tokens".to_owned()),
+        ("GET", format!("/api/v1/tokens/{id}")),
+        ("POST", format!("/api/v1/tokens/{id}/regenerate")),
+        ("POST", format!("/api/v1/tokens/{id}/revoke")),
+        ("DELETE", format!("/api/v1/tokens/{id}")),
+    ] {
+        a.call(method, &path, &alice, None)
+            .await
+            .expect_error(403, "token_api_disabled");
+    }
+    a.get("/api/v1/me", &alice).await.expect(200);
+    a.mint(&a.root, json!({"name": "admins-still-can"})).await;
+    a.get("/api/v1/settings", &alice)
+        .await
+        .expect_error(403, "forbidden");
+    let settings = a.get("/api/v1/settings", &a.root).await.expect(200);
+    assert_eq!(settings["token_api"], false);
+    let on = a
+        .patch("/api/v1/settings", &a.root, json!({"token_api": true}))
+        .await
+        .expect(200);
+    assert_eq!(
+        (&on["token_api"], &on["token_api_changed_by"]),
+        (&json!(true), &json!("root"))
+    );
     a.post(&format!("/api/v1/tokens/{id}/revoke"), &alice, json!({}))
         .await
         .expect(200);
+    let audit = a
+        .get("/api/v1/audit?action=settings.update", &a.root)
+        .await
+        .expect(200);
+    assert_eq!(audit["events"][0]["detail"], "token_api true");
 }
 
 /// Who makes personal tokens is a setting: everyone (the default, as OSMO and Rancher), or only

@@ -244,8 +244,8 @@ fn refused_actions_exit_1_with_the_server_code() {
 
     let home = admin.home("bob");
     check(&home.login("bob", "bob's password"), 0, &["login bob"]);
-    // bob holds only `user`: creating tokens needs token_creator.
-    let err = home.fails(&["token", "create", "mine"], 1);
+    // bob holds only `user`: he makes tokens for himself, but not for others.
+    let err = home.fails(&["token", "create", "theirs", "--user", "ops-bot"], 1);
     assert!(err.contains("forbidden") && err.contains("403"), "{err}");
     // Another user's token is not revealed.
     let err = home.fails(&["token", "describe", &admins_token], 1);
