@@ -140,7 +140,9 @@ impl<'a> Run<'a> {
         });
         // Two personal tokens of the admin's, so that one lost session does not end the run.
         for name in ["admin-cli", "admin-ci"] {
-            let (text, rec) = a.mint(&a.root, json!({"name": name})).await;
+            // `admin` only when asked for by name.
+            let all = ["admin", "token_creator", "user"];
+            let (text, rec) = a.mint(&a.root, json!({"name": name, "roles": all})).await;
             let roles = roles_json(&rec["roles"]);
             model.add_token(Token {
                 id: rec["id"].as_str().unwrap().to_owned(),
@@ -169,7 +171,10 @@ impl<'a> Run<'a> {
         .await
         .expect(201);
         let (observer, rec) = a
-            .mint(&a.root, json!({"name": "observer", "user": OBSERVER}))
+            .mint(
+                &a.root,
+                json!({"name": "observer", "user": OBSERVER, "roles": ["admin"]}),
+            )
             .await;
         let observer_token = Token {
             id: rec["id"].as_str().unwrap().to_owned(),
