@@ -29,8 +29,21 @@ pub enum ClientError {
 }
 
 /// Checks and normalises an admin URL: `http(s)://host[:port][/path]`, without a trailing slash.
+/// Without a scheme, `https://` is assumed, and `http://` for a loopback host.
 pub fn normalize_url(text: &str) -> Result<String, String> {
     let text = text.trim().trim_end_matches('/');
+    let with_scheme;
+    let text = if text.contains("://") {
+        text
+    } else {
+        let scheme = if is_loopback_host(text) {
+            "http"
+        } else {
+            "https"
+        };
+        with_scheme = format!("{scheme}://{text}");
+        &with_scheme
+    };
     let url = reqwest::Url::parse(text).map_err(|e| format!("invalid URL {text:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!(
@@ -47,6 +60,26 @@ pub fn normalize_url(text: &str) -> Result<String, String> {
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// True if `host_and_rest` (`host[:port][/path]`, no scheme) names this machine.
+fn is_loopback_host(host_and_rest: &str) -> bool {
+    let authority = host_and_rest.split('/').next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// True if `url` sends credentials in clear text to another machine.
+pub fn is_cleartext_remote(url: &str) -> bool {
+    url.strip_prefix("http://")
+        .is_some_and(|rest| !is_loopback_host(rest))
 }
 
 /// Describes a transport error with its causes (e.g. "connection refused").
@@ -99,6 +132,11 @@ impl Client {
                 url: base.to_owned(),
                 reason: reason(&e),
             })?;
+        if token.is_some() && is_cleartext_remote(base) {
+            eprintln!(
+                "warning: sending a token to {base} over plain http; anyone on the network path can read it (use https://)"
+            );
+        }
         Ok(Client {
             http,
             base: base.to_owned(),
@@ -216,7 +254,22 @@ mod tests {
             normalize_url("HTTP://Admin.Example.com").unwrap(),
             "http://admin.example.com"
         );
-        assert!(normalize_url("127.0.0.1:8080").is_err());
+        assert_eq!(
+            normalize_url("127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            normalize_url("localhost:8080/").unwrap(),
+            "http://localhost:8080"
+        );
+        assert_eq!(normalize_url("[::1]:8080").unwrap(), "http://[::1]:8080");
+        assert_eq!(
+            normalize_url("tollgate.example.com").unwrap(),
+            "https://tollgate.example.com"
+        );
+        assert!(is_cleartext_remote("http://tollgate.example.com"));
+        assert!(!is_cleartext_remote("http://127.0.0.1:8080"));
+        assert!(!is_cleartext_remote("https://tollgate.example.com"));
         assert!(normalize_url("ftp://host").is_err());
         assert!(normalize_url("http://user:pw@host").is_err());
         assert!(normalize_url("http://host/?x=1").is_err());

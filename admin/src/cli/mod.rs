@@ -49,7 +49,13 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Keys(cmd) => keys::run(cmd),
-        Command::Client(cmd) => commands::run(cmd),
+        Command::Client(cmd) => {
+            // A client command whose reader goes away (`tollgate token list | head -1`) ends
+            // quietly, as other Unix tools do. Never for `serve`: a client closing its connection
+            // must not stop the server.
+            sigpipe::reset();
+            commands::run(cmd)
+        }
     }
 }
 

@@ -232,7 +232,7 @@ fn usage_errors_exit_2() {
         vec!["token", "edit", "0123", "--enable", "--disable"],
         vec!["token", "list", "--output", "yaml"],
         vec!["login", "http://127.0.0.1:1", "--password-stdin"],
-        vec!["login", "not-a-url", "--token", "tg_x"],
+        vec!["login", "ftp://host", "--token", "tg_x"],
         vec!["token", "list"],
         vec!["completions", "tcsh"],
     ] {
