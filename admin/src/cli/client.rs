@@ -197,6 +197,11 @@ impl Client {
 
     fn answer(&self, response: Response) -> Result<Value, ClientError> {
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = response.bytes().map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),
             reason: reason(&e),
@@ -218,11 +223,15 @@ impl Client {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
+        let when = |message: String| match retry_after {
+            Some(s) => format!("{message} (try again in {s} s)"),
+            None => message,
+        };
         match (field("code"), field("message")) {
             (Some(code), message) => Err(ClientError::Refused {
                 status: status.as_u16(),
                 code,
-                message: message.unwrap_or_default(),
+                message: when(message.unwrap_or_default()),
             }),
             _ => Err(ClientError::Refused {
                 status: status.as_u16(),

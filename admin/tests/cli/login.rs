@@ -300,3 +300,21 @@ fn completions_help_and_keys() {
     let keyring = tollgate_shared::Keyring::parse(key.trim()).expect("a usable keyring entry");
     assert!(format!("{keyring:?}").contains("k9") || key.starts_with("k9:"));
 }
+
+/// A throttled login says when to try again.
+#[test]
+fn a_throttled_login_says_when_to_retry() {
+    let admin = Admin::start();
+    let home = admin.home("guesser");
+    let mut last = None;
+    for _ in 0..12 {
+        let out = home.login(ADMIN, "not the password");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if err.contains("too_many_attempts") {
+            last = Some(err);
+            break;
+        }
+    }
+    let err = last.expect("the throttle answered 429 within 12 attempts");
+    assert!(err.contains("try again in") && err.contains("429"), "{err}");
+}
