@@ -234,8 +234,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let addr = settings.listen;
-    let state = prepare(settings).await?;
+    // Bind first: a taken port must not leave a new store behind, or a one-time password printed
+    // for a server that never ran.
     let listener = bind(addr).await?;
+    let state = prepare(settings).await?;
     let local = listener
         .local_addr()
         .map_err(|source| StartError::Bind { addr, source })?;
@@ -257,8 +259,8 @@ impl Server {
     /// Starts a server on `settings.listen` (use `127.0.0.1:0` for a free port).
     pub async fn start(settings: Settings) -> Result<Server, StartError> {
         let addr = settings.listen;
-        let state = prepare(settings).await?;
         let listener = bind(addr).await?;
+        let state = prepare(settings).await?;
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;

@@ -193,3 +193,19 @@ fn keys_generate_prints_a_usable_entry() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+/// A taken port stops `serve` before it creates a store or prints a one-time password.
+#[test]
+fn a_taken_port_creates_nothing() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let mut running = serve(&format!("sqlite://{}", db.display()), port);
+    let status = wait_exit(&mut running.child);
+    assert!(!status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let said = running.rest().join("\n");
+    assert!(!said.contains("password"), "{said}");
+    assert!(!db.exists(), "a store was created: {said}");
+}
