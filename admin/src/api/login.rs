@@ -83,12 +83,33 @@ fn too_many_attempts(retry_after: u64, busy: bool) -> Response {
     response
 }
 
+/// What a password login came to, short of a refusal.
+pub(crate) enum LoginOutcome {
+    /// A new session.
+    Session(Session),
+    /// Too many attempts: retry after this many seconds (`busy`: too many at once).
+    Throttled { retry_after: u64, busy: bool },
+}
+
 /// `POST /api/v1/login`.
 pub async fn login(
     State(state): State<AppState>,
     Source(source): Source,
     UncheckedBody(req): UncheckedBody<Login>,
 ) -> Result<Response, ApiError> {
+    match password_login(&state, source, req).await? {
+        LoginOutcome::Session(session) => Ok((StatusCode::OK, Json(session)).into_response()),
+        LoginOutcome::Throttled { retry_after, busy } => Ok(too_many_attempts(retry_after, busy)),
+    }
+}
+
+/// Checks a password under the throttle and opens a session (the body of `POST /api/v1/login`,
+/// also used by the console's sign-in).
+pub(crate) async fn password_login(
+    state: &AppState,
+    source: Option<std::net::IpAddr>,
+    req: Login,
+) -> Result<LoginOutcome, ApiError> {
     let now = now();
     // A name no account can have is never looked up (PostgreSQL refuses U+0000 outright).
     let user = if req.username.len() <= 64 && !req.username.contains('\0') {
@@ -100,11 +121,14 @@ pub async fn login(
         Ok(attempt) => attempt,
         Err(held) => {
             if held.audit {
-                record_failure(&state, user.as_ref(), now, "too many failed attempts").await?;
+                record_failure(state, user.as_ref(), now, "too many failed attempts").await?;
             } else {
                 state.metrics.login(false);
             }
-            return Ok(too_many_attempts(held.retry_after, held.busy));
+            return Ok(LoginOutcome::Throttled {
+                retry_after: held.retry_after,
+                busy: held.busy,
+            });
         }
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -124,7 +148,7 @@ pub async fn login(
     };
     state.throttle.finish(attempt, reason.is_none());
     if let Some(reason) = reason {
-        record_failure(&state, user.as_ref(), now, reason).await?;
+        record_failure(state, user.as_ref(), now, reason).await?;
         return Err(refused());
     }
     let Some(user) = user else {
@@ -150,7 +174,7 @@ pub async fn login(
         description: String::new(),
         expires_at,
     };
-    let (text, row) = mint(&state, &plan, now, &user.name)?;
+    let (text, row) = mint(state, &plan, now, &user.name)?;
     let mut tx = state.store.write().await?;
     tokens::insert(&mut tx, &row).await?;
     let e = NewEvent {
@@ -166,14 +190,10 @@ pub async fn login(
     tx.commit().await?;
     state.metrics.login(true);
     state.metrics.token_issued(Kind::Session);
-    Ok((
-        StatusCode::OK,
-        Json(Session {
-            token: text,
-            record: TokenRecord::of(&row, now),
-        }),
-    )
-        .into_response())
+    Ok(LoginOutcome::Session(Session {
+        token: text,
+        record: TokenRecord::of(&row, now),
+    }))
 }
 
 /// `POST /api/v1/logout`: revokes the session token the call is made with.
@@ -182,6 +202,19 @@ pub async fn logout(
     caller: Caller,
     OptionalBody(_): OptionalBody<Empty>,
 ) -> Result<Response, ApiError> {
+    let sequence = end_session(&state, &caller).await?;
+    Ok(with_sequence(
+        StatusCode::NO_CONTENT.into_response(),
+        sequence,
+    ))
+}
+
+/// Revokes the caller's session token (the body of `POST /api/v1/logout`, also used by the
+/// console's sign-out).
+pub(crate) async fn end_session(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Option<i64>, ApiError> {
     let now = now();
     if caller.kind != Kind::Session {
         return Err(ApiError::new(
@@ -211,8 +244,5 @@ pub async fn logout(
     audit::append(&mut tx, &e).await?;
     tx.commit().await?;
     state.metrics.token_revoked();
-    Ok(with_sequence(
-        StatusCode::NO_CONTENT.into_response(),
-        sequence,
-    ))
+    Ok(sequence)
 }

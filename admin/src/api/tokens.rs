@@ -63,14 +63,16 @@ pub async fn create(
     Body(req): Body<CreateToken>,
 ) -> Result<Response, ApiError> {
     let result = create_token(&state, &caller, req).await;
-    audited(&state, &caller, Action::TokenCreate, None, result).await
+    let minted = audited(&state, &caller, Action::TokenCreate, None, result).await?;
+    Ok((StatusCode::CREATED, Json(minted)).into_response())
 }
 
-async fn create_token(
+/// Creates a token as `caller` asks (the body of `POST /api/v1/tokens`, also used by the console).
+pub(crate) async fn create_token(
     state: &AppState,
     caller: &Caller,
     req: CreateToken,
-) -> Result<Response, ApiError> {
+) -> Result<Minted, ApiError> {
     let now = now();
     let limits = Limits::of(&state.settings);
     let asked = NewToken {
@@ -114,7 +116,7 @@ async fn created(
     text: String,
     row: TokenRow,
     now: i64,
-) -> Result<Response, ApiError> {
+) -> Result<Minted, ApiError> {
     let event = NewEvent {
         at: now,
         actor: Some(&caller.user),
@@ -133,14 +135,10 @@ async fn created(
     tx.commit().await?;
     state.metrics.token_issued(row.kind);
     let record = TokenRecord::of(&row, now);
-    Ok((
-        StatusCode::CREATED,
-        Json(Minted {
-            token: text,
-            record,
-        }),
-    )
-        .into_response())
+    Ok(Minted {
+        token: text,
+        record,
+    })
 }
 
 /// Query of `GET /api/v1/tokens`.
@@ -178,12 +176,23 @@ pub async fn list(
     caller: Caller,
     Params(q): Params<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let now = now();
     if let Some(ids) = &q.ids {
-        return batch(&state, &caller, ids, now)
+        return batch(&state, &caller, ids, now())
             .await
             .map(|b| Json(b).into_response());
     }
+    list_tokens(&state, &caller, q)
+        .await
+        .map(|page| Json(page).into_response())
+}
+
+/// A page of the tokens `caller` may see (the body of `GET /api/v1/tokens` without `?ids=`).
+pub(crate) async fn list_tokens(
+    state: &AppState,
+    caller: &Caller,
+    q: ListQuery,
+) -> Result<TokenPage, ApiError> {
+    let now = now();
     let kinds = match q.kind.as_deref() {
         None => vec![Kind::Personal, Kind::Service],
         Some("all") => vec![Kind::Session, Kind::Personal, Kind::Service],
@@ -202,7 +211,7 @@ pub async fn list(
         Some(u) => {
             let target = users::find(&state.store, &u).await?;
             match target {
-                Some(t) if may_manage(&caller, &t) => Some(u),
+                Some(t) if may_manage(caller, &t) => Some(u),
                 None if caller.is_admin() => return Err(ApiError::not_found("no such user")),
                 _ => {
                     return Err(ApiError::new(
@@ -239,11 +248,10 @@ pub async fn list(
     };
     let refs: Vec<&TokenRow> = rows.iter().collect();
     let tokens = records_with_cutoffs(&state.store, &refs, now).await?;
-    Ok(Json(TokenPage {
+    Ok(TokenPage {
         tokens,
         next_cursor,
     })
-    .into_response())
 }
 
 async fn batch(
