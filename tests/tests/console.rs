@@ -4,7 +4,7 @@
 //! list of 1 000 tokens. Screenshots land in `target/console-screenshots/`.
 
 use serde_json::json;
-use tollgate_e2e::console::sign_in;
+use tollgate_e2e::console::{ConsoleClient, sign_in};
 use tollgate_e2e::{Admin, AdminClient, Browser, Keys};
 
 const PASSWORD: &str = "a long enough password";
@@ -211,5 +211,194 @@ async fn a_token_is_created_used_revoked_regenerated_and_deleted() {
     assert!(b.text("main .notice").await.contains("signed out"));
     b.goto("/tokens").await;
     assert_eq!(b.path().await, "/login");
+    b.close().await;
+}
+
+const ADMIN_PAGES: &[&str] = &[
+    "/admin/tokens",
+    "/admin/users",
+    "/admin/users/admin",
+    "/admin/audit",
+    "/admin/settings",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_admin_does_not_see_admin_pages() {
+    let (admin, root) = admin().await;
+    root.create_user("bob", PASSWORD, &["user"]).await;
+    let b = Browser::start(&admin.url()).await;
+    sign_in(&b, "bob", PASSWORD).await;
+    let links = b.count("header nav a").await;
+    assert_eq!(links, 2, "My tokens and Profile only");
+    assert_eq!(b.count("header nav a[href^='/admin']").await, 0);
+    assert_eq!(b.count("#new-token").await, 0, "bob may not create tokens");
+    b.goto("/admin/users").await;
+    assert_eq!(b.text("h1").await, "Admins only");
+    b.close().await;
+
+    let bob = ConsoleClient::sign_in(&admin.url(), "bob", PASSWORD, false).await;
+    for path in ADMIN_PAGES {
+        let status = bob.get(path).await.status().as_u16();
+        assert!(status == 403 || status == 404, "{path}: {status}");
+    }
+    let status = bob
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &bob.csrf),
+                ("name", "mallory"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .status();
+    assert_eq!(status, 403);
+    // Someone else's token is not found, not revealed.
+    let (_, root_token) = root.create_token("root-token", json!({})).await;
+    let status = bob.get(&format!("/tokens/{root_token}")).await.status();
+    assert_eq!(status, 404);
+    let status = bob
+        .post(
+            &format!("/tokens/{root_token}/revoke"),
+            &[("csrf", &bob.csrf)],
+        )
+        .await
+        .status();
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_the_sessions_csrf_token_and_pages_carry_security_headers() {
+    let (admin, root) = admin().await;
+    root.create_user("carol", PASSWORD, &["user", "token_creator"])
+        .await;
+    root.create_user("dave", PASSWORD, &["user"]).await;
+    let http = tollgate_e2e::client();
+
+    // Security headers on every page, the sign-in page included.
+    let carol = ConsoleClient::sign_in(&admin.url(), "carol", PASSWORD, false).await;
+    for resp in [
+        http.get(format!("{}/login", admin.url()))
+            .send()
+            .await
+            .unwrap(),
+        carol.get("/tokens").await,
+        carol.get("/profile").await,
+        carol.get("/assets/console.js").await,
+    ] {
+        let h = resp.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
+    let page = carol.get("/tokens").await;
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+
+    // The session cookie's flags; Secure when the admin is served over https (behind a proxy).
+    let line = carol.cookie_line.clone();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(line.contains(flag), "{line}");
+    }
+    assert!(!line.contains("Secure"), "{line}");
+    let max_age: i64 = line
+        .split("Max-Age=")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|v| v.parse().ok())
+        .expect("a Max-Age");
+    assert!(
+        (12 * 3600 - 60..=12 * 3600).contains(&max_age),
+        "the cookie ends with the session: {max_age}"
+    );
+    let over_https = ConsoleClient::sign_in(&admin.url(), "dave", PASSWORD, true).await;
+    assert!(
+        over_https.cookie_line.contains("; Secure"),
+        "{}",
+        over_https.cookie_line
+    );
+
+    // Without the CSRF token, with another session's, or with none on sign-in: 403, nothing done.
+    for csrf in [None, Some(over_https.csrf.as_str()), Some("")] {
+        let mut fields = vec![("name", "forged"), ("expiry", "7d")];
+        fields.extend(csrf.map(|c| ("csrf", c)));
+        let resp = carol.post("/tokens", &fields).await;
+        assert_eq!(resp.status(), 403);
+        assert!(resp.text().await.unwrap().contains("security token"));
+    }
+    let resp = carol.post("/logout", &[]).await;
+    assert_eq!(resp.status(), 403);
+    let resp = http
+        .post(format!("{}/login", admin.url()))
+        .form(&[("username", "carol"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403, "sign-in needs its form's token too");
+    let listed = root.call("GET", "/api/v1/tokens?user=carol", None).await;
+    assert_eq!(listed["tokens"], json!([]), "no forged form did anything");
+
+    // With it, the form works; the page with the token text is not stored.
+    let pairs = [
+        ("name", "forged"),
+        ("expiry", "7d"),
+        ("csrf", carol.csrf.as_str()),
+    ];
+    let resp = carol.post("/tokens", &pairs).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert!(resp.text().await.unwrap().contains("id=\"token-text\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_supplied_text_renders_as_text() {
+    let (admin, root) = admin().await;
+    root.create_user("erin", PASSWORD, &["user", "token_creator"])
+        .await;
+    let erin = admin.login("erin", PASSWORD).await;
+    let evil = "<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\">";
+    erin.create_token("evil", json!({"description": evil}))
+        .await;
+
+    let b = Browser::start(&admin.url()).await;
+    sign_in(&b, "erin", PASSWORD).await;
+    assert_eq!(b.text("td.description").await, evil);
+    assert_eq!(
+        b.count("td.description script, td.description img").await,
+        0
+    );
+    assert_eq!(
+        b.run("return window.__xss === undefined", vec![]).await,
+        json!(true)
+    );
+    b.submit("a[aria-label='Manage evil']").await;
+    assert_eq!(b.text("dd.description").await, evil);
+    assert_eq!(
+        b.run("return window.__xss === undefined", vec![]).await,
+        json!(true)
+    );
+    b.close().await;
+
+    // The audit log shows details as text too (the admin's view, filtered by actor and action).
+    let b = Browser::start(&admin.url()).await;
+    sign_in(
+        &b,
+        tollgate_e2e::admin::ADMIN_USER,
+        tollgate_e2e::admin::ADMIN_PASSWORD,
+    )
+    .await;
+    b.goto("/admin/audit?actor=erin&action=token.create").await;
+    let events = b.text("table.audit tbody").await;
+    assert!(events.contains("name \"evil\""), "{events}");
+    assert_eq!(b.count("table.audit b").await, 0);
     b.close().await;
 }

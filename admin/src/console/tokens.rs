@@ -327,6 +327,7 @@ async fn render_list(
             Vec::new()
         },
         create,
+        may_create: viewer.caller.can_create_tokens() && state.settings.token_creation,
         shown: extras.shown,
     };
     let (current, title) = if all {

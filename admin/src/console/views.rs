@@ -233,6 +233,9 @@ pub struct TokenList<'a> {
     pub filter: &'a TokenFilter,
     pub owners: Vec<String>,
     pub create: CreateForm,
+    /// Offer the create dialog (the caller's token may create tokens, and creation is on); the
+    /// API decides either way.
+    pub may_create: bool,
     pub shown: Option<Shown>,
 }
 
@@ -294,7 +297,9 @@ pub fn token_list(frame: &Frame<'_>, list: &TokenList<'_>) -> Markup {
                 }
                 button.secondary type="submit" { "Filter" }
             }
-            a.button #new-token href="/tokens/new" data-open-dialog="create-dialog" { "New token" }
+            @if list.may_create {
+                a.button #new-token href="/tokens/new" data-open-dialog="create-dialog" { "New token" }
+            }
         }
         p.count { (list.rows.len()) " of " (list.total) " tokens" }
         @if list.rows.is_empty() {
@@ -324,7 +329,7 @@ pub fn token_list(frame: &Frame<'_>, list: &TokenList<'_>) -> Markup {
                 }
             }
         }
-        (create_dialog(frame, &list.create))
+        @if list.may_create { (create_dialog(frame, &list.create)) }
         @if let Some(shown) = &list.shown {
             (shown_dialog(shown))
         }
