@@ -271,10 +271,10 @@ impl Browser {
             )
             .await
             .expect("axe runs");
-        result
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        let Value::Array(violations) = result else {
+            panic!("axe-core did not answer a list of violations: {result}");
+        };
+        violations
             .into_iter()
             .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
             .map(|v| {

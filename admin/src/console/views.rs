@@ -141,28 +141,47 @@ pub fn login(csrf: &str, username: &str, notice: Option<&Notice>) -> Markup {
     }
 }
 
-/// `in 6 days`, `3 hours ago`.
+/// `in 6 days`, `3 hours ago` (rounded to the nearest unit).
 pub fn relative(t: i64, now: i64) -> String {
     let d = t - now;
     let a = d.unsigned_abs();
-    let (n, unit) = if a < 60 {
+    if a < 60 {
         return if d >= 0 {
             "in under a minute".into()
         } else {
             "just now".into()
         };
-    } else if a < 3600 {
-        (a / 60, "minute")
-    } else if a < 86_400 {
-        (a / 3600, "hour")
+    }
+    let (size, unit) = if a < 3600 - 30 {
+        (60, "minute")
+    } else if a < 86_400 - 1800 {
+        (3600, "hour")
     } else {
-        (a / 86_400, "day")
+        (86_400, "day")
     };
+    let n = (a + size / 2) / size;
     let s = if n == 1 { "" } else { "s" };
     if d > 0 {
         format!("in {n} {unit}{s}")
     } else {
         format!("{n} {unit}{s} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let day = 86_400;
+        assert_eq!(relative(1000 + 6 * day - 5, 1000), "in 6 days");
+        assert_eq!(relative(1000 + 7 * day, 1000), "in 7 days");
+        assert_eq!(relative(1000 + 3600, 1000), "in 1 hour");
+        assert_eq!(relative(1000 - 120, 1000), "2 minutes ago");
+        assert_eq!(relative(1000 + 10, 1000), "in under a minute");
+        assert_eq!(relative(1000 - 2 * day, 1000), "2 days ago");
+        assert_eq!(exact("2026-05-02T10:00:00Z"), "2026-05-02 10:00:00 UTC");
     }
 }
 
