@@ -577,3 +577,146 @@ async fn the_token_list_renders_1000_tokens_quickly() {
         "rendering 1000 tokens took {median:.1} ms on the server"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_users_and_read_the_audit_log() {
+    let (admin, _root) = admin().await;
+    let c = ConsoleClient::sign_in(
+        &admin.url(),
+        tollgate_e2e::admin::ADMIN_USER,
+        tollgate_e2e::admin::ADMIN_PASSWORD,
+        false,
+    )
+    .await;
+    let csrf = c.csrf.clone();
+    let page = |resp: reqwest::Response| async move {
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap())
+    };
+
+    // Create a person and a service account.
+    let (status, html) = page(
+        c.post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("name", "ivan"),
+                ("password", PASSWORD),
+                ("roles", "user"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("Created user “ivan” with roles user."));
+    let (status, html) = page(
+        c.post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("name", "build-bot"),
+                ("service_account", "true"),
+                ("roles", "user"),
+                ("other_roles", "deploy"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("Created service account “build-bot” with roles deploy, user."));
+
+    // Roles, deactivation and back, a password reset: each says what happened.
+    let (status, html) = page(
+        c.post(
+            "/admin/users/ivan/roles",
+            &[
+                ("csrf", &csrf),
+                ("roles", "user"),
+                ("roles", "token_creator"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("“ivan” now holds token_creator, user"),
+        "{html}"
+    );
+    let ivan = admin.login("ivan", PASSWORD).await;
+    let (_, html) = page(
+        c.post(
+            "/admin/users/ivan/active",
+            &[("csrf", &csrf), ("active", "false")],
+        )
+        .await,
+    )
+    .await;
+    assert!(html.contains("Deactivated “ivan”"), "{html}");
+    assert_eq!(me(&admin, &ivan.token).await, 401);
+    let (_, html) = page(
+        c.post(
+            "/admin/users/ivan/active",
+            &[("csrf", &csrf), ("active", "true")],
+        )
+        .await,
+    )
+    .await;
+    assert!(html.contains("Reactivated “ivan”"), "{html}");
+    let (_, html) = page(
+        c.post(
+            "/admin/users/ivan/password",
+            &[("csrf", &csrf), ("password", "another long password")],
+        )
+        .await,
+    )
+    .await;
+    assert!(html.contains("Set a new password for “ivan”"), "{html}");
+    admin.login("ivan", "another long password").await;
+    let (status, html) = page(
+        c.post(
+            "/admin/users/ivan/password",
+            &[("csrf", &csrf), ("password", "short")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "the API's rule refuses it: {html}");
+
+    // The audit log: filters by actor, action and time, and pages back.
+    let (_, html) = page(c.get("/admin/audit?action=user.update&target=ivan").await).await;
+    assert_eq!(
+        html.matches("<tr><td data-label=\"Time\">").count(),
+        3,
+        "{html}"
+    );
+    let (_, html) = page(c.get("/admin/audit?to=2000-01-01T00:00").await).await;
+    assert!(html.contains("No events match."));
+    for i in 0..50 {
+        c.post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("name", &format!("u{i}")),
+                ("service_account", "true"),
+            ],
+        )
+        .await;
+    }
+    let (_, html) = page(c.get("/admin/audit?action=user.create").await).await;
+    assert_eq!(html.matches("<tr><td data-label=\"Time\">").count(), 50);
+    let next = html
+        .split("href=\"/admin/audit?")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a link to older events")
+        .replace("&amp;", "&");
+    let (_, older) = page(c.get(&format!("/admin/audit?{next}")).await).await;
+    let rows = older.matches("<tr><td data-label=\"Time\">").count();
+    assert_eq!(
+        rows, 3,
+        "build-bot, ivan and the first admin, older than u0..u49"
+    );
+}

@@ -86,7 +86,7 @@ fn too_many_attempts(retry_after: u64, busy: bool) -> Response {
 /// What a password login came to, short of a refusal.
 pub(crate) enum LoginOutcome {
     /// A new session.
-    Session(Session),
+    Session(Box<Session>),
     /// Too many attempts: retry after this many seconds (`busy`: too many at once).
     Throttled { retry_after: u64, busy: bool },
 }
@@ -98,7 +98,7 @@ pub async fn login(
     UncheckedBody(req): UncheckedBody<Login>,
 ) -> Result<Response, ApiError> {
     match password_login(&state, source, req).await? {
-        LoginOutcome::Session(session) => Ok((StatusCode::OK, Json(session)).into_response()),
+        LoginOutcome::Session(session) => Ok((StatusCode::OK, Json(*session)).into_response()),
         LoginOutcome::Throttled { retry_after, busy } => Ok(too_many_attempts(retry_after, busy)),
     }
 }
@@ -190,10 +190,10 @@ pub(crate) async fn password_login(
     tx.commit().await?;
     state.metrics.login(true);
     state.metrics.token_issued(Kind::Session);
-    Ok(LoginOutcome::Session(Session {
+    Ok(LoginOutcome::Session(Box::new(Session {
         token: text,
         record: TokenRecord::of(&row, now),
-    }))
+    })))
 }
 
 /// `POST /api/v1/logout`: revokes the session token the call is made with.
