@@ -312,7 +312,7 @@ async fn render_list(
     let kind = filter.kind.clone().filter(|k| !k.is_empty());
     let tokens = load_tokens(state, viewer, owner, kind).await?;
     let owners = owners(state, viewer).await?;
-    let mut create = create_form(state, viewer, if all { owners.clone() } else { owners });
+    let mut create = create_form(state, viewer, owners);
     create.open = extras.open_create;
     create.name = extras.name;
     create.description = extras.description;
@@ -322,7 +322,10 @@ async fn render_list(
         total: tokens.len(),
         filter,
         owners: if all {
-            create.owners.clone()
+            let mut everyone = vec![viewer.caller.user.clone()];
+            everyone.extend(create.owners.iter().cloned());
+            everyone.sort();
+            everyone
         } else {
             Vec::new()
         },
