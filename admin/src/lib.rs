@@ -10,6 +10,7 @@
 //! - [`auth`]: passwords and bearer-token checks; [`throttle`]: login attempt limits;
 //!   [`rules`]: every permission and validity decision, as pure functions;
 //! - [`store`]: SQLite/PostgreSQL access; [`revocation`]: publishing the list;
+//! - [`console`]: the web console for people, server-rendered, on the same origin;
 //! - [`cli`]: the `tollgate` command.
 #![forbid(unsafe_code)]
 
@@ -17,6 +18,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod errors;
 pub mod metrics;
 pub mod openapi;

@@ -107,12 +107,13 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
 async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    // JSON bodies, and the console's pages, already say what went wrong.
+    let has_body = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if (status.is_client_error() || status.is_server_error()) && !has_body {
         let message = status
             .canonical_reason()
             .unwrap_or("error")
@@ -156,6 +157,7 @@ async fn fallback() -> Response {
 pub fn app(state: AppState) -> Router {
     let s = &state.settings;
     crate::api::router()
+        .merge(crate::console::router())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(s.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(s.max_body_bytes))

@@ -13,10 +13,13 @@
 //! - [`stack`]: all of the above wired together with a fresh keyring.
 //! - [`admin`]: the real admin service, in process, on a SQLite file, with an HTTP client for it.
 //! - [`load`]: a small HTTP/1.1 load generator for benchmarks.
+//! - [`browser`]: headless Chromium over WebDriver for the console, with axe-core and screenshots.
 //!
 //! Every server and process is stopped when its handle is dropped, also when a test fails.
 
 pub mod admin;
+pub mod browser;
+pub mod console;
 pub mod load;
 pub mod net;
 pub mod origin;
@@ -26,6 +29,7 @@ pub mod tokens;
 pub mod worker;
 
 pub use admin::{Admin, AdminClient};
+pub use browser::Browser;
 pub use net::{RawResponse, Server, client, free_port, raw_request};
 pub use origin::{Origin, Received};
 pub use revocations::{ListServer, Misbehave, Seen};

@@ -48,6 +48,18 @@ pub async fn list(
     caller: Caller,
     Params(q): Params<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    list_events(&state, &caller, q, None).await.map(Json)
+}
+
+/// A page of the events `caller` may see (the body of `GET /api/v1/audit`); the console also
+/// narrows it to a time range.
+pub(crate) async fn list_events(
+    state: &AppState,
+    caller: &Caller,
+    q: AuditQuery,
+    during: Option<(Option<i64>, Option<i64>)>,
+) -> Result<AuditPage, ApiError> {
+    let (since, until) = during.unwrap_or_default();
     let limit = page_limit(q.limit, 100, 1000)?;
     let before = q
         .cursor
@@ -61,6 +73,8 @@ pub async fn list(
         action: q.action,
         target: q.target,
         before,
+        since,
+        until,
         limit: limit + 1,
     };
     let mut rows = audit::list(&state.store, &filter).await?;
@@ -70,8 +84,8 @@ pub async fn list(
     } else {
         None
     };
-    Ok(Json(AuditPage {
+    Ok(AuditPage {
         events: rows.into_iter().map(AuditRecord::from).collect(),
         next_cursor,
-    }))
+    })
 }

@@ -85,12 +85,33 @@ fn too_many_attempts(retry_after: u64, busy: bool) -> Response {
     response
 }
 
+/// What a password login came to, short of a refusal.
+pub(crate) enum LoginOutcome {
+    /// A new session.
+    Session(Box<Session>),
+    /// Too many attempts: retry after this many seconds (`busy`: too many at once).
+    Throttled { retry_after: u64, busy: bool },
+}
+
 /// `POST /api/v1/login`.
 pub async fn login(
     State(state): State<AppState>,
     Source(source): Source,
     UncheckedBody(req): UncheckedBody<Login>,
 ) -> Result<Response, ApiError> {
+    match password_login(&state, source, req).await? {
+        LoginOutcome::Session(session) => Ok((StatusCode::OK, Json(*session)).into_response()),
+        LoginOutcome::Throttled { retry_after, busy } => Ok(too_many_attempts(retry_after, busy)),
+    }
+}
+
+/// Checks a password under the throttle and opens a session (the body of `POST /api/v1/login`,
+/// also used by the console's sign-in).
+pub(crate) async fn password_login(
+    state: &AppState,
+    source: Option<std::net::IpAddr>,
+    req: Login,
+) -> Result<LoginOutcome, ApiError> {
     let now = now();
     // A name no account can have is never looked up (PostgreSQL refuses U+0000 outright).
     let user = if req.username.len() <= 64 && !req.username.contains('\0') {
@@ -102,11 +123,14 @@ pub async fn login(
         Ok(attempt) => attempt,
         Err(held) => {
             if held.audit {
-                record_failure(&state, user.as_ref(), now, "too many failed attempts").await?;
+                record_failure(state, user.as_ref(), now, "too many failed attempts").await?;
             } else {
                 state.metrics.login(false);
             }
-            return Ok(too_many_attempts(held.retry_after, held.busy));
+            return Ok(LoginOutcome::Throttled {
+                retry_after: held.retry_after,
+                busy: held.busy,
+            });
         }
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -126,7 +150,7 @@ pub async fn login(
     };
     state.throttle.finish(attempt, reason.is_none());
     if let Some(reason) = reason {
-        record_failure(&state, user.as_ref(), now, reason).await?;
+        record_failure(state, user.as_ref(), now, reason).await?;
         return Err(refused());
     }
     let Some(user) = user else {
@@ -143,7 +167,8 @@ pub async fn login(
             ),
         ));
     }
-    in_a_settled_second(|| start_session(&state, &user, &roles)).await
+    let session = in_a_settled_second(|| start_session(state, &user, &roles)).await?;
+    Ok(LoginOutcome::Session(Box::new(session)))
 }
 
 /// Mints and stores a login session for `user`; `None` if the user was cut off within this
@@ -152,7 +177,7 @@ async fn start_session(
     state: &AppState,
     user: &UserRow,
     roles: &[String],
-) -> Result<Option<Response>, ApiError> {
+) -> Result<Option<Session>, ApiError> {
     let now = now();
     let plan = Mint {
         owner: user.name.clone(),
@@ -181,11 +206,10 @@ async fn start_session(
     tx.commit().await?;
     state.metrics.login(true);
     state.metrics.token_issued(Kind::Session);
-    let body = Session {
+    Ok(Some(Session {
         token: text,
         record: TokenRecord::of(&row, now),
-    };
-    Ok(Some((StatusCode::OK, Json(body)).into_response()))
+    }))
 }
 
 /// `POST /api/v1/logout`: revokes the session token the call is made with.
@@ -194,6 +218,19 @@ pub async fn logout(
     caller: Caller,
     OptionalBody(_): OptionalBody<Empty>,
 ) -> Result<Response, ApiError> {
+    let sequence = end_session(&state, &caller).await?;
+    Ok(with_sequence(
+        StatusCode::NO_CONTENT.into_response(),
+        sequence,
+    ))
+}
+
+/// Revokes the caller's session token (the body of `POST /api/v1/logout`, also used by the
+/// console's sign-out).
+pub(crate) async fn end_session(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Option<i64>, ApiError> {
     let now = now();
     if caller.kind != Kind::Session {
         return Err(ApiError::new(
@@ -223,8 +260,5 @@ pub async fn logout(
     audit::append(&mut tx, &e).await?;
     tx.commit().await?;
     state.metrics.token_revoked();
-    Ok(with_sequence(
-        StatusCode::NO_CONTENT.into_response(),
-        sequence,
-    ))
+    Ok(sequence)
 }

@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::response::Response;
 use tollgate_shared::{Claims, ErrorCode, MintError, TokenId};
 
 use crate::errors::ApiError;
@@ -77,14 +76,14 @@ pub async fn cut_this_second(tx: &mut Tx, owner: &str, now: i64) -> Result<bool,
 /// Runs a minting `attempt` until it is not in the second of a cut-off of its owner's
 /// (`Ok(None)`): between attempts, waits for the next whole second. Gives up with 503 after a
 /// few seconds of an owner changing every second.
-pub async fn in_a_settled_second<F, Fut>(mut attempt: F) -> Result<Response, ApiError>
+pub async fn in_a_settled_second<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<Response>, ApiError>>,
+    Fut: Future<Output = Result<Option<T>, ApiError>>,
 {
     for _ in 0..3 {
-        if let Some(response) = attempt().await? {
-            return Ok(response);
+        if let Some(done) = attempt().await? {
+            return Ok(done);
         }
         let into_second = SystemTime::now()
             .duration_since(UNIX_EPOCH)

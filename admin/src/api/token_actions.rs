@@ -103,15 +103,19 @@ pub async fn patch(
     Body(req): Body<PatchToken>,
 ) -> Result<Response, ApiError> {
     let result = patch_token(&state, &caller, &id, req).await;
-    audited(&state, &caller, Action::TokenUpdate, Some(&id), result).await
+    let (record, sequence) =
+        audited(&state, &caller, Action::TokenUpdate, Some(&id), result).await?;
+    Ok(with_sequence(Json(record).into_response(), sequence))
 }
 
-async fn patch_token(
+/// Edits a token (the body of `PATCH /api/v1/tokens/{id}`, also used by the console): its new
+/// record and the list version that carries the change, if any.
+pub(crate) async fn patch_token(
     state: &AppState,
     caller: &Caller,
     id: &str,
     req: PatchToken,
-) -> Result<Response, ApiError> {
+) -> Result<(TokenRecord, Option<i64>), ApiError> {
     token_api(state, caller).await?;
     let now = now();
     let limits = Limits::of(&state.settings);
@@ -149,10 +153,7 @@ async fn patch_token(
     let detail = edited.changes.join(", ");
     record(&mut tx, caller, Action::TokenUpdate, &row, now, detail).await?;
     tx.commit().await?;
-    Ok(with_sequence(
-        Json(TokenRecord::of(&row, now)).into_response(),
-        sequence,
-    ))
+    Ok((TokenRecord::of(&row, now), sequence))
 }
 
 /// A body that must be empty or `{}`.
@@ -168,10 +169,17 @@ pub async fn revoke(
     OptionalBody(_): OptionalBody<Empty>,
 ) -> Result<Response, ApiError> {
     let result = revoke_token(&state, &caller, &id).await;
-    audited(&state, &caller, Action::TokenRevoke, Some(&id), result).await
+    let (record, sequence) =
+        audited(&state, &caller, Action::TokenRevoke, Some(&id), result).await?;
+    Ok(with_sequence(Json(record).into_response(), sequence))
 }
 
-async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
+/// Revokes a token now (the body of `POST /api/v1/tokens/{id}/revoke`, also used by the console).
+pub(crate) async fn revoke_token(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(TokenRecord, Option<i64>), ApiError> {
     token_api(state, caller).await?;
     let now = now();
     let mut tx = state.store.write().await?;
@@ -191,10 +199,7 @@ async fn revoke_token(state: &AppState, caller: &Caller, id: &str) -> Result<Res
     .await?;
     tx.commit().await?;
     state.metrics.token_revoked();
-    Ok(with_sequence(
-        Json(TokenRecord::of(&row, now)).into_response(),
-        sequence,
-    ))
+    Ok((TokenRecord::of(&row, now), sequence))
 }
 
 /// Body of `POST /api/v1/tokens/{id}/regenerate`; may be left out (all defaults).
@@ -235,18 +240,34 @@ pub async fn regenerate(
     Path(TokenPath { id }): Path<TokenPath>,
     OptionalBody(req): OptionalBody<Regenerate>,
 ) -> Result<Response, ApiError> {
-    let result = in_a_settled_second(|| regenerate_token(&state, &caller, &id, &req)).await;
-    audited(&state, &caller, Action::TokenRegenerate, Some(&id), result).await
+    let result = regenerate_token(&state, &caller, &id, req).await;
+    let (body, sequence) =
+        audited(&state, &caller, Action::TokenRegenerate, Some(&id), result).await?;
+    Ok(with_sequence(
+        (StatusCode::CREATED, Json(body)).into_response(),
+        sequence,
+    ))
+}
+
+/// Regenerates a token (the body of `POST /api/v1/tokens/{id}/regenerate`, also used by the
+/// console).
+pub(crate) async fn regenerate_token(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: Regenerate,
+) -> Result<(Regenerated, Option<i64>), ApiError> {
+    token_api(state, caller).await?;
+    in_a_settled_second(|| regenerate_once(state, caller, id, &req)).await
 }
 
 /// One attempt; `None` if the owner was cut off within this second (try in the next).
-async fn regenerate_token(
+async fn regenerate_once(
     state: &AppState,
     caller: &Caller,
     id: &str,
     req: &Regenerate,
-) -> Result<Option<Response>, ApiError> {
-    token_api(state, caller).await?;
+) -> Result<Option<(Regenerated, Option<i64>)>, ApiError> {
     let now = now();
     let limits = Limits::of(&state.settings);
     let grace = rules::check_regenerate(caller, req.grace_seconds, &limits)?;
@@ -277,10 +298,7 @@ async fn regenerate_token(
         record: TokenRecord::of(&new, now),
         previous: TokenRecord::of(&old, now),
     };
-    Ok(Some(with_sequence(
-        (StatusCode::CREATED, Json(body)).into_response(),
-        sequence,
-    )))
+    Ok(Some((body, sequence)))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes the token at once and hides its record.
@@ -290,10 +308,19 @@ pub async fn delete(
     Path(TokenPath { id }): Path<TokenPath>,
 ) -> Result<Response, ApiError> {
     let result = delete_token(&state, &caller, &id).await;
-    audited(&state, &caller, Action::TokenDelete, Some(&id), result).await
+    let sequence = audited(&state, &caller, Action::TokenDelete, Some(&id), result).await?;
+    Ok(with_sequence(
+        StatusCode::NO_CONTENT.into_response(),
+        sequence,
+    ))
 }
 
-async fn delete_token(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
+/// Deletes a token (the body of `DELETE /api/v1/tokens/{id}`, also used by the console).
+pub(crate) async fn delete_token(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Option<i64>, ApiError> {
     token_api(state, caller).await?;
     let now = now();
     let mut tx = state.store.write().await?;
@@ -308,8 +335,5 @@ async fn delete_token(state: &AppState, caller: &Caller, id: &str) -> Result<Res
     if was_valid {
         state.metrics.token_revoked();
     }
-    Ok(with_sequence(
-        StatusCode::NO_CONTENT.into_response(),
-        sequence,
-    ))
+    Ok(sequence)
 }

@@ -77,17 +77,27 @@ pub async fn create(
     caller: Caller,
     Body(req): Body<CreateToken>,
 ) -> Result<Response, ApiError> {
-    let result = in_a_settled_second(|| create_token(&state, &caller, &req)).await;
-    audited(&state, &caller, Action::TokenCreate, None, result).await
+    let result = create_token(&state, &caller, req).await;
+    let minted = audited(&state, &caller, Action::TokenCreate, None, result).await?;
+    Ok((StatusCode::CREATED, Json(minted)).into_response())
+}
+
+/// Creates a token as `caller` asks (the body of `POST /api/v1/tokens`, also used by the console).
+pub(crate) async fn create_token(
+    state: &AppState,
+    caller: &Caller,
+    req: CreateToken,
+) -> Result<Minted, ApiError> {
+    token_api(state, caller).await?;
+    in_a_settled_second(|| create_once(state, caller, &req)).await
 }
 
 /// One attempt; `None` if the owner was cut off within this second (try in the next).
-async fn create_token(
+async fn create_once(
     state: &AppState,
     caller: &Caller,
     req: &CreateToken,
-) -> Result<Option<Response>, ApiError> {
-    token_api(state, caller).await?;
+) -> Result<Option<Minted>, ApiError> {
     let now = now();
     let limits = Limits::of(&state.settings);
     let asked = NewToken {
@@ -138,7 +148,7 @@ async fn created(
     text: String,
     row: TokenRow,
     now: i64,
-) -> Result<Response, ApiError> {
+) -> Result<Minted, ApiError> {
     let event = NewEvent {
         at: now,
         actor: Some(&caller.user),
@@ -157,14 +167,10 @@ async fn created(
     tx.commit().await?;
     state.metrics.token_issued(row.kind);
     let record = TokenRecord::of(&row, now);
-    Ok((
-        StatusCode::CREATED,
-        Json(Minted {
-            token: text,
-            record,
-        }),
-    )
-        .into_response())
+    Ok(Minted {
+        token: text,
+        record,
+    })
 }
 
 /// Query of `GET /api/v1/tokens`.
@@ -223,15 +229,27 @@ pub async fn list(
     caller: Caller,
     Params(q): Params<ListQuery>,
 ) -> Result<Response, ApiError> {
-    token_api(&state, &caller).await?;
-    let now = now();
     // With `ids=` the listing's parameters do not apply, but they are checked all the same.
     if let Some(ids) = &q.ids {
+        token_api(&state, &caller).await?;
         check_listing(&q)?;
-        return batch(&state, &caller, ids, now)
+        return batch(&state, &caller, ids, now())
             .await
             .map(|b| Json(b).into_response());
     }
+    list_tokens(&state, &caller, q)
+        .await
+        .map(|page| Json(page).into_response())
+}
+
+/// A page of the tokens `caller` may see (the body of `GET /api/v1/tokens` without `?ids=`).
+pub(crate) async fn list_tokens(
+    state: &AppState,
+    caller: &Caller,
+    q: ListQuery,
+) -> Result<TokenPage, ApiError> {
+    token_api(state, caller).await?;
+    let now = now();
     if q.user.as_deref().is_some_and(|u| !valid_subject(u)) {
         return Err(bad_user());
     }
@@ -253,7 +271,7 @@ pub async fn list(
         Some(u) => {
             let target = users::find(&state.store, &u).await?;
             match target {
-                Some(t) if may_manage(&caller, &t) => Some(u),
+                Some(t) if may_manage(caller, &t) => Some(u),
                 None if caller.is_admin() => return Err(ApiError::not_found("no such user")),
                 _ => {
                     return Err(ApiError::new(
@@ -290,11 +308,10 @@ pub async fn list(
     };
     let refs: Vec<&TokenRow> = rows.iter().collect();
     let tokens = records_with_cutoffs(&state.store, &refs, now).await?;
-    Ok(Json(TokenPage {
+    Ok(TokenPage {
         tokens,
         next_cursor,
     })
-    .into_response())
 }
 
 fn bad_user() -> ApiError {

@@ -71,14 +71,16 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let target = req.name.clone();
     let result = create_user(&state, &caller, req).await;
-    audited(&state, &caller, Action::UserCreate, Some(&target), result).await
+    let record = audited(&state, &caller, Action::UserCreate, Some(&target), result).await?;
+    Ok((StatusCode::CREATED, Json(record)).into_response())
 }
 
-async fn create_user(
+/// Creates a user or service account (the body of `POST /api/v1/users`, also used by the console).
+pub(crate) async fn create_user(
     state: &AppState,
     caller: &Caller,
     req: CreateUser,
-) -> Result<Response, ApiError> {
+) -> Result<UserRecord, ApiError> {
     let now = now();
     let asked = NewUser {
         name: &req.name,
@@ -127,7 +129,7 @@ async fn create_user(
     let detail = format!("{kind}, roles [{}]", row.roles);
     record(&mut tx, caller, Action::UserCreate, &row.name, now, detail).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(UserRecord::from(&row))).into_response())
+    Ok(UserRecord::from(&row))
 }
 
 /// Appends the successful `action` on user `name` by `caller`.
@@ -177,6 +179,15 @@ pub async fn list(
     caller: Caller,
     Params(q): Params<UserQuery>,
 ) -> Result<Json<UserPage>, ApiError> {
+    list_users(&state, &caller, q).await.map(Json)
+}
+
+/// A page of the users `caller` may see (the body of `GET /api/v1/users`).
+pub(crate) async fn list_users(
+    state: &AppState,
+    caller: &Caller,
+    q: UserQuery,
+) -> Result<UserPage, ApiError> {
     let limit = page_limit(q.limit, 50, 500)?;
     let after = q
         .cursor
@@ -192,10 +203,10 @@ pub async fn list(
     } else {
         None
     };
-    Ok(Json(UserPage {
+    Ok(UserPage {
         users: rows.iter().map(UserRecord::from).collect(),
         next_cursor,
-    }))
+    })
 }
 
 /// `GET /api/v1/users/{name}`.
@@ -252,15 +263,19 @@ pub async fn patch(
     Body(req): Body<PatchUser>,
 ) -> Result<Response, ApiError> {
     let result = patch_user(&state, &caller, &name, req).await;
-    audited(&state, &caller, Action::UserUpdate, Some(&name), result).await
+    let (record, sequence) =
+        audited(&state, &caller, Action::UserUpdate, Some(&name), result).await?;
+    Ok(with_sequence(Json(record).into_response(), sequence))
 }
 
-async fn patch_user(
+/// Edits a user (the body of `PATCH /api/v1/users/{name}`, also used by the console): the new
+/// record and the list version that carries the change, if any.
+pub(crate) async fn patch_user(
     state: &AppState,
     caller: &Caller,
     name: &str,
     req: PatchUser,
-) -> Result<Response, ApiError> {
+) -> Result<(UserRecord, Option<i64>), ApiError> {
     let now = now();
     let edit = rules::check_edit(&UserEdit {
         roles: req.roles.as_deref(),
@@ -345,10 +360,7 @@ async fn patch_user(
         record(&mut tx, caller, Action::UserUpdate, &user.name, now, detail).await?;
     }
     tx.commit().await?;
-    Ok(with_sequence(
-        Json(UserRecord::from(user)).into_response(),
-        sequence,
-    ))
+    Ok((UserRecord::from(user), sequence))
 }
 
 /// Revokes `owner`'s live login sessions; returns how many ended.

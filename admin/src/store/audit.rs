@@ -143,6 +143,10 @@ pub struct AuditFilter {
     pub target: Option<String>,
     /// Only events older than this id (the cursor); 0: from the newest.
     pub before: i64,
+    /// Only events at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Only events before this time (Unix seconds).
+    pub until: Option<i64>,
     pub limit: i64,
 }
 
@@ -167,6 +171,12 @@ pub async fn list(store: &Store, f: &AuditFilter) -> Result<Vec<AuditRow>, Store
     }
     if let Some(target) = &f.target {
         sql.push_str(&format!(" AND target = ${}", args.text(target)));
+    }
+    if let Some(since) = f.since {
+        sql.push_str(&format!(" AND at >= ${}", args.int(since)));
+    }
+    if let Some(until) = f.until {
+        sql.push_str(&format!(" AND at < ${}", args.int(until)));
     }
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", args.int(f.limit)));
     Ok(on_read!(store, |c| {
