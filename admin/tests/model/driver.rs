@@ -224,7 +224,8 @@ impl<'a> Run<'a> {
     }
 
     /// Every sequence starts from a token creator (`ann`) managing a service account
-    /// (`svc-a`), each with a token, made by the same operations and checks as the rest.
+    /// (`svc-a`), each with a token, made by the same operations and checks as the rest (on the
+    /// way, `ann` tries to undo an admin's deactivation of `svc-a`, and is refused).
     async fn prologue(&mut self) {
         let first = |owner: &str, m: &Model| {
             m.tokens
@@ -273,6 +274,46 @@ impl<'a> Run<'a> {
                     name: 4,
                     service: true,
                     roles: Some(creator_roles),
+                },
+            ),
+            // Only an admin undoes an admin's deactivation: every sequence sees that refusal once.
+            (
+                ADMIN,
+                Op::Deactivate {
+                    actor: Actor {
+                        idx: 0,
+                        stale: false,
+                    },
+                    user: Target {
+                        idx: 4,
+                        near: false,
+                    },
+                },
+            ),
+            (
+                "ann",
+                Op::Reactivate {
+                    actor: Actor {
+                        idx: 0,
+                        stale: false,
+                    },
+                    user: Target {
+                        idx: 4,
+                        near: false,
+                    },
+                },
+            ),
+            (
+                ADMIN,
+                Op::Reactivate {
+                    actor: Actor {
+                        idx: 0,
+                        stale: false,
+                    },
+                    user: Target {
+                        idx: 4,
+                        near: false,
+                    },
                 },
             ),
             (
