@@ -1,7 +1,7 @@
 //! The API's error type and its JSON form, `{"error": {"code": "...", "message": "..."}}`.
 //!
-//! Codes are stable snake_case strings; messages are for people and never hold
-//! token text, keys or passwords.
+//! Codes come from the shared [`tollgate_shared::ErrorCode`], each with its one status; messages
+//! are for people and never hold token text, keys or passwords.
 
 use std::borrow::Cow;
 
