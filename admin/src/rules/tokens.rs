@@ -416,7 +416,8 @@ pub fn check_regenerate(
     grace_seconds: Option<u64>,
     limits: &Limits,
 ) -> Result<u64, Refusal> {
-    // Who may regenerate whose token is decided with the token, in `decide_regenerate`.
+    // Whether the caller may regenerate this token (its own, or others' as a token creator) is
+    // decided with the token, in `decide_regenerate`.
     let grace = grace_seconds.unwrap_or(0);
     if grace > MAX_GRACE_SECONDS {
         return Err(Refusal::new(
@@ -424,7 +425,7 @@ pub fn check_regenerate(
             format!("grace_seconds is at most {MAX_GRACE_SECONDS}"),
         ));
     }
-    if !caller.can_create_tokens() && !may_make_own_tokens(caller, limits) {
+    if !may_make_own_tokens(caller, limits) {
         return Err(Refusal::forbidden(
             "regenerating tokens needs the token_creator or admin role",
         ));
