@@ -105,6 +105,8 @@ pub struct Settings {
     /// Seconds: a login session at most this old may mint a token that outlives it
     /// (`TOLLGATE_REAUTH_WINDOW`, default 10 minutes).
     pub reauth_window: u64,
+    /// The token API's switch until an admin turns it (`PATCH /api/v1/settings`): `false` closes
+    /// it to everyone but admins.
     pub token_creation: bool,
     /// Who may make tokens for themselves.
     pub personal_tokens: PersonalTokens,
