@@ -21,7 +21,7 @@ use super::settings::token_api;
 use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::rules::expiry::Requested;
-use crate::rules::text::parse_id;
+use crate::rules::text::{check_name, parse_id};
 use crate::rules::tokens::{self as rules, Limits, NewToken, Owner, may_manage};
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
@@ -195,6 +195,33 @@ pub struct ListQuery {
     /// `personal`, `service`, `session` or `all`; default personal and service.
     #[param(nullable = false, inline, value_type = Option<KindFilter>)]
     pub kind: Option<String>,
+    /// Only tokens of this name: the live one (unique per owner), or with `include_revoked`
+    /// also revoked ones. Give `user` to look among one owner's tokens.
+    #[param(
+        nullable = false,
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000]*$"
+    )]
+    pub name: Option<String>,
+    /// Only tokens whose id starts with these 8 to 32 hexadecimal digits.
+    #[param(nullable = false, pattern = "^[0-9a-f]{8,32}$")]
+    pub id_prefix: Option<String>,
+}
+
+/// The name and id-prefix filters of a listing, checked.
+fn search_filters(q: &ListQuery) -> Result<(Option<String>, Option<String>), ApiError> {
+    let name = q.name.as_deref().map(check_name).transpose()?;
+    let prefix = q.id_prefix.as_deref();
+    if prefix.is_some_and(|p| {
+        !(8..=32).contains(&p.len()) || !p.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "id_prefix is 8 to 32 lowercase hexadecimal digits",
+        ));
+    }
+    Ok((name, prefix.map(str::to_owned)))
 }
 
 /// The `kind` filter of a token listing.
@@ -266,6 +293,7 @@ pub(crate) async fn list_tokens(
             ));
         }
     };
+    let (name, id_prefix) = search_filters(&q)?;
     let owner = match q.user {
         Some(u) if u == caller.user => Some(u),
         Some(u) => {
@@ -293,6 +321,8 @@ pub(crate) async fn list_tokens(
         .unwrap_or(0);
     let filter = ListFilter {
         owner,
+        name,
+        id_prefix,
         include_revoked: q.include_revoked.unwrap_or(false),
         kinds,
         after,
@@ -332,6 +362,7 @@ fn check_listing(q: &ListQuery) -> Result<(), ApiError> {
             "kind is personal, service, session or all",
         ));
     }
+    search_filters(q)?;
     page_limit(q.limit, 50, 500)?;
     q.cursor.as_deref().map(parse_number_cursor).transpose()?;
     Ok(())

@@ -6,7 +6,6 @@ use serde_json::Value;
 use super::client::ClientError;
 use super::commands::{Common, Session};
 use super::errors::CliResult;
-use super::output::print_json;
 use super::records::{AuditView, audit_table, decode};
 
 /// Examples for `tollgate audit`.
@@ -77,7 +76,7 @@ pub fn run(args: AuditArgs) -> CliResult {
     }
     events.truncate(wanted);
     if session.json() {
-        print_json(&Value::Array(events));
+        session.print(&Value::Array(events));
     } else {
         let views: Vec<AuditView> = events
             .iter()

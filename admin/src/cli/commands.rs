@@ -51,8 +51,18 @@ pub struct Common {
         value_name = "URL"
     )]
     pub server: Option<String>,
-    /// How to print records: aligned columns, or the server's JSON for scripts.
-    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table, value_name = "FORMAT")]
+    /// How to print records: columns for people (`table`, `wide`), or the server's records
+    /// for scripts (`json`, `yaml`).
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_enum,
+        default_value_t = Format::Table,
+        value_name = "FORMAT",
+        visible_short_alias = 't',
+        visible_alias = "format-type"
+    )]
     pub output: Format,
 }
 
@@ -120,9 +130,19 @@ impl Session {
         })
     }
 
-    /// True for `--output json`.
+    /// True for the formats meant for programs (`--output json` or `yaml`).
     pub fn json(&self) -> bool {
-        self.format == Format::Json
+        self.format.machine()
+    }
+
+    /// True for `--output wide`.
+    pub fn wide(&self) -> bool {
+        self.format == Format::Wide
+    }
+
+    /// Prints a server record in the chosen machine format.
+    pub fn print(&self, value: &serde_json::Value) {
+        self.format.print(value);
     }
 
     /// `GET /api/v1/me`.

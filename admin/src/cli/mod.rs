@@ -14,8 +14,10 @@ pub mod output;
 pub mod profile;
 pub mod prompt;
 pub mod records;
+pub mod refs;
 pub mod serve;
 pub mod token;
+pub mod token_actions;
 pub mod user;
 
 use std::process::ExitCode;

@@ -4,7 +4,6 @@ use clap::Args;
 
 use super::commands::{Common, Session};
 use super::errors::CliResult;
-use super::output::print_json;
 use super::records::{MeView, decode};
 
 /// Examples for `tollgate profile`.
@@ -26,7 +25,7 @@ pub fn run(args: ProfileArgs) -> CliResult {
     let session = Session::open(&args.common)?;
     let answer = session.client.get("/api/v1/me", &[])?;
     if session.json() {
-        print_json(&answer);
+        session.print(&answer);
     } else {
         let me: MeView = decode(&answer, session.client.base())?;
         print!("{}", me.describe(session.client.base()));

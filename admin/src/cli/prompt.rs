@@ -78,3 +78,28 @@ pub fn line(prompt: &str, what: &str, flag: &str) -> CliResult<String> {
     }
     Ok(text.to_owned())
 }
+
+/// Asks before an irreversible action: with `yes` it goes ahead; on a terminal it asks
+/// `question` and goes ahead on `y` or `yes`; without a terminal it refuses (a usage error,
+/// exit 2) rather than act unasked. `Ok(false)` means the person said no.
+pub fn confirm(question: &str, yes: bool) -> CliResult<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(format!(
+            "{question} There is no terminal to ask on: pass --yes to go ahead"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::usage(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}

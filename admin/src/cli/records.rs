@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::client::ClientError;
-use super::output::{Table, fields, list, or_dash, utc, yes_no};
+use super::output::{Table, fields, list, or_dash, relative, utc, yes_no};
+use time::OffsetDateTime;
 
 /// Decodes a record, or says the server sent something else.
 pub fn decode<T: serde::de::DeserializeOwned>(value: &Value, url: &str) -> Result<T, ClientError> {
@@ -39,22 +40,80 @@ pub struct TokenView {
     pub replaced_by: Option<String>,
 }
 
-/// The columns of `tollgate token list`.
-pub fn token_table(tokens: &[TokenView]) -> Table {
-    let mut t = Table::new(&[
-        "ID", "NAME", "OWNER", "KIND", "ROLES", "STATE", "CREATED", "EXPIRES",
-    ]);
+/// Digits of a token id the table shows.
+const SHORT_ID: usize = 12;
+
+/// The columns of `tollgate token list`: relative times and cut to the terminal for `table`,
+/// every column with exact times for `wide`.
+pub fn token_table(tokens: &[TokenView], wide: bool, now: OffsetDateTime) -> Table {
+    let when = |t: &Option<String>| {
+        if wide {
+            utc(t.as_deref())
+        } else {
+            relative(t.as_deref(), now)
+        }
+    };
+    let headers: &[&'static str] = if wide {
+        &[
+            "ID",
+            "NAME",
+            "DESCRIPTION",
+            "OWNER",
+            "KIND",
+            "ROLES",
+            "STATE",
+            "CREATED",
+            "EXPIRES",
+            "LAST USED",
+            "CREATED BY",
+        ]
+    } else {
+        &[
+            "ID",
+            "NAME",
+            "DESCRIPTION",
+            "OWNER",
+            "KIND",
+            "ROLES",
+            "STATE",
+            "EXPIRES",
+            "LAST USED",
+        ]
+    };
+    let shrinkable: &[&str] = if wide {
+        &[]
+    } else {
+        &["DESCRIPTION", "ROLES", "NAME", "OWNER"]
+    };
+    let mut t = Table::new(headers).shrink(shrinkable);
     for k in tokens {
-        t.row(vec![
-            k.id.clone(),
+        let state = match &k.grace_until {
+            Some(_) => format!("{} (ends {})", k.state, when(&k.grace_until)),
+            None => k.state.clone(),
+        };
+        // The table's short id is enough to name the token again (an id prefix of 8+ digits).
+        let id = if wide {
+            &k.id
+        } else {
+            k.id.get(..SHORT_ID).unwrap_or(&k.id)
+        };
+        let mut row = vec![
+            id.to_owned(),
             k.name.clone(),
+            or_dash(Some(&k.description)),
             k.owner.clone(),
             k.kind.clone(),
             list(&k.roles),
-            k.state.clone(),
-            utc(k.created_at.as_deref()),
-            utc(k.expires_at.as_deref()),
-        ]);
+            state,
+        ];
+        if wide {
+            row.push(when(&k.created_at));
+        }
+        row.extend([when(&k.expires_at), when(&k.last_used_at)]);
+        if wide {
+            row.push(or_dash(k.created_by.as_deref()));
+        }
+        t.row(row);
     }
     t
 }
@@ -246,6 +305,7 @@ pub fn audit_table(events: &[AuditView]) -> Table {
 mod tests {
     use super::*;
     use serde_json::json;
+    use time::format_description::well_known::Rfc3339;
 
     #[test]
     fn tolerant_decoding_and_rendering() {
@@ -253,9 +313,12 @@ mod tests {
                        "expires_at": "2027-01-15T08:00:00Z", "new_field": 1});
         let t: TokenView = decode(&v, "http://x").unwrap();
         assert_eq!(t.name, "ci");
-        let text = token_table(std::slice::from_ref(&t)).render();
+        let now = OffsetDateTime::parse("2027-01-09T08:00:00Z", &Rfc3339).unwrap();
+        let text = token_table(std::slice::from_ref(&t), true, now).render();
         assert!(text.starts_with("ID  NAME"), "{text}");
         assert!(text.contains("2027-01-15 08:00:00 UTC"), "{text}");
+        let text = token_table(std::slice::from_ref(&t), false, now).render();
+        assert!(text.contains("in 6 days"), "{text}");
         assert!(t.describe().contains("Description  -"));
         assert!(decode::<TokenView>(&json!([1]), "http://x").is_err());
     }

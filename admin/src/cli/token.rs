@@ -5,9 +5,10 @@ use serde_json::{Map, Value, json};
 
 use super::client::ClientError;
 use super::commands::{Common, Session};
-use super::errors::{CliError, CliResult};
-use super::output::{Table, print_json, utc};
+use super::errors::CliResult;
+use super::output::utc;
 use super::records::{TokenView, decode, token_table};
+use super::token_actions::{self as actions, EditArgs, Irreversible, Picked, RegenerateArgs};
 use crate::times::{parse_duration, parse_time};
 
 /// Examples for `tollgate token`.
@@ -15,8 +16,9 @@ pub const EXAMPLES: &str = "\
 Examples:
   tollgate token create ci-deploy --ttl 12h --role deploy
   tollgate token list
-  tollgate token describe 3f2a9c0e4b1d4e8f9a7b6c5d4e3f2a1b
-  tollgate token revoke 3f2a9c0e4b1d4e8f9a7b6c5d4e3f2a1b";
+  tollgate token describe ci-deploy             # by name, full id, or id prefix (8+ digits)
+  tollgate token revoke ci-deploy 3f2a9c0e
+  tollgate token revoke --yes \"$(tollgate token list --quiet)\"     # every token you have";
 
 const CREATE_EXAMPLES: &str = "\
 Examples:
@@ -31,29 +33,34 @@ Examples:
   tollgate token list --revoked
   tollgate token list --all -o json          # admins: every user's tokens
   tollgate token list --user build-bot
-  tollgate token list --quiet | xargs -n1 tollgate token revoke     # revoke all of yours";
+  tollgate token revoke \"$(tollgate token list --quiet)\"     # revoke all of yours";
 const DESCRIBE_EXAMPLES: &str = "\
 Examples:
-  tollgate token describe 3f2a9c0e4b1d4e8f9a7b6c5d4e3f2a1b
-  tollgate token describe ID1 ID2 -o json";
+  tollgate token describe ci-deploy
+  tollgate token describe 3f2a9c0e laptop -o json
+  tollgate token describe nightly --user build-bot";
 const ROLES_EXAMPLES: &str = "\
 Examples:
+  tollgate token roles ci-deploy
   tollgate token roles 3f2a9c0e4b1d4e8f9a7b6c5d4e3f2a1b";
 const EDIT_EXAMPLES: &str = "\
 Examples:
-  tollgate token edit ID --description \"deploys staging only\"
-  tollgate token edit ID --expires-at 2026-12-31
-  tollgate token edit ID --disable          # refused at the edge until --enable";
+  tollgate token edit ci-deploy --description \"deploys staging only\"
+  tollgate token edit ci-deploy laptop --expires-at 2026-12-31
+  tollgate token edit 3f2a9c0e --disable          # refused at the edge until --enable";
 const REVOKE_EXAMPLES: &str = "\
 Examples:
-  tollgate token revoke 3f2a9c0e4b1d4e8f9a7b6c5d4e3f2a1b";
+  tollgate token revoke ci-deploy                    # asks first on a terminal
+  tollgate token revoke --yes 3f2a9c0e laptop        # without asking (scripts, CI)
+  tollgate token revoke --user build-bot nightly";
 const REGENERATE_EXAMPLES: &str = "\
 Examples:
-  tollgate token regenerate ID                 # the old token stops now
-  tollgate token regenerate ID --grace 24h     # the old token keeps working for a day";
+  tollgate token regenerate ci-deploy                 # the old token stops now
+  tollgate token regenerate ci-deploy --grace 24h     # the old token keeps working for a day";
 const DELETE_EXAMPLES: &str = "\
 Examples:
-  tollgate token delete 3f2a9c0e4b1d4e8f9a7b6c5d4e3f2a1b";
+  tollgate token delete laptop                       # asks first on a terminal
+  tollgate token delete --yes 3f2a9c0e4b1d4e8f9a7b6c5d4e3f2a1b";
 
 /// `tollgate token` and its options.
 #[derive(Debug, Args)]
@@ -75,35 +82,29 @@ pub enum TokenCommand {
     List(ListArgs),
     /// Show tokens in full.
     #[command(after_help = DESCRIBE_EXAMPLES)]
-    Describe {
-        /// Token ids (32 hexadecimal digits).
-        #[arg(required = true, value_name = "ID")]
-        ids: Vec<String>,
-    },
+    Describe(Picked),
     /// Show the roles a token carries.
     #[command(after_help = ROLES_EXAMPLES)]
     Roles {
-        /// Token id.
-        id: String,
+        /// The token: its name, id or an id prefix of 8+ hexadecimal digits.
+        #[arg(value_name = "TOKEN")]
+        token: String,
+        /// Whose token name this is [default: yours].
+        #[arg(short, long, value_name = "USER")]
+        user: Option<String>,
     },
-    /// Change a token's description, expiry or enabled state.
+    /// Change tokens' description, expiry or enabled state.
     #[command(after_help = EDIT_EXAMPLES)]
     Edit(EditArgs),
-    /// Revoke a token now; it is refused everywhere once the edge has the new revocation list.
+    /// Revoke tokens now; they are refused everywhere once the edge has the new revocation list.
     #[command(after_help = REVOKE_EXAMPLES)]
-    Revoke {
-        /// Token id.
-        id: String,
-    },
-    /// Replace a token by a new one with the same name and roles; print the new one once.
+    Revoke(Irreversible),
+    /// Replace tokens by new ones with the same names and roles; print the new ones once.
     #[command(after_help = REGENERATE_EXAMPLES)]
     Regenerate(RegenerateArgs),
-    /// Revoke a token and remove it from lists.
+    /// Revoke tokens and remove them from lists.
     #[command(after_help = DELETE_EXAMPLES)]
-    Delete {
-        /// Token id.
-        id: String,
-    },
+    Delete(Irreversible),
 }
 
 /// Parses a positive duration such as `90m`, `12h`, `30d` or `2w` (seconds without a unit).
@@ -113,7 +114,7 @@ pub fn duration_arg(text: &str) -> Result<u64, String> {
         .ok_or_else(|| "expected a positive duration such as 90m, 12h, 30d or 2w".into())
 }
 
-fn grace_arg(text: &str) -> Result<u64, String> {
+pub(super) fn grace_arg(text: &str) -> Result<u64, String> {
     parse_duration(text).ok_or_else(|| "expected a duration such as 0, 90m, 24h or 2d".into())
 }
 
@@ -129,10 +130,10 @@ pub fn time_arg(text: &str) -> Result<String, String> {
 #[group(multiple = false)]
 pub struct Expiry {
     /// Expiry as a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
-    #[arg(long, value_name = "DATE", value_parser = time_arg)]
+    #[arg(short, long, value_name = "DATE", value_parser = time_arg)]
     pub expires_at: Option<String>,
     /// Lifetime in days from now.
-    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    #[arg(long, visible_alias = "expiration-days", value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub expires_in_days: Option<u32>,
     /// Lifetime from now, such as 90m, 12h, 30d or 2w.
     #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
@@ -195,62 +196,23 @@ pub struct ListArgs {
     pub kind: Option<String>,
 }
 
-/// Options of `tollgate token edit`.
-#[derive(Debug, Args)]
-pub struct EditArgs {
-    /// Token id.
-    pub id: String,
-    /// New description.
-    #[arg(short, long)]
-    pub description: Option<String>,
-    #[command(flatten)]
-    pub expiry: Expiry,
-    /// Enable a disabled token.
-    #[arg(long, conflicts_with = "disable")]
-    pub enable: bool,
-    /// Disable the token: refused until enabled again.
-    #[arg(long)]
-    pub disable: bool,
-}
-
-/// Options of `tollgate token regenerate`.
-#[derive(Debug, Args)]
-pub struct RegenerateArgs {
-    /// Token id.
-    pub id: String,
-    /// How long the old token keeps working, such as 30m or 24h (at most 7d) [default: 0, it stops now]
-    #[arg(long, value_name = "DURATION", value_parser = grace_arg)]
-    pub grace: Option<u64>,
-    #[command(flatten)]
-    pub expiry: Expiry,
-}
-
 /// Runs a token subcommand.
 pub fn run(args: TokenArgs) -> CliResult {
     let session = Session::open(&args.common)?;
     match args.command {
         TokenCommand::Create(a) => create(&session, a),
         TokenCommand::List(a) => list(&session, a),
-        TokenCommand::Describe { ids } => describe(&session, &ids),
-        TokenCommand::Roles { id } => roles(&session, &id),
-        TokenCommand::Edit(a) => edit(&session, a),
-        TokenCommand::Revoke { id } => revoke(&session, &id),
-        TokenCommand::Regenerate(a) => regenerate(&session, a),
-        TokenCommand::Delete { id } => delete(&session, &id),
+        TokenCommand::Describe(p) => actions::describe(&session, &p),
+        TokenCommand::Roles { token, user } => actions::roles(&session, &token, user.as_deref()),
+        TokenCommand::Edit(a) => actions::edit(&session, a),
+        TokenCommand::Revoke(a) => actions::revoke(&session, a),
+        TokenCommand::Regenerate(a) => actions::regenerate(&session, a),
+        TokenCommand::Delete(a) => actions::delete(&session, a),
     }
-}
-
-fn path(id: &str) -> CliResult<String> {
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(CliError::usage(format!(
-            "{id:?} is not a token id (32 hexadecimal digits)"
-        )));
-    }
-    Ok(format!("/api/v1/tokens/{id}"))
 }
 
 /// Prints a freshly minted token: its text alone on stdout, the rest on stderr.
-fn print_minted(session: &Session, answer: &Value, headline: &str) -> CliResult {
+pub(super) fn print_minted(session: &Session, answer: &Value, headline: &str) -> CliResult {
     let url = session.client.base();
     let token =
         answer
@@ -261,7 +223,7 @@ fn print_minted(session: &Session, answer: &Value, headline: &str) -> CliResult 
                 reason: "the answer holds no token".into(),
             })?;
     if session.json() {
-        print_json(answer);
+        session.print(answer);
     } else {
         let record: TokenView = decode(answer.get("record").unwrap_or(&Value::Null), url)?;
         eprintln!(
@@ -347,174 +309,13 @@ fn list(session: &Session, a: ListArgs) -> CliResult {
             );
         }
     } else if session.json() {
-        print_json(&Value::Array(tokens));
+        session.print(&Value::Array(tokens));
     } else {
         let views: Vec<TokenView> = tokens
             .iter()
             .map(|t| decode(t, session.client.base()))
             .collect::<Result<_, _>>()?;
-        token_table(&views).print();
-    }
-    Ok(())
-}
-
-fn describe(session: &Session, ids: &[String]) -> CliResult {
-    for id in ids {
-        path(id)?;
-    }
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for chunk in ids.chunks(100) {
-        let answer = session
-            .client
-            .get("/api/v1/tokens", &[("ids", chunk.join(","))])?;
-        let url = session.client.base();
-        let bad = |what: &str| ClientError::BadAnswer {
-            url: url.to_owned(),
-            reason: format!("the answer holds no {what}"),
-        };
-        found.extend(
-            answer
-                .get("tokens")
-                .and_then(Value::as_array)
-                .ok_or_else(|| bad("tokens"))?
-                .iter()
-                .cloned(),
-        );
-        for m in answer
-            .get("missing")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            missing.push(m.as_str().unwrap_or_default().to_owned());
-        }
-    }
-    if session.json() {
-        print_json(&Value::Array(found));
-    } else {
-        let blocks: Vec<String> = found
-            .iter()
-            .map(|t| decode::<TokenView>(t, session.client.base()).map(|v| v.describe()))
-            .collect::<Result<_, _>>()?;
-        print!("{}", blocks.join("\n"));
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        let message = format!("no such token: {}", missing.join(", "));
-        Err(ClientError::Refused {
-            status: 404,
-            code: "not_found".into(),
-            message,
-        }
-        .into())
-    }
-}
-
-fn roles(session: &Session, id: &str) -> CliResult {
-    let record = session.client.get(&path(id)?, &[])?;
-    let view: TokenView = decode(&record, session.client.base())?;
-    if session.json() {
-        print_json(&json!({ "id": view.id, "name": view.name, "roles": view.roles }));
-    } else {
-        let mut t = Table::new(&["ROLE"]);
-        for r in &view.roles {
-            t.row(vec![r.clone()]);
-        }
-        t.print();
-    }
-    Ok(())
-}
-
-/// Prints one record: JSON, or its fields.
-fn print_record(session: &Session, record: &Value) -> CliResult {
-    if session.json() {
-        print_json(record);
-    } else {
-        print!(
-            "{}",
-            decode::<TokenView>(record, session.client.base())?.describe()
-        );
-    }
-    Ok(())
-}
-
-fn edit(session: &Session, a: EditArgs) -> CliResult {
-    let mut body = Map::new();
-    if let Some(d) = a.description {
-        body.insert("description".into(), json!(d));
-    }
-    a.expiry.add_to(&mut body);
-    if a.enable || a.disable {
-        body.insert("enabled".into(), json!(a.enable));
-    }
-    if body.is_empty() {
-        return Err(CliError::usage(
-            "nothing to change: give --description, an expiry, --enable or --disable",
-        ));
-    }
-    let record = session.client.patch(&path(&a.id)?, &Value::Object(body))?;
-    print_record(session, &record)
-}
-
-fn revoke(session: &Session, id: &str) -> CliResult {
-    let record = session
-        .client
-        .post(&format!("{}/revoke", path(id)?), &json!({}))?;
-    if session.json() {
-        print_json(&record);
-    } else {
-        let v: TokenView = decode(&record, session.client.base())?;
-        println!(
-            "Revoked token {} ({:?}) at {}.",
-            v.id,
-            v.name,
-            utc(v.revoked_at.as_deref())
-        );
-    }
-    Ok(())
-}
-
-fn regenerate(session: &Session, a: RegenerateArgs) -> CliResult {
-    let mut body = Map::new();
-    if let Some(g) = a.grace {
-        body.insert("grace_seconds".into(), json!(g));
-    }
-    a.expiry.add_to(&mut body);
-    let answer = session.client.post(
-        &format!("{}/regenerate", path(&a.id)?),
-        &Value::Object(body),
-    )?;
-    if !session.json() {
-        let previous: TokenView = decode(
-            answer.get("previous").unwrap_or(&Value::Null),
-            session.client.base(),
-        )?;
-        let until = previous
-            .grace_until
-            .as_deref()
-            .map(|g| utc(Some(g)))
-            .unwrap_or_else(|| "now".to_owned());
-        eprintln!(
-            "The old token {} stops working {}.",
-            previous.id,
-            if until == "now" {
-                until
-            } else {
-                format!("at {until}")
-            }
-        );
-    }
-    print_minted(session, &answer, "Regenerated")
-}
-
-fn delete(session: &Session, id: &str) -> CliResult {
-    session.client.delete(&path(id)?)?;
-    if session.json() {
-        print_json(&json!({ "id": id, "deleted": true }));
-    } else {
-        println!("Deleted token {id}.");
+        token_table(&views, session.wide(), time::OffsetDateTime::now_utc()).print();
     }
     Ok(())
 }

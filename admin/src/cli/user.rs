@@ -5,7 +5,6 @@ use serde_json::{Map, Value, json};
 
 use super::commands::{Common, Session, segment};
 use super::errors::{CliError, CliResult};
-use super::output::print_json;
 use super::prompt;
 use super::records::{UserView, decode, user_table};
 use super::token::all_pages;
@@ -138,7 +137,7 @@ pub fn run(args: UserArgs) -> CliResult {
 
 fn print_record(session: &Session, record: &Value) -> CliResult {
     if session.json() {
-        print_json(record);
+        session.print(record);
     } else {
         print!(
             "{}",
@@ -179,7 +178,7 @@ fn list(session: &Session) -> CliResult {
         "users",
     )?;
     if session.json() {
-        print_json(&Value::Array(users));
+        session.print(&Value::Array(users));
     } else {
         let views: Vec<UserView> = users
             .iter()

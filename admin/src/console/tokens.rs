@@ -203,6 +203,8 @@ async fn load_tokens(
             limit: Some(500),
             cursor,
             ids: None,
+            name: None,
+            id_prefix: None,
             kind: kind.clone(),
         };
         let page = list_tokens(state, &viewer.caller, q).await?;

@@ -278,6 +278,11 @@ pub async fn latest_expiry(tx: &mut Tx, owner: &str) -> Result<Option<i64>, Stor
 pub struct ListFilter {
     /// Only this owner's tokens.
     pub owner: Option<String>,
+    /// Only tokens of this name; without `include_revoked`, only the live one (no revocation
+    /// at all, not even one in its grace period), which is unique per owner.
+    pub name: Option<String>,
+    /// Only tokens whose id starts with these hexadecimal digits (checked by the caller).
+    pub id_prefix: Option<String>,
     /// Also tokens whose revocation is in force.
     pub include_revoked: bool,
     /// Kinds to show (`session`, `personal`, `service`); must not be empty.
@@ -301,6 +306,19 @@ pub async fn list(store: &Store, f: &ListFilter) -> Result<Vec<TokenRow>, StoreE
     args.int(f.after);
     if let Some(owner) = &f.owner {
         sql.push_str(&format!(" AND owner = ${}", args.text(owner)));
+    }
+    if let Some(name) = &f.name {
+        sql.push_str(&format!(" AND name = ${}", args.text(name)));
+        if !f.include_revoked {
+            sql.push_str(" AND revoked_at IS NULL");
+        }
+    }
+    if let Some(prefix) = &f.id_prefix {
+        // Hexadecimal digits only, so the pattern holds no wildcard of its own.
+        sql.push_str(&format!(
+            " AND id LIKE ${}",
+            args.text(&format!("{prefix}%"))
+        ));
     }
     if !f.include_revoked {
         let now = args.int(f.now);

@@ -594,7 +594,78 @@ async fn personal_tokens_and_least_privilege(db: Db) {
         .expect_error(403, "forbidden");
 }
 
+/// `?name=` finds the live token of a name (among one owner's with `user`); `?id_prefix=` the
+/// tokens whose id starts so; both keep to what the caller may see.
+async fn lookup_by_name_and_id_prefix(db: Db) {
+    let a = Admin::start(&db).await;
+    let alice = a.user("alice", &["user", "token_creator"]).await;
+    let bob = a.user("bob", &["user"]).await;
+    let (_, old) = a.mint(&alice, json!({"name": "ci"})).await;
+    let old_id = old["id"].as_str().unwrap();
+    let regenerated = a
+        .post(
+            &format!("/api/v1/tokens/{old_id}/regenerate"),
+            &alice,
+            json!({"grace_seconds": 3600}),
+        )
+        .await
+        .expect(201);
+    let new_id = regenerated["record"]["id"].as_str().unwrap();
+    let (_, bobs) = a.mint(&bob, json!({"name": "ci"})).await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // The live one only, not the old token in its grace period; with include_revoked, both.
+    let page = a
+        .get("/api/v1/tokens?name=ci&user=alice", &alice)
+        .await
+        .expect(200);
+    assert_eq!(ids(&page), [new_id]);
+    let page = a
+        .get(
+            "/api/v1/tokens?name=ci&user=alice&include_revoked=true",
+            &alice,
+        )
+        .await
+        .expect(200);
+    assert_eq!(ids(&page).len(), 2);
+    // Bob's lookup finds his own token of that name, never alice's.
+    let page = a.get("/api/v1/tokens?name=ci", &bob).await.expect(200);
+    assert_eq!(ids(&page), [bobs["id"].as_str().unwrap()]);
+    let prefix = &new_id[..8];
+    let page = a
+        .get(&format!("/api/v1/tokens?id_prefix={prefix}"), &bob)
+        .await
+        .expect(200);
+    assert!(ids(&page).is_empty(), "another's token is not revealed");
+    let page = a
+        .get(&format!("/api/v1/tokens?id_prefix={prefix}"), &alice)
+        .await
+        .expect(200);
+    assert_eq!(ids(&page), [new_id]);
+
+    for bad in [
+        "id_prefix=0123456",
+        "id_prefix=0123456G",
+        "id_prefix=ABCDEF01",
+    ] {
+        a.get(&format!("/api/v1/tokens?{bad}"), &alice)
+            .await
+            .expect_error(400, "invalid_query");
+    }
+    a.get("/api/v1/tokens?name=%20ci", &alice)
+        .await
+        .expect_error(422, "invalid_name");
+}
+
 both_backends!(
+    lookup_by_name_and_id_prefix,
     personal_tokens_and_least_privilege,
     create_list_get_and_batch,
     pagination_is_stable,

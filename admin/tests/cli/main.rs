@@ -4,6 +4,7 @@
 //! the credentials file's mode.
 
 mod login;
+mod names;
 mod support;
 mod tokens;
 mod users;
