@@ -19,7 +19,8 @@ use tollgate_shared::{DEFAULT_LEEWAY_SECONDS, ErrorCode, Kind};
 use crate::errors::ApiError;
 use crate::rules::roles::{ADMIN, TOKEN_CREATOR};
 use crate::state::AppState;
-use crate::store::{split_roles, tokens};
+use crate::rules::roles::Roles;
+use crate::store::tokens;
 use crate::times::now;
 
 /// Shortest and longest password accepted, in characters.
@@ -73,7 +74,7 @@ pub struct Caller {
     pub token_name: String,
     pub kind: Kind,
     /// The token's roles (a subset of the user's).
-    pub roles: Vec<String>,
+    pub roles: Roles,
     pub issued_at: i64,
     pub expires_at: i64,
     pub service_account: bool,
@@ -84,7 +85,7 @@ pub struct Caller {
 impl Caller {
     /// True if the token carries `role`.
     pub fn has(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+        self.roles.contains(role)
     }
 
     /// True if the token carries `admin`.
@@ -196,7 +197,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         token_id: row.id,
         token_name: row.name,
         kind: row.kind,
-        roles: split_roles(&row.roles),
+        roles: row.roles,
         issued_at: row.issued_at,
         expires_at: row.expires_at,
         service_account: row.owner_service_account,

@@ -22,11 +22,11 @@ use crate::auth::{hash_password, random_password};
 use crate::config::Settings;
 use crate::errors::{code_for_status, error_response};
 use crate::revocation::maintenance;
-use crate::rules::roles::{ADMIN, TOKEN_CREATOR, USER};
+use crate::rules::roles::{ADMIN, MAX_USER_ROLES, Roles, TOKEN_CREATOR, USER};
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
-use crate::store::{Store, StoreError, join_roles};
+use crate::store::{Store, StoreError};
 use crate::times::now;
 
 /// The server could not start.
@@ -69,7 +69,8 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
     let row = UserRow {
         name: name.clone(),
         password_hash: Some(hash),
-        roles: join_roles(&[ADMIN.into(), TOKEN_CREATOR.into(), USER.into()]),
+        roles: Roles::parse(&[ADMIN, TOKEN_CREATOR, USER], MAX_USER_ROLES)
+            .map_err(|e| StartError::Bootstrap(e.to_string()))?,
         active: true,
         service_account: false,
         manager: None,

@@ -18,6 +18,7 @@ use super::token_actions::Empty;
 use super::with_sequence;
 use crate::auth::{Caller, verify_password};
 use crate::errors::{ApiError, error_response};
+use crate::rules::roles::Roles;
 use crate::rules::tokens::Mint;
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
@@ -156,7 +157,7 @@ pub(crate) async fn password_login(
     let Some(user) = user else {
         return Err(refused());
     };
-    let roles = user.role_list();
+    let roles = user.roles.clone();
     if roles.len() > MAX_ROLES {
         // Only a user stored before the limit can hold more; say so instead of dropping roles.
         return Err(ApiError::new(
@@ -176,13 +177,13 @@ pub(crate) async fn password_login(
 async fn start_session(
     state: &AppState,
     user: &UserRow,
-    roles: &[String],
+    roles: &Roles,
 ) -> Result<Option<Session>, ApiError> {
     let now = now();
     let plan = Mint {
         owner: user.name.clone(),
         kind: Kind::Session,
-        roles: roles.to_vec(),
+        roles: roles.clone(),
         name: "login session".into(),
         description: String::new(),
         expires_at: now + state.settings.session_ttl as i64,

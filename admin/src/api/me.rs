@@ -47,7 +47,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
             id: caller.token_id,
             name: caller.token_name,
             kind: caller.kind.as_str(),
-            roles: caller.roles,
+            roles: caller.roles.names(),
             created_at: rfc3339(caller.issued_at),
             expires_at: rfc3339(caller.expires_at),
         },

@@ -11,7 +11,7 @@ use crate::revocation::entries::ListKind;
 use crate::rules::tokens::Mint;
 use crate::state::AppState;
 use crate::store::tokens::TokenRow;
-use crate::store::{StoreError, Tx, join_roles, list};
+use crate::store::{StoreError, Tx, list};
 
 /// Signs the claims `plan` describes, issued at `now` by `created_by`; returns the text (shown
 /// once, never stored) and the record to store.
@@ -26,7 +26,7 @@ pub fn mint(
         token_id,
         subject: plan.owner.clone(),
         kind: plan.kind,
-        roles: plan.roles.clone(),
+        roles: plan.roles.names(),
         issued_at: now as u64,
         expires_at: plan.expires_at as u64,
     };
@@ -45,7 +45,7 @@ pub fn mint(
         name: plan.name.clone(),
         description: plan.description.clone(),
         kind: plan.kind,
-        roles: join_roles(&plan.roles),
+        roles: plan.roles.clone(),
         created_by: created_by.to_owned(),
         issued_at: now,
         signed_expires_at: plan.expires_at,

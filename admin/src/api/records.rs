@@ -80,7 +80,7 @@ impl TokenRecord {
             description: row.description.clone(),
             owner: row.owner.clone(),
             kind: row.kind.as_str().to_owned(),
-            roles: row.role_list(),
+            roles: row.roles.names(),
             created_at: rfc3339(row.issued_at),
             created_by: row.created_by.clone(),
             expires_at: rfc3339(row.expires_at),
@@ -155,7 +155,7 @@ impl From<&UserRow> for UserRecord {
     fn from(u: &UserRow) -> Self {
         UserRecord {
             name: u.name.clone(),
-            roles: u.role_list(),
+            roles: u.roles.names(),
             active: u.active,
             service_account: u.service_account,
             manager: u.manager.clone(),

@@ -160,7 +160,7 @@ async fn created(
             "name {:?}, kind {}, roles [{}]",
             row.name,
             row.kind.as_str(),
-            row.roles
+            row.roles.to_stored()
         )),
     };
     audit::append(&mut tx, &event).await?;

@@ -24,7 +24,8 @@ use crate::rules::users::{self as rules, Loss, NewUser, UserEdit, may_see};
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
-use crate::store::{StoreError, Tx, join_roles, tokens};
+use crate::rules::roles::Roles;
+use crate::store::{StoreError, Tx, tokens};
 use crate::times::now;
 
 /// Body of `POST /api/v1/users`.
@@ -98,7 +99,7 @@ pub(crate) async fn create_user(
     let row = UserRow {
         name: req.name,
         password_hash,
-        roles: join_roles(&plan.roles),
+        roles: plan.roles,
         active: plan.active,
         service_account,
         manager: plan.manager,
@@ -126,7 +127,7 @@ pub(crate) async fn create_user(
     } else {
         "user"
     };
-    let detail = format!("{kind}, roles [{}]", row.roles);
+    let detail = format!("{kind}, roles [{}]", row.roles.to_stored());
     record(&mut tx, caller, Action::UserCreate, &row.name, now, detail).await?;
     tx.commit().await?;
     Ok(UserRecord::from(&row))
@@ -294,7 +295,7 @@ pub(crate) async fn patch_user(
         .await?
         .filter(|u| may_see(caller, u))
         .ok_or_else(|| ApiError::not_found("no such user"))?;
-    let other_admins = if user.has_role(ADMIN) {
+    let other_admins = if user.roles.contains(ADMIN) {
         users::other_active_admins(&mut tx, &user.name).await?
     } else {
         0
@@ -350,8 +351,8 @@ pub(crate) async fn patch_user(
     if !change.added.is_empty() || !change.removed.is_empty() {
         let detail = format!(
             "added [{}], removed [{}]",
-            change.added.join(","),
-            change.removed.join(",")
+            change.added.to_stored(),
+            change.removed.to_stored()
         );
         record(&mut tx, caller, Action::UserRoles, &user.name, now, detail).await?;
     }
@@ -419,19 +420,14 @@ async fn cascade(
 
 /// Takes `removed` roles off the records of every token of `owner` (the list's cut-offs are what
 /// the edge acts on; this keeps the records saying the same).
-async fn strip_token_roles(tx: &mut Tx, owner: &str, removed: &[String]) -> Result<(), ApiError> {
+async fn strip_token_roles(tx: &mut Tx, owner: &str, removed: &Roles) -> Result<(), ApiError> {
     if removed.is_empty() {
         return Ok(());
     }
     for mut t in tokens::of_owner_for_update(tx, owner).await? {
-        let roles = t.role_list();
-        let kept: Vec<String> = roles
-            .iter()
-            .filter(|r| !removed.contains(r))
-            .cloned()
-            .collect();
-        if kept.len() != roles.len() {
-            t.roles = join_roles(&kept);
+        let kept = t.roles.difference(removed);
+        if kept.len() != t.roles.len() {
+            t.roles = kept;
             tokens::update(tx, &t).await?;
         }
     }

@@ -257,7 +257,7 @@ fn create_form(state: &AppState, viewer: &Viewer, owners: Vec<String>) -> Create
     let now = now();
     let date = |t: i64| rfc3339(t).get(..10).unwrap_or("").to_owned();
     CreateForm {
-        roles: viewer.caller.roles.clone(),
+        roles: viewer.caller.roles.names(),
         owners,
         presets,
         default_days,

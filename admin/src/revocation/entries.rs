@@ -10,8 +10,6 @@
 //!   the token pass;
 //! - expiry extended (admins only): `ExpiryChanged` with the new expiry.
 
-use std::collections::BTreeMap;
-
 use tollgate_shared::{Entry, EntryState, SubjectRule};
 
 use crate::store::list::SubjectRow;
@@ -137,28 +135,15 @@ pub fn entry(kind: ListKind, from: i64, expires: i64) -> Option<Entry> {
     Some(Entry { state, expires_at })
 }
 
-/// Parses the stored `role=before,...` form.
-pub fn parse_drop_roles(text: &str) -> BTreeMap<String, u64> {
-    text.split(',')
-        .filter_map(|pair| pair.split_once('='))
-        .filter_map(|(role, before)| Some((role.to_owned(), before.parse().ok()?)))
-        .collect()
-}
-
-/// Formats drop roles for storage.
-pub fn format_drop_roles(roles: &BTreeMap<String, u64>) -> String {
-    roles
-        .iter()
-        .map(|(r, t)| format!("{r}={t}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// The published rule for a stored one.
 pub fn rule(row: &SubjectRow) -> SubjectRule {
     SubjectRule {
         void_before: row.void_before.max(0) as u64,
-        drop_roles: parse_drop_roles(&row.drop_roles),
+        drop_roles: row
+            .drop_roles
+            .iter()
+            .map(|(role, before)| (role.to_string(), before.max(0) as u64))
+            .collect(),
         expires_at: row.expires_at.max(0) as u64,
     }
 }
@@ -166,6 +151,8 @@ pub fn rule(row: &SubjectRow) -> SubjectRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::roles::RoleCuts;
+    use std::collections::BTreeMap;
 
     fn token() -> TokenRow {
         TokenRow {
@@ -175,7 +162,7 @@ mod tests {
             name: "ci".into(),
             description: String::new(),
             kind: tollgate_shared::Kind::Personal,
-            roles: "user".into(),
+            roles: crate::rules::roles::Roles::from_stored("user").unwrap(),
             created_by: "alice".into(),
             issued_at: 1000,
             signed_expires_at: 5000,
@@ -290,13 +277,18 @@ mod tests {
     }
 
     #[test]
-    fn drop_roles_round_trip() {
-        let mut m = BTreeMap::new();
-        m.insert("pool:ml".to_owned(), 17u64);
-        m.insert("admin".to_owned(), 9u64);
-        let text = format_drop_roles(&m);
-        assert_eq!(text, "admin=9,pool:ml=17");
-        assert_eq!(parse_drop_roles(&text), m);
-        assert!(parse_drop_roles("").is_empty());
+    fn rules_publish_their_cut_offs() {
+        let row = SubjectRow {
+            subject: "alice".into(),
+            void_before: 3,
+            drop_roles: RoleCuts::from_stored("admin=9,pool:ml=17").unwrap(),
+            expires_at: 100,
+        };
+        let published = rule(&row);
+        assert_eq!(
+            published.drop_roles,
+            BTreeMap::from([("admin".to_owned(), 9), ("pool:ml".to_owned(), 17)])
+        );
+        assert_eq!((published.void_before, published.expires_at), (3, 100));
     }
 }

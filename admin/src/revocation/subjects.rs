@@ -5,13 +5,13 @@
 use crate::store::list::{self, Change, SubjectRow};
 use crate::store::{StoreError, Tx, tokens};
 
-use super::entries::{format_drop_roles, parse_drop_roles};
+use crate::rules::roles::{Role, RoleCuts};
 
 /// What to cut off.
 #[derive(Debug, Clone, Copy)]
 pub enum CutOff<'a> {
     /// Tokens issued so far lose this role.
-    Role(&'a str),
+    Role(&'a Role),
     /// Tokens issued so far are void.
     All,
 }
@@ -29,16 +29,12 @@ pub async fn cut_off(
         .await?
         .filter(|r| r.expires_at > now);
     let (mut void_before, mut drops, mut expires_at) = match &current {
-        Some(r) => (r.void_before, parse_drop_roles(&r.drop_roles), r.expires_at),
-        None => (0, Default::default(), 0),
+        Some(r) => (r.void_before, r.drop_roles.clone(), r.expires_at),
+        None => (0, RoleCuts::default(), 0),
     };
-    let at = (now + 1) as u64;
     for cut in cuts {
         match cut {
-            CutOff::Role(role) => {
-                let before = drops.entry((*role).to_owned()).or_insert(0);
-                *before = (*before).max(at);
-            }
+            CutOff::Role(role) => drops.cut((*role).clone(), now + 1),
             CutOff::All => void_before = void_before.max(now + 1),
         }
     }
@@ -47,7 +43,7 @@ pub async fn cut_off(
     let row = SubjectRow {
         subject: subject.to_owned(),
         void_before,
-        drop_roles: format_drop_roles(&drops),
+        drop_roles: drops,
         expires_at,
     };
     list::put_rule(tx, &row).await?;
@@ -65,10 +61,7 @@ pub async fn cover(
     let Some(mut r) = list::rule(tx, subject).await? else {
         return Ok(None);
     };
-    let affects = issued_at < r.void_before
-        || parse_drop_roles(&r.drop_roles)
-            .values()
-            .any(|b| (issued_at as u64) < *b);
+    let affects = issued_at < r.void_before || r.drop_roles.affects(issued_at);
     if !affects || r.expires_at >= until {
         return Ok(None);
     }

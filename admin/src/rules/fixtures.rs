@@ -4,6 +4,7 @@ use tollgate_shared::Kind;
 
 use crate::auth::Caller;
 use crate::revocation::entries::ListKind;
+use crate::rules::roles::Roles;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
 
@@ -17,7 +18,7 @@ pub fn caller(user: &str, roles: &[&str]) -> Caller {
         token_id: "00".repeat(16),
         token_name: "t".to_owned(),
         kind: Kind::Personal,
-        roles: roles.iter().map(|r| r.to_string()).collect(),
+        roles: Roles::parse(roles, 16).expect("fixture roles"),
         issued_at: NOW - 3600,
         expires_at: NOW + 86_400,
         service_account: false,
@@ -30,7 +31,7 @@ pub fn user(name: &str, roles: &[&str], manager: Option<&str>) -> UserRow {
     UserRow {
         name: name.to_owned(),
         password_hash: manager.is_none().then(|| "hash".to_owned()),
-        roles: roles.join(","),
+        roles: Roles::parse(roles, 16).expect("fixture roles"),
         active: true,
         service_account: manager.is_some(),
         manager: manager.map(str::to_owned),
@@ -50,7 +51,7 @@ pub fn token(owner: &str, roles: &[&str]) -> TokenRow {
         name: "ci".to_owned(),
         description: String::new(),
         kind: Kind::Personal,
-        roles: roles.join(","),
+        roles: Roles::parse(roles, 16).expect("fixture roles"),
         created_by: owner.to_owned(),
         issued_at: NOW - 3600,
         signed_expires_at: NOW + 30 * 86_400,

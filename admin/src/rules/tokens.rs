@@ -4,10 +4,10 @@
 use tollgate_shared::{ErrorCode, Kind};
 
 use super::expiry::{self, Requested};
-use super::{Refusal, roles, text};
+use super::roles::{self, Roles};
+use super::{Refusal, text};
 use crate::auth::Caller;
 use crate::config::{PersonalTokens, Settings};
-use crate::revocation::entries::parse_drop_roles;
 use crate::store::list::SubjectRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
@@ -71,12 +71,11 @@ pub fn may_manage(caller: &Caller, owner: &UserRow) -> bool {
 
 /// The roles `caller` may put on a token of `owner`: the owner's roles, and for anyone but an
 /// admin acting for another user, only those the caller's own token carries.
-pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Vec<String> {
-    let held = owner.role_list();
+pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Roles {
     if caller.is_admin() && owner.name != caller.user {
-        held
+        owner.roles.clone()
     } else {
-        roles::intersect(&held, &caller.roles)
+        owner.roles.intersection(&caller.roles)
     }
 }
 
@@ -86,10 +85,7 @@ pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Vec<String> {
 /// must wait for the next second instead of being void, or short of a role, from birth.
 pub fn cut_this_second(rule: Option<&SubjectRow>, now: i64) -> bool {
     rule.is_some_and(|r| {
-        r.void_before > now
-            || parse_drop_roles(&r.drop_roles)
-                .values()
-                .any(|before| *before as i64 > now)
+        r.void_before > now || r.drop_roles.affects(now)
     })
 }
 
@@ -104,7 +100,7 @@ pub fn voided(row: &TokenRow, owner: Option<&UserRow>) -> bool {
 pub struct Mint {
     pub owner: String,
     pub kind: Kind,
-    pub roles: Vec<String>,
+    pub roles: Roles,
     pub name: String,
     pub description: String,
     pub expires_at: i64,
@@ -128,7 +124,7 @@ pub struct CheckedNew {
     pub name: String,
     pub description: String,
     pub expires_at: i64,
-    pub roles: Option<Vec<String>>,
+    pub roles: Option<Roles>,
     pub owner: String,
 }
 
@@ -146,7 +142,7 @@ pub fn check_new(
     let expires_at = expiry::resolve(req.expiry, now, limits.default_ttl, latest)?;
     let roles = req
         .roles
-        .map(|r| roles::normalize(r, tollgate_shared::token::MAX_ROLES))
+        .map(|r| Roles::parse(r, tollgate_shared::token::MAX_ROLES))
         .transpose()?;
     let owner = req.owner.unwrap_or(&caller.user).to_owned();
     let allowed = if owner == caller.user {
@@ -234,14 +230,11 @@ fn inactive() -> Refusal {
 
 /// `wanted` if every role in it is grantable; if nothing is asked, every grantable role but
 /// `admin`, which a token carries only when asked for by name (least privilege).
-fn granted(wanted: Option<Vec<String>>, grantable: Vec<String>) -> Result<Vec<String>, Refusal> {
+fn granted(wanted: Option<Roles>, grantable: Roles) -> Result<Roles, Refusal> {
     let Some(wanted) = wanted else {
-        return Ok(grantable
-            .into_iter()
-            .filter(|r| r != roles::ADMIN)
-            .collect());
+        return Ok(grantable.without(roles::ADMIN));
     };
-    match roles::first_missing(&wanted, &grantable) {
+    match wanted.first_missing(&grantable) {
         Some(missing) => Err(Refusal::new(
             ErrorCode::RoleNotHeld,
             format!("role {missing:?} cannot be granted by you to this token"),
@@ -486,7 +479,7 @@ pub fn decide_regenerate(
     if !owner.active {
         return Err(inactive());
     }
-    let roles = granted(Some(old.role_list()), grantable_roles(caller, owner))?;
+    let roles = granted(Some(old.roles.clone()), grantable_roles(caller, owner))?;
     within_session(caller, expires_at, now, limits)?;
     Ok(Mint {
         owner: old.owner.clone(),
@@ -614,11 +607,11 @@ mod tests {
         let admin = caller("root", &["admin", "user"]);
         let ask = check_new(&admin, &new_token(None, None), NOW, &LIMITS).unwrap();
         let plan = decide_create(&admin, ask, Owner::Caller, NOW, &LIMITS).unwrap();
-        assert_eq!(plan.roles, vec!["user".to_owned()]);
+        assert_eq!(plan.roles.names(), vec!["user".to_owned()]);
         let wanted = ["admin".to_owned()];
         let ask = check_new(&admin, &new_token(None, Some(&wanted)), NOW, &LIMITS).unwrap();
         let plan = decide_create(&admin, ask, Owner::Caller, NOW, &LIMITS).unwrap();
-        assert_eq!(plan.roles, vec!["admin".to_owned()]);
+        assert_eq!(plan.roles.names(), vec!["admin".to_owned()]);
     }
 
     #[test]
@@ -627,7 +620,7 @@ mod tests {
         let mut svc = user("svc", &["deploy", "user"], Some("tc"));
         let ask = check_new(&tc, &new_token(Some("svc"), None), NOW, &LIMITS).unwrap();
         let plan = decide_create(&tc, ask, Owner::Other(Some(&svc)), NOW, &LIMITS).unwrap();
-        assert_eq!(plan.roles, vec!["user".to_owned()]);
+        assert_eq!(plan.roles.names(), vec!["user".to_owned()]);
         assert_eq!(plan.kind, Kind::Service);
         let deploy = ["deploy".to_owned()];
         let ask = check_new(&tc, &new_token(Some("svc"), Some(&deploy)), NOW, &LIMITS).unwrap();
@@ -804,7 +797,7 @@ mod tests {
         let rule = |void_before, drop_roles: &str| SubjectRow {
             subject: "alice".into(),
             void_before,
-            drop_roles: drop_roles.into(),
+            drop_roles: crate::rules::roles::RoleCuts::from_stored(drop_roles).unwrap(),
             expires_at: NOW + 86_400,
         };
         assert!(cut_this_second(Some(&rule(NOW + 1, "")), NOW));

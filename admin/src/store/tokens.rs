@@ -5,7 +5,8 @@ use tollgate_shared::Kind;
 
 use crate::revocation::entries::ListKind;
 
-use super::{Arg, Args, Store, StoreError, Tx, placeholders, split_roles};
+use super::{Arg, Args, Store, StoreError, Tx, placeholders};
+use crate::rules::roles::Roles;
 
 /// One token as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -20,8 +21,9 @@ pub struct TokenRow {
     /// Stored as `session`, `personal` or `service`.
     #[sqlx(try_from = "String")]
     pub kind: Kind,
-    /// Ascending, comma-separated.
-    pub roles: String,
+    /// Stored ascending, comma-separated.
+    #[sqlx(try_from = "String")]
+    pub roles: Roles,
     pub created_by: String,
     pub issued_at: i64,
     /// The expiry signed into the token.
@@ -46,11 +48,6 @@ pub struct TokenRow {
 }
 
 impl TokenRow {
-    /// The roles, ascending.
-    pub fn role_list(&self) -> Vec<String> {
-        split_roles(&self.roles)
-    }
-
     /// True if a revocation is in force at `now` (immediately, or once a grace period ended).
     pub fn revoked_by_now(&self, now: i64) -> bool {
         self.revoked_at.is_some() && self.revoked_from.is_none_or(|from| now >= from)
@@ -95,7 +92,7 @@ where
         .bind(t.name.clone())
         .bind(t.description.clone())
         .bind(t.kind.as_str().to_owned())
-        .bind(t.roles.clone())
+        .bind(t.roles.to_stored())
         .bind(t.created_by.clone())
         .bind(t.issued_at)
         .bind(t.signed_expires_at)
@@ -176,7 +173,7 @@ pub async fn update(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
     )
     .bind(&t.id)
     .bind(&t.description)
-    .bind(&t.roles)
+    .bind(t.roles.to_stored())
     .bind(t.expires_at)
     .bind(t.enabled)
     .bind(t.revoked_at)
@@ -339,7 +336,8 @@ pub struct AuthRow {
     pub name: String,
     #[sqlx(try_from = "String")]
     pub kind: Kind,
-    pub roles: String,
+    #[sqlx(try_from = "String")]
+    pub roles: Roles,
     pub issued_at: i64,
     pub expires_at: i64,
     pub enabled: bool,
