@@ -17,11 +17,11 @@ use tollgate_shared::token::is_b64token;
 use tollgate_shared::{DEFAULT_LEEWAY_SECONDS, ErrorCode, Kind};
 
 use crate::errors::ApiError;
+use crate::rules::roles::Roles;
 use crate::rules::roles::{ADMIN, TOKEN_CREATOR};
 use crate::state::AppState;
-use crate::rules::roles::Roles;
 use crate::store::tokens;
-use crate::times::now;
+use crate::times::UnixTime;
 
 /// Shortest and longest password accepted, in characters.
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=256;
@@ -75,8 +75,8 @@ pub struct Caller {
     pub kind: Kind,
     /// The token's roles (a subset of the user's).
     pub roles: Roles,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
     pub service_account: bool,
     /// The version of the user record read at authentication.
     pub owner_version: i64,
@@ -143,13 +143,13 @@ impl FromRequestParts<AppState> for Caller {
 
 /// Checks `token` as described in the module documentation.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let verified = state
         .minter
         .verify_signature(token)
         .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     let claims = verified.claims();
-    if claims.issued_at as i64 > now + DEFAULT_LEEWAY_SECONDS as i64 {
+    if claims.issued_at > now.plus(DEFAULT_LEEWAY_SECONDS).as_unsigned() {
         return Err(refused(
             ErrorCode::NotYetValid,
             "the token is not valid yet",
@@ -182,7 +182,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     }
     if row
         .last_used_at
-        .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
+        .is_none_or(|t| now.seconds_since(t) >= LAST_USED_RESOLUTION)
     {
         let store = state.store.clone();
         let id = row.id.clone();

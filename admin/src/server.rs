@@ -27,7 +27,7 @@ use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
 use crate::store::{Store, StoreError};
-use crate::times::now;
+use crate::times::UnixTime;
 
 /// The server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,7 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
     };
     let hash =
         hash_password(&password).map_err(|e| StartError::Bootstrap(e.message.into_owned()))?;
-    let now = now();
+    let now = UnixTime::now();
     let row = UserRow {
         name: name.clone(),
         password_hash: Some(hash),
@@ -74,7 +74,7 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
         active: true,
         service_account: false,
         manager: None,
-        void_before: 0,
+        void_before: UnixTime::EPOCH,
         created_at: now,
         updated_at: now,
         deactivated_by_admin: false,
@@ -184,7 +184,7 @@ fn spawn_maintenance(state: AppState) -> JoinHandle<()> {
         loop {
             tick.tick().await;
             let retention = state.settings.list_delta_retention as i64;
-            match maintenance::run(&state.store, now(), retention).await {
+            match maintenance::run(&state.store, UnixTime::now().as_secs(), retention).await {
                 Ok(r) if r.bumped_to.is_some() => {
                     tracing::info!(
                         sequence = r.bumped_to,

@@ -20,13 +20,13 @@ use crate::auth::{Caller, hash_password};
 use crate::errors::ApiError;
 use crate::revocation::subjects::{self, CutOff};
 use crate::rules::roles::ADMIN;
+use crate::rules::roles::Roles;
 use crate::rules::users::{self as rules, Loss, NewUser, UserEdit, may_see};
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
-use crate::rules::roles::Roles;
 use crate::store::{StoreError, Tx, tokens};
-use crate::times::now;
+use crate::times::UnixTime;
 
 /// Body of `POST /api/v1/users`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -82,7 +82,7 @@ pub(crate) async fn create_user(
     caller: &Caller,
     req: CreateUser,
 ) -> Result<UserRecord, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let asked = NewUser {
         name: &req.name,
         password: req.password.as_deref(),
@@ -103,7 +103,7 @@ pub(crate) async fn create_user(
         active: plan.active,
         service_account,
         manager: plan.manager,
-        void_before: 0,
+        void_before: UnixTime::EPOCH,
         created_at: now,
         updated_at: now,
         deactivated_by_admin: false,
@@ -139,7 +139,7 @@ async fn record(
     caller: &Caller,
     action: Action,
     name: &str,
-    now: i64,
+    now: UnixTime,
     detail: String,
 ) -> Result<(), ApiError> {
     let event = NewEvent {
@@ -277,7 +277,7 @@ pub(crate) async fn patch_user(
     name: &str,
     req: PatchUser,
 ) -> Result<(UserRecord, Option<i64>), ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let edit = rules::check_edit(&UserEdit {
         roles: req.roles.as_deref(),
         add_roles: req.add_roles.as_deref(),
@@ -325,8 +325,8 @@ pub(crate) async fn patch_user(
             change.details.push(format!("{ended} session(s) ended"));
         }
     }
-    let max_ttl = state.settings.max_ttl as i64;
-    let mut cuts: Vec<CutOff<'_>> = change.removed.iter().map(|r| CutOff::Role(r)).collect();
+    let max_ttl = state.settings.max_ttl;
+    let mut cuts: Vec<CutOff<'_>> = change.removed.iter().map(CutOff::Role).collect();
     if change.deactivated {
         cuts.push(CutOff::All);
     }
@@ -370,7 +370,7 @@ async fn end_sessions(
     changes: &mut ListChanges,
     caller: &Caller,
     owner: &str,
-    now: i64,
+    now: UnixTime,
 ) -> Result<usize, ApiError> {
     let mut ended = 0;
     for mut t in tokens::of_owner_for_update(tx, owner).await? {
@@ -393,8 +393,8 @@ async fn cascade(
     changes: &mut ListChanges,
     manager: &str,
     loss: Loss,
-    now: i64,
-    max_ttl: i64,
+    now: UnixTime,
+    max_ttl: u64,
 ) -> Result<usize, ApiError> {
     let mut count = 0;
     let mut queue = vec![(manager.to_owned(), loss)];
@@ -405,7 +405,7 @@ async fn cascade(
             };
             users::update(tx, &account).await?;
             strip_token_roles(tx, &account.name, &passed.roles).await?;
-            let mut cuts: Vec<CutOff<'_>> = passed.roles.iter().map(|r| CutOff::Role(r)).collect();
+            let mut cuts: Vec<CutOff<'_>> = passed.roles.iter().map(CutOff::Role).collect();
             if passed.deactivated {
                 cuts.push(CutOff::All);
             }

@@ -7,9 +7,10 @@ use crate::revocation::entries::ListKind;
 use crate::rules::roles::Roles;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
+use crate::times::UnixTime;
 
 /// The time every fixture is made at.
-pub const NOW: i64 = 1_800_000_000;
+pub const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 /// A caller `user` using a personal token with `roles`.
 pub fn caller(user: &str, roles: &[&str]) -> Caller {
@@ -19,8 +20,8 @@ pub fn caller(user: &str, roles: &[&str]) -> Caller {
         token_name: "t".to_owned(),
         kind: Kind::Personal,
         roles: Roles::parse(roles, 16).expect("fixture roles"),
-        issued_at: NOW - 3600,
-        expires_at: NOW + 86_400,
+        issued_at: NOW.minus(3600),
+        expires_at: NOW.plus(86_400),
         service_account: false,
         owner_version: 1,
     }
@@ -35,9 +36,9 @@ pub fn user(name: &str, roles: &[&str], manager: Option<&str>) -> UserRow {
         active: true,
         service_account: manager.is_some(),
         manager: manager.map(str::to_owned),
-        void_before: 0,
-        created_at: NOW - 86_400,
-        updated_at: NOW - 86_400,
+        void_before: UnixTime::EPOCH,
+        created_at: NOW.minus(86_400),
+        updated_at: NOW.minus(86_400),
         deactivated_by_admin: false,
     }
 }
@@ -53,9 +54,9 @@ pub fn token(owner: &str, roles: &[&str]) -> TokenRow {
         kind: Kind::Personal,
         roles: Roles::parse(roles, 16).expect("fixture roles"),
         created_by: owner.to_owned(),
-        issued_at: NOW - 3600,
-        signed_expires_at: NOW + 30 * 86_400,
-        expires_at: NOW + 30 * 86_400,
+        issued_at: NOW.minus(3600),
+        signed_expires_at: NOW.plus(30 * 86_400),
+        expires_at: NOW.plus(30 * 86_400),
         enabled: true,
         revoked_at: None,
         revoked_by: None,

@@ -7,6 +7,7 @@ use tollgate_shared::ErrorCode;
 use tollgate_shared::valid_role;
 
 use super::Refusal;
+use crate::times::UnixTime;
 
 /// May do everything.
 pub const ADMIN: &str = "admin";
@@ -21,7 +22,9 @@ pub const MAX_USER_ROLES: usize = tollgate_shared::token::MAX_ROLES;
 
 /// A role name, checked: 1-64 of `A-Z a-z 0-9 . _ : / -` (what a token can carry). Every way
 /// to build one goes through [`Role::new`], so an invalid role cannot exist.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Role(String);
 
@@ -170,7 +173,13 @@ impl Roles {
 
     /// The set without `role`.
     pub fn without(&self, role: &str) -> Roles {
-        Roles(self.0.iter().filter(|r| r.as_str() != role).cloned().collect())
+        Roles(
+            self.0
+                .iter()
+                .filter(|r| r.as_str() != role)
+                .cloned()
+                .collect(),
+        )
     }
 
     /// The names, ascending (the JSON and token form).
@@ -221,22 +230,22 @@ pub fn check_fits(user: &str, roles: &Roles) -> Result<(), Refusal> {
 /// Per-role cut-offs of a subject's rule: tokens issued before the instant lose the role. Stored
 /// as `role=before,...`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RoleCuts(BTreeMap<Role, i64>);
+pub struct RoleCuts(BTreeMap<Role, UnixTime>);
 
 impl RoleCuts {
     /// Moves `role`'s cut-off to `before` unless it is already later.
-    pub fn cut(&mut self, role: Role, before: i64) {
+    pub fn cut(&mut self, role: Role, before: UnixTime) {
         let at = self.0.entry(role).or_insert(before);
         *at = (*at).max(before);
     }
 
     /// The cut-offs, by role.
-    pub fn iter(&self) -> impl Iterator<Item = (&Role, i64)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Role, UnixTime)> {
         self.0.iter().map(|(r, t)| (r, *t))
     }
 
     /// True if a token issued at `issued_at` loses a role.
-    pub fn affects(&self, issued_at: i64) -> bool {
+    pub fn affects(&self, issued_at: UnixTime) -> bool {
         self.0.values().any(|before| issued_at < *before)
     }
 
@@ -244,7 +253,7 @@ impl RoleCuts {
     pub fn to_stored(&self) -> String {
         self.0
             .iter()
-            .map(|(r, t)| format!("{r}={t}"))
+            .map(|(r, t)| format!("{r}={}", t.as_secs()))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -256,7 +265,8 @@ impl RoleCuts {
             .filter(|pair| !pair.is_empty())
             .map(|pair| {
                 let (role, before) = pair.split_once('=').ok_or_else(bad)?;
-                Ok((Role::new(role)?, before.parse().map_err(|_| bad())?))
+                let before = before.parse().map_err(|_| bad())?;
+                Ok((Role::new(role)?, UnixTime::from_secs(before)))
             })
             .collect::<Result<BTreeMap<_, _>, Refusal>>()
             .map(RoleCuts)
@@ -287,7 +297,11 @@ mod tests {
     fn a_role_cannot_be_built_from_an_invalid_name() {
         assert_eq!(Role::new("pool:ml-team").unwrap().as_str(), "pool:ml-team");
         for bad in ["", "a b", "a,b", "a=b", "é", &"r".repeat(65)] {
-            assert_eq!(Role::new(bad).unwrap_err().code, ErrorCode::InvalidRole, "{bad:?}");
+            assert_eq!(
+                Role::new(bad).unwrap_err().code,
+                ErrorCode::InvalidRole,
+                "{bad:?}"
+            );
             assert!(Role::try_from(bad.to_owned()).is_err());
             assert!(serde_json::from_value::<Role>(serde_json::json!(bad)).is_err());
         }
@@ -312,7 +326,10 @@ mod tests {
         assert_eq!(Roles::from_stored(&roles.to_stored()), Ok(roles.clone()));
         assert!(Roles::from_stored("").unwrap().is_empty());
         assert!(Roles::from_stored("admin,a b").is_err());
-        assert_eq!(serde_json::to_value(&roles).unwrap(), serde_json::json!(["admin", "user"]));
+        assert_eq!(
+            serde_json::to_value(&roles).unwrap(),
+            serde_json::json!(["admin", "user"])
+        );
         let read: Roles = serde_json::from_value(serde_json::json!(["user", "admin"])).unwrap();
         assert_eq!(read, roles);
     }
@@ -333,12 +350,13 @@ mod tests {
     #[test]
     fn role_cuts_round_trip_and_only_move_later() {
         let mut cuts = RoleCuts::default();
-        cuts.cut(Role::new("ml").unwrap(), 20);
-        cuts.cut(Role::new("ml").unwrap(), 10);
-        cuts.cut(Role::new("db").unwrap(), 5);
+        let at = UnixTime::from_secs;
+        cuts.cut(Role::new("ml").unwrap(), at(20));
+        cuts.cut(Role::new("ml").unwrap(), at(10));
+        cuts.cut(Role::new("db").unwrap(), at(5));
         assert_eq!(cuts.to_stored(), "db=5,ml=20");
         assert_eq!(RoleCuts::from_stored(&cuts.to_stored()), Ok(cuts.clone()));
-        assert!(cuts.affects(19) && !cuts.affects(20));
+        assert!(cuts.affects(at(19)) && !cuts.affects(at(20)));
         assert_eq!(RoleCuts::from_stored(""), Ok(RoleCuts::default()));
         assert!(RoleCuts::from_stored("ml").is_err());
         assert!(RoleCuts::from_stored("a b=1").is_err());

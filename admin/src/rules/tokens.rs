@@ -11,7 +11,7 @@ use crate::config::{PersonalTokens, Settings};
 use crate::store::list::SubjectRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
-use crate::times::rfc3339;
+use crate::times::UnixTime;
 
 /// Longest grace period for a regenerated token's predecessor.
 pub const MAX_GRACE_SECONDS: u64 = 7 * 86_400;
@@ -83,10 +83,8 @@ pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Roles {
 /// same second (`rule` is the owner's published rule). Tokens carry whole seconds, so a cut-off
 /// made at `T` covers every token issued in `T`, even one minted just after it: such a token
 /// must wait for the next second instead of being void, or short of a role, from birth.
-pub fn cut_this_second(rule: Option<&SubjectRow>, now: i64) -> bool {
-    rule.is_some_and(|r| {
-        r.void_before > now || r.drop_roles.affects(now)
-    })
+pub fn cut_this_second(rule: Option<&SubjectRow>, now: UnixTime) -> bool {
+    rule.is_some_and(|r| r.void_before > now || r.drop_roles.affects(now))
 }
 
 /// True if `row` was issued before its owner's last deactivation: the token is void (the list
@@ -103,7 +101,7 @@ pub struct Mint {
     pub roles: Roles,
     pub name: String,
     pub description: String,
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
 }
 
 /// `POST /api/v1/tokens` as asked.
@@ -123,7 +121,7 @@ pub struct NewToken<'a> {
 pub struct CheckedNew {
     pub name: String,
     pub description: String,
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
     pub roles: Option<Roles>,
     pub owner: String,
 }
@@ -133,12 +131,12 @@ pub struct CheckedNew {
 pub fn check_new(
     caller: &Caller,
     req: &NewToken<'_>,
-    now: i64,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<CheckedNew, Refusal> {
     let name = text::check_name(req.name)?;
     let description = text::check_description(req.description.unwrap_or(""))?;
-    let latest = now.saturating_add(limits.max_ttl as i64);
+    let latest = now.plus(limits.max_ttl);
     let expires_at = expiry::resolve(req.expiry, now, limits.default_ttl, latest)?;
     let roles = req
         .roles
@@ -186,7 +184,7 @@ pub fn decide_create(
     caller: &Caller,
     req: CheckedNew,
     owner: Owner<'_>,
-    now: i64,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<Mint, Refusal> {
     let (grantable, kind) = match owner {
@@ -249,11 +247,12 @@ fn granted(wanted: Option<Roles>, grantable: Roles) -> Result<Roles, Refusal> {
 /// logout and a password reset.
 pub fn within_session(
     caller: &Caller,
-    expires_at: i64,
-    now: i64,
+    expires_at: UnixTime,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<(), Refusal> {
-    let fresh = now.saturating_sub(caller.issued_at) <= limits.reauth_window as i64;
+    let fresh = now.seconds_since(caller.issued_at)
+        <= i64::try_from(limits.reauth_window).unwrap_or(i64::MAX);
     if caller.kind != Kind::Session || expires_at <= caller.expires_at || fresh {
         return Ok(());
     }
@@ -262,7 +261,7 @@ pub fn within_session(
         format!(
             "this token would outlive the session it is made with (which ends {}); log in again \
              to make it, or ask for an expiry no later than that",
-            rfc3339(caller.expires_at)
+            caller.expires_at
         ),
     ))
 }
@@ -293,7 +292,7 @@ pub struct Edited {
     /// What changed, in words, for the audit log.
     pub changes: Vec<String>,
     /// The new expiry, when an admin extended it.
-    pub extended_to: Option<i64>,
+    pub extended_to: Option<UnixTime>,
 }
 
 /// Decides an edit of `row`: owners (and managers) shorten, only admins extend (up to the
@@ -304,7 +303,7 @@ pub fn decide_edit(
     owner: Option<&UserRow>,
     edit: &TokenEdit<'_>,
     description: Option<String>,
-    now: i64,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<Edited, Refusal> {
     if row.revoked_at.is_some() || voided(row, owner) {
@@ -317,14 +316,14 @@ pub fn decide_edit(
     let mut changes = Vec::new();
     let mut extended_to = None;
     if edit.expiry.is_given() {
-        let at = expiry::resolve(edit.expiry, now, 0, i64::MAX)?;
+        let at = expiry::resolve(edit.expiry, now, 0, UnixTime::MAX)?;
         if at > row.expires_at && !caller.is_admin() {
             return Err(Refusal::new(
                 ErrorCode::CannotExtend,
                 "only admins may extend a token's expiry",
             ));
         }
-        let latest = row.issued_at.saturating_add(limits.max_ttl as i64);
+        let latest = row.issued_at.plus(limits.max_ttl);
         if at > latest {
             return Err(expiry::too_far(latest));
         }
@@ -332,7 +331,7 @@ pub fn decide_edit(
             extended_to = Some(at);
         }
         row.expires_at = at;
-        changes.push(format!("expires_at {}", rfc3339(at)));
+        changes.push(format!("expires_at {at}"));
     }
     if let Some(d) = description {
         row.description = d;
@@ -367,7 +366,7 @@ pub fn decide_revoke(
     caller: &Caller,
     row: &TokenRow,
     owner: Option<&UserRow>,
-    now: i64,
+    now: UnixTime,
 ) -> Result<(TokenRow, &'static str), Refusal> {
     if row.revoked_by_now(now) || voided(row, owner) {
         return Err(Refusal::new(
@@ -390,7 +389,7 @@ pub fn decide_revoke(
 
 /// Decides a deletion: the token is revoked at once (if it was not) and its record hidden.
 /// Returns the row and whether the token was still valid.
-pub fn decide_delete(caller: &Caller, row: &TokenRow, now: i64) -> (TokenRow, bool) {
+pub fn decide_delete(caller: &Caller, row: &TokenRow, now: UnixTime) -> (TokenRow, bool) {
     let was_valid = !row.revoked_by_now(now);
     let mut row = row.clone();
     row.deleted_at = Some(now);
@@ -434,7 +433,7 @@ pub fn decide_regenerate(
     old: &TokenRow,
     owner: Option<&UserRow>,
     asked: Requested<'_>,
-    now: i64,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<Mint, Refusal> {
     if old.revoked_at.is_some() || voided(old, owner) {
@@ -466,14 +465,13 @@ pub fn decide_regenerate(
             "regenerating others' tokens needs the token_creator or admin role",
         ));
     }
-    let max_ttl = limits.max_ttl as i64;
-    let cap = old.expires_at.min(now.saturating_add(max_ttl));
+    let cap = old.expires_at.min(now.plus(limits.max_ttl));
     let latest = if caller.is_admin() {
-        now.saturating_add(max_ttl)
+        now.plus(limits.max_ttl)
     } else {
         cap
     };
-    let remaining = (cap - now).max(1) as u64;
+    let remaining = cap.seconds_since(now).max(1).unsigned_abs();
     let expires_at = expiry::resolve(asked, now, remaining, latest)?;
     let owner = owner.ok_or_else(|| Refusal::not_found("no such token"))?;
     if !owner.active {
@@ -492,11 +490,17 @@ pub fn decide_regenerate(
 }
 
 /// The old token once `new_id` replaces it: revoked now, or at the end of `grace` seconds.
-pub fn retire(caller: &Caller, old: &TokenRow, new_id: &str, grace: u64, now: i64) -> TokenRow {
+pub fn retire(
+    caller: &Caller,
+    old: &TokenRow,
+    new_id: &str,
+    grace: u64,
+    now: UnixTime,
+) -> TokenRow {
     let mut old = old.clone();
     old.revoked_at = Some(now);
     old.revoked_by = Some(caller.user.clone());
-    old.revoked_from = (grace > 0).then(|| now + grace as i64);
+    old.revoked_from = (grace > 0).then(|| now.plus(grace));
     old.replaced_by = Some(new_id.to_owned());
     old
 }
@@ -651,15 +655,15 @@ mod tests {
     fn a_stale_session_cannot_mint_past_its_own_end() {
         let mut session = caller("alice", &["token_creator", "user"]);
         session.kind = Kind::Session;
-        session.issued_at = NOW - 3600;
-        session.expires_at = NOW + 3600;
-        let long = session.expires_at + 1;
+        session.issued_at = NOW.minus(3600);
+        session.expires_at = NOW.plus(3600);
+        let long = session.expires_at.plus(1);
         assert_eq!(
             code(within_session(&session, long, NOW, &LIMITS)),
             ErrorCode::ReauthenticationRequired
         );
         assert!(within_session(&session, session.expires_at, NOW, &LIMITS).is_ok());
-        session.issued_at = NOW - 600;
+        session.issued_at = NOW.minus(600);
         assert!(
             within_session(&session, long, NOW, &LIMITS).is_ok(),
             "fresh"
@@ -685,7 +689,7 @@ mod tests {
             ErrorCode::CannotExtend
         );
         let edited = decide_edit(&admin, &row, None, &later, None, NOW, &LIMITS).unwrap();
-        assert_eq!(edited.extended_to, Some(NOW + 60 * 86_400));
+        assert_eq!(edited.extended_to, Some(NOW.plus(60 * 86_400)));
         let off = TokenEdit {
             enabled: Some(false),
             ..TokenEdit::default()
@@ -719,10 +723,10 @@ mod tests {
         let tc = caller("alice", &["token_creator", "user"]);
         let alice = user("alice", &["token_creator", "user"], None);
         let mut row = token("alice", &["user"]);
-        row.expires_at = NOW + 86_400; // shortened by an admin
+        row.expires_at = NOW.plus(86_400); // shortened by an admin
         let plan =
             decide_regenerate(&tc, &row, Some(&alice), Requested::default(), NOW, &LIMITS).unwrap();
-        assert_eq!(plan.expires_at, NOW + 86_400);
+        assert_eq!(plan.expires_at, NOW.plus(86_400));
         let longer = Requested {
             ttl_seconds: Some(2 * 86_400),
             ..Requested::default()
@@ -753,7 +757,7 @@ mod tests {
         let old = retire(&tc, &token("alice", &["user"]), "cd", 60, NOW);
         assert_eq!(
             (old.revoked_at, old.revoked_from),
-            (Some(NOW), Some(NOW + 60))
+            (Some(NOW), Some(NOW.plus(60)))
         );
     }
 
@@ -762,7 +766,7 @@ mod tests {
         let alice = caller("alice", &["token_creator", "user"]);
         let mut owner = user("alice", &["token_creator", "user"], None);
         let row = token("alice", &["user"]);
-        owner.void_before = row.issued_at + 1;
+        owner.void_before = row.issued_at.plus(1);
         let on = TokenEdit {
             enabled: Some(true),
             ..TokenEdit::default()
@@ -798,15 +802,18 @@ mod tests {
             subject: "alice".into(),
             void_before,
             drop_roles: crate::rules::roles::RoleCuts::from_stored(drop_roles).unwrap(),
-            expires_at: NOW + 86_400,
+            expires_at: NOW.plus(86_400),
         };
-        assert!(cut_this_second(Some(&rule(NOW + 1, "")), NOW));
+        assert!(cut_this_second(Some(&rule(NOW.plus(1), "")), NOW));
         assert!(cut_this_second(
-            Some(&rule(0, &format!("ml={}", NOW + 1))),
+            Some(&rule(
+                UnixTime::EPOCH,
+                &format!("ml={}", NOW.plus(1).as_secs())
+            )),
             NOW
         ));
         assert!(!cut_this_second(
-            Some(&rule(NOW, &format!("ml={NOW}"))),
+            Some(&rule(NOW, &format!("ml={}", NOW.as_secs()))),
             NOW
         ));
         assert!(!cut_this_second(None, NOW));
@@ -822,7 +829,7 @@ mod tests {
             ErrorCode::AlreadyRevoked
         );
         let in_grace = retire(&alice, &row, "cd", 60, NOW);
-        let (ended, detail) = decide_revoke(&alice, &in_grace, None, NOW + 1).unwrap();
+        let (ended, detail) = decide_revoke(&alice, &in_grace, None, NOW.plus(1)).unwrap();
         assert_eq!(
             (ended.revoked_from, detail),
             (None, "ended its grace period")

@@ -11,6 +11,7 @@ use super::roles::{self, ADMIN, MAX_USER_ROLES, Roles, USER};
 use super::{Refusal, text};
 use crate::auth::Caller;
 use crate::store::users::UserRow;
+use crate::times::UnixTime;
 
 /// True if `caller` may see `user`: admins everyone, others themselves and the accounts they
 /// manage.
@@ -178,7 +179,7 @@ pub fn decide_edit(
     edit: &CheckedEdit,
     password_hash: Option<String>,
     other_active_admins: u64,
-    now: i64,
+    now: UnixTime,
 ) -> Result<UserChange, Refusal> {
     let manages = user.manager.as_deref() == Some(caller.user.as_str()) && user.service_account;
     if !caller.is_admin() {
@@ -260,7 +261,7 @@ pub fn decide_edit(
             details.push(if active { "activated" } else { "deactivated" }.to_owned());
         }
         if deactivated {
-            user.void_before = now + 1;
+            user.void_before = now.plus(1);
             user.deactivated_by_admin = caller.is_admin();
         }
         if active {
@@ -284,7 +285,10 @@ fn new_role_set(old: &Roles, edit: &CheckedEdit) -> Roles {
     if let Some(set) = &edit.set {
         return set.clone();
     }
-    let added = edit.add.as_ref().map_or_else(|| old.clone(), |add| old.union(add));
+    let added = edit
+        .add
+        .as_ref()
+        .map_or_else(|| old.clone(), |add| old.union(add));
     match &edit.remove {
         Some(remove) => added.difference(remove),
         None => added,
@@ -305,7 +309,7 @@ pub struct Loss {
 /// What a manager's `loss` does to one `account` it manages: the account never keeps a role its
 /// manager lost, nor stays active once its manager is deactivated. `None` if it changes nothing;
 /// otherwise the account as changed and the loss to pass on to the accounts it manages.
-pub fn pass_on(account: &UserRow, loss: &Loss, now: i64) -> Option<(UserRow, Loss)> {
+pub fn pass_on(account: &UserRow, loss: &Loss, now: UnixTime) -> Option<(UserRow, Loss)> {
     let dropped = account.roles.intersection(&loss.roles);
     let deactivate = loss.deactivated && account.active;
     if dropped.is_empty() && !deactivate {
@@ -315,7 +319,7 @@ pub fn pass_on(account: &UserRow, loss: &Loss, now: i64) -> Option<(UserRow, Los
     account.roles = account.roles.difference(&dropped);
     if deactivate {
         account.active = false;
-        account.void_before = now + 1;
+        account.void_before = now.plus(1);
         account.deactivated_by_admin = loss.by_admin;
     }
     account.updated_at = now;
@@ -463,7 +467,7 @@ mod tests {
             roles: Roles::default(),
         };
         let (off, passed) = pass_on(&svc, &gone, NOW).unwrap();
-        assert!(!off.active && off.deactivated_by_admin && off.void_before == NOW + 1);
+        assert!(!off.active && off.deactivated_by_admin && off.void_before == NOW.plus(1));
         assert!(passed.deactivated);
     }
 }

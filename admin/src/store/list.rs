@@ -9,6 +9,7 @@
 use super::{Store, StoreError, Tx};
 use crate::revocation::entries::ListKind;
 use crate::rules::roles::RoleCuts;
+use crate::times::UnixTime;
 
 /// Something whose list entry changed in a version.
 #[derive(Debug, Clone, Copy)]
@@ -153,10 +154,10 @@ pub async fn expiring_tokens(tx: &mut Tx, lo: i64, hi: i64) -> Result<Vec<String
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SubjectRow {
     pub subject: String,
-    pub void_before: i64,
+    pub void_before: UnixTime,
     #[sqlx(try_from = "String")]
     pub drop_roles: RoleCuts,
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
 }
 
 /// The rule for `subject`.
@@ -202,18 +203,18 @@ pub async fn live_rules(tx: &mut Tx, cutoff: i64) -> Result<Vec<SubjectRow>, Sto
 #[derive(Debug, Clone)]
 pub struct ChangedSubject {
     pub name: String,
-    pub void_before: Option<i64>,
+    pub void_before: Option<UnixTime>,
     pub drop_roles: Option<RoleCuts>,
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<UnixTime>,
 }
 
 /// [`ChangedSubject`] as read, before its cut-offs are parsed.
 #[derive(sqlx::FromRow)]
 struct ChangedSubjectRow {
     name: String,
-    void_before: Option<i64>,
+    void_before: Option<UnixTime>,
     drop_roles: Option<String>,
-    expires_at: Option<i64>,
+    expires_at: Option<UnixTime>,
 }
 
 impl TryFrom<ChangedSubjectRow> for ChangedSubject {

@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError, Tx};
 use crate::rules::roles::Roles;
+use crate::times::UnixTime;
 
 /// One user or service account as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,9 +18,9 @@ pub struct UserRow {
     /// For a service account created by a non-admin: the user who manages it.
     pub manager: Option<String>,
     /// Tokens of this user issued before this instant are void (set on deactivation).
-    pub void_before: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub void_before: UnixTime,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
     /// Deactivated by an admin: only an admin may re-activate it.
     pub deactivated_by_admin: bool,
 }
