@@ -17,8 +17,10 @@ use tokio::net::TcpStream;
 use tollgate_admin::config::BootstrapAdmin;
 use tollgate_admin::revocation::Publisher;
 use tollgate_admin::revocation::entries::{ListColumns, derive};
+use tollgate_admin::rules::roles::Roles;
 use tollgate_admin::store::list::{self, Change};
 use tollgate_admin::store::tokens::{self, TokenRow};
+use tollgate_admin::times::UnixTime;
 use tollgate_admin::{Server, Settings};
 use tollgate_shared::{Document, Keyring, TokenId};
 
@@ -184,7 +186,7 @@ async fn seed_revoked(server: &Server, n: usize) {
         let mut ids = Vec::with_capacity(batch);
         for i in 0..batch {
             let k = (written + i) as i64;
-            let expires_at = now + 3600 + (k * 7919) % (90 * 86_400);
+            let expires_at = UnixTime::from_secs(now + 3600 + (k * 7919) % (90 * 86_400));
             let mut row = TokenRow {
                 seq: 0,
                 id: TokenId::random().unwrap().to_string(),
@@ -192,13 +194,13 @@ async fn seed_revoked(server: &Server, n: usize) {
                 name: format!("seed-{k}"),
                 description: String::new(),
                 kind: tollgate_shared::Kind::Personal,
-                roles: "user".into(),
+                roles: Roles::from_stored("user").unwrap(),
                 created_by: "root".into(),
-                issued_at: now - 60,
+                issued_at: UnixTime::from_secs(now - 60),
                 signed_expires_at: expires_at,
                 expires_at,
                 enabled: true,
-                revoked_at: Some(now),
+                revoked_at: Some(UnixTime::from_secs(now)),
                 revoked_by: Some("root".into()),
                 revoked_from: None,
                 deleted_at: None,

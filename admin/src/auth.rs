@@ -17,10 +17,11 @@ use tollgate_shared::token::is_b64token;
 use tollgate_shared::{DEFAULT_LEEWAY_SECONDS, ErrorCode, Kind};
 
 use crate::errors::ApiError;
+use crate::rules::roles::Roles;
 use crate::rules::roles::{ADMIN, TOKEN_CREATOR};
 use crate::state::AppState;
-use crate::store::{split_roles, tokens};
-use crate::times::now;
+use crate::store::tokens;
+use crate::times::UnixTime;
 
 /// Shortest and longest password accepted, in characters.
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=256;
@@ -73,9 +74,9 @@ pub struct Caller {
     pub token_name: String,
     pub kind: Kind,
     /// The token's roles (a subset of the user's).
-    pub roles: Vec<String>,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    pub roles: Roles,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
     pub service_account: bool,
     /// The version of the user record read at authentication.
     pub owner_version: i64,
@@ -84,7 +85,7 @@ pub struct Caller {
 impl Caller {
     /// True if the token carries `role`.
     pub fn has(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+        self.roles.contains(role)
     }
 
     /// True if the token carries `admin`.
@@ -142,13 +143,13 @@ impl FromRequestParts<AppState> for Caller {
 
 /// Checks `token` as described in the module documentation.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let verified = state
         .minter
         .verify_signature(token)
         .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     let claims = verified.claims();
-    if claims.issued_at as i64 > now + DEFAULT_LEEWAY_SECONDS as i64 {
+    if claims.issued_at > now.plus(DEFAULT_LEEWAY_SECONDS).as_unsigned() {
         return Err(refused(
             ErrorCode::NotYetValid,
             "the token is not valid yet",
@@ -181,7 +182,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     }
     if row
         .last_used_at
-        .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
+        .is_none_or(|t| now.seconds_since(t) >= LAST_USED_RESOLUTION)
     {
         let store = state.store.clone();
         let id = row.id.clone();
@@ -196,7 +197,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         token_id: row.id,
         token_name: row.name,
         kind: row.kind,
-        roles: split_roles(&row.roles),
+        roles: row.roles,
         issued_at: row.issued_at,
         expires_at: row.expires_at,
         service_account: row.owner_service_account,

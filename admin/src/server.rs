@@ -22,12 +22,12 @@ use crate::auth::{hash_password, random_password};
 use crate::config::Settings;
 use crate::errors::{code_for_status, error_response};
 use crate::revocation::maintenance;
-use crate::rules::roles::{ADMIN, TOKEN_CREATOR, USER};
+use crate::rules::roles::{ADMIN, MAX_USER_ROLES, Roles, TOKEN_CREATOR, USER};
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
-use crate::store::{Store, StoreError, join_roles};
-use crate::times::now;
+use crate::store::{Store, StoreError};
+use crate::times::UnixTime;
 
 /// The server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,15 +65,16 @@ async fn bootstrap(store: &Store, settings: &Settings) -> Result<(), StartError>
     };
     let hash =
         hash_password(&password).map_err(|e| StartError::Bootstrap(e.message.into_owned()))?;
-    let now = now();
+    let now = UnixTime::now();
     let row = UserRow {
         name: name.clone(),
         password_hash: Some(hash),
-        roles: join_roles(&[ADMIN.into(), TOKEN_CREATOR.into(), USER.into()]),
+        roles: Roles::parse(&[ADMIN, TOKEN_CREATOR, USER], MAX_USER_ROLES)
+            .map_err(|e| StartError::Bootstrap(e.to_string()))?,
         active: true,
         service_account: false,
         manager: None,
-        void_before: 0,
+        void_before: UnixTime::EPOCH,
         created_at: now,
         updated_at: now,
         deactivated_by_admin: false,
@@ -183,7 +184,7 @@ fn spawn_maintenance(state: AppState) -> JoinHandle<()> {
         loop {
             tick.tick().await;
             let retention = state.settings.list_delta_retention as i64;
-            match maintenance::run(&state.store, now(), retention).await {
+            match maintenance::run(&state.store, UnixTime::now().as_secs(), retention).await {
                 Ok(r) if r.bumped_to.is_some() => {
                     tracing::info!(
                         sequence = r.bumped_to,

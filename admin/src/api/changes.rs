@@ -7,6 +7,7 @@ use crate::revocation::subjects;
 use crate::store::Tx;
 use crate::store::list::{self, Change};
 use crate::store::tokens::{self, TokenRow};
+use crate::times::UnixTime;
 
 /// Changes gathered in one transaction, published together by [`ListChanges::publish`].
 #[derive(Debug, Default)]
@@ -14,7 +15,7 @@ pub struct ListChanges {
     /// Token ids, with the latest instant any of their entries mattered.
     tokens: Vec<(String, i64)>,
     /// Subjects whose rule changed, with the rule's expiry.
-    subjects: Vec<(String, i64)>,
+    subjects: Vec<(String, UnixTime)>,
 }
 
 impl ListChanges {
@@ -30,7 +31,7 @@ impl ListChanges {
     }
 
     /// Records that `subject`'s rule changed (it lives until `expires_at`).
-    pub fn subject(&mut self, subject: &str, expires_at: i64) {
+    pub fn subject(&mut self, subject: &str, expires_at: UnixTime) {
         self.subjects.push((subject.to_owned(), expires_at));
     }
 
@@ -40,7 +41,7 @@ impl ListChanges {
     }
 
     /// Moves the list to a new version holding every recorded change; `None` if there were none.
-    pub async fn publish(self, tx: &mut Tx, now: i64) -> Result<Option<i64>, ApiError> {
+    pub async fn publish(self, tx: &mut Tx, now: UnixTime) -> Result<Option<i64>, ApiError> {
         let mut changes: Vec<Change<'_>> = self
             .tokens
             .iter()
@@ -57,6 +58,6 @@ impl ListChanges {
         if changes.is_empty() {
             return Ok(None);
         }
-        Ok(Some(list::bump(tx, now, &changes).await?))
+        Ok(Some(list::bump(tx, now.as_secs(), &changes).await?))
     }
 }

@@ -18,12 +18,13 @@ use super::token_actions::Empty;
 use super::with_sequence;
 use crate::auth::{Caller, verify_password};
 use crate::errors::{ApiError, error_response};
+use crate::rules::roles::Roles;
 use crate::rules::tokens::Mint;
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::UserRow;
 use crate::store::{tokens, users};
-use crate::times::now;
+use crate::times::UnixTime;
 
 /// Body of `POST /api/v1/login`.
 #[derive(Deserialize, ToSchema)]
@@ -49,7 +50,7 @@ fn refused() -> ApiError {
 async fn record_failure(
     state: &AppState,
     user: Option<&UserRow>,
-    now: i64,
+    now: UnixTime,
     reason: &str,
 ) -> Result<(), ApiError> {
     state.metrics.login(false);
@@ -112,14 +113,14 @@ pub(crate) async fn password_login(
     source: Option<std::net::IpAddr>,
     req: Login,
 ) -> Result<LoginOutcome, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     // A name no account can have is never looked up (PostgreSQL refuses U+0000 outright).
     let user = if req.username.len() <= 64 && !req.username.contains('\0') {
         users::find(&state.store, &req.username).await?
     } else {
         None
     };
-    let attempt = match state.throttle.begin(&req.username, source, now) {
+    let attempt = match state.throttle.begin(&req.username, source, now.as_secs()) {
         Ok(attempt) => attempt,
         Err(held) => {
             if held.audit {
@@ -156,7 +157,7 @@ pub(crate) async fn password_login(
     let Some(user) = user else {
         return Err(refused());
     };
-    let roles = user.role_list();
+    let roles = user.roles.clone();
     if roles.len() > MAX_ROLES {
         // Only a user stored before the limit can hold more; say so instead of dropping roles.
         return Err(ApiError::new(
@@ -176,16 +177,16 @@ pub(crate) async fn password_login(
 async fn start_session(
     state: &AppState,
     user: &UserRow,
-    roles: &[String],
+    roles: &Roles,
 ) -> Result<Option<Session>, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let plan = Mint {
         owner: user.name.clone(),
         kind: Kind::Session,
-        roles: roles.to_vec(),
+        roles: roles.clone(),
         name: "login session".into(),
         description: String::new(),
-        expires_at: now + state.settings.session_ttl as i64,
+        expires_at: now.plus(state.settings.session_ttl),
     };
     let mut tx = state.store.write().await?;
     if cut_this_second(&mut tx, &user.name, now).await? {
@@ -231,7 +232,7 @@ pub(crate) async fn end_session(
     state: &AppState,
     caller: &Caller,
 ) -> Result<Option<i64>, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     if caller.kind != Kind::Session {
         return Err(ApiError::new(
             ErrorCode::NotASession,

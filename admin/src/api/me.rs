@@ -11,7 +11,6 @@ use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::store::users;
-use crate::times::rfc3339;
 
 /// The token a call was made with.
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,9 +46,9 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
             id: caller.token_id,
             name: caller.token_name,
             kind: caller.kind.as_str(),
-            roles: caller.roles,
-            created_at: rfc3339(caller.issued_at),
-            expires_at: rfc3339(caller.expires_at),
+            roles: caller.roles.names(),
+            created_at: caller.issued_at.rfc3339(),
+            expires_at: caller.expires_at.rfc3339(),
         },
     }))
 }

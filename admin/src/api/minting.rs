@@ -11,14 +11,15 @@ use crate::revocation::entries::ListKind;
 use crate::rules::tokens::Mint;
 use crate::state::AppState;
 use crate::store::tokens::TokenRow;
-use crate::store::{StoreError, Tx, join_roles, list};
+use crate::store::{StoreError, Tx, list};
+use crate::times::UnixTime;
 
 /// Signs the claims `plan` describes, issued at `now` by `created_by`; returns the text (shown
 /// once, never stored) and the record to store.
 pub fn mint(
     state: &AppState,
     plan: &Mint,
-    now: i64,
+    now: UnixTime,
     created_by: &str,
 ) -> Result<(String, TokenRow), ApiError> {
     let token_id = TokenId::random().map_err(|_| ApiError::internal())?;
@@ -26,9 +27,9 @@ pub fn mint(
         token_id,
         subject: plan.owner.clone(),
         kind: plan.kind,
-        roles: plan.roles.clone(),
-        issued_at: now as u64,
-        expires_at: plan.expires_at as u64,
+        roles: plan.roles.names(),
+        issued_at: now.as_unsigned(),
+        expires_at: plan.expires_at.as_unsigned(),
     };
     let text = state.minter.mint(&claims).map_err(|e| match e {
         MintError::UnknownKey => ApiError::internal(),
@@ -45,7 +46,7 @@ pub fn mint(
         name: plan.name.clone(),
         description: plan.description.clone(),
         kind: plan.kind,
-        roles: join_roles(&plan.roles),
+        roles: plan.roles.clone(),
         created_by: created_by.to_owned(),
         issued_at: now,
         signed_expires_at: plan.expires_at,
@@ -68,7 +69,7 @@ pub fn mint(
 
 /// True if `owner` had a cut-off within the second of `now` (see
 /// [`crate::rules::tokens::cut_this_second`]); read in the transaction that would mint.
-pub async fn cut_this_second(tx: &mut Tx, owner: &str, now: i64) -> Result<bool, ApiError> {
+pub async fn cut_this_second(tx: &mut Tx, owner: &str, now: UnixTime) -> Result<bool, ApiError> {
     let rule = list::rule(tx, owner).await?;
     Ok(crate::rules::tokens::cut_this_second(rule.as_ref(), now))
 }

@@ -25,7 +25,7 @@ use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::store::audit::{Action, NewEvent, Outcome, append_alone};
-use crate::times::now;
+use crate::times::UnixTime;
 use schema::{ParamsOf, Payload, RequestBody, TokenPath, UserPath, body, optional_body};
 
 /// Response header carrying the revocation-list version that includes a change.
@@ -156,7 +156,7 @@ pub async fn audited<T>(
     if let Err(e) = &result {
         if e.status == StatusCode::FORBIDDEN {
             let event = NewEvent {
-                at: now(),
+                at: UnixTime::now(),
                 actor: Some(&caller.user),
                 action,
                 target,

@@ -11,7 +11,7 @@ use crate::errors::ApiError;
 use crate::store::audit::AuditRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
-use crate::times::rfc3339;
+use crate::times::UnixTime;
 
 /// Every [`TokenRecord::state`].
 pub const TOKEN_STATES: [&str; 5] = ["active", "disabled", "expired", "grace", "revoked"];
@@ -62,7 +62,7 @@ pub struct TokenRecord {
 
 impl TokenRecord {
     /// The view of `row` at `now`.
-    pub fn of(row: &TokenRow, now: i64) -> Self {
+    pub fn of(row: &TokenRow, now: UnixTime) -> Self {
         let state = if row.revoked_by_now(now) || row.deleted_at.is_some() {
             "revoked"
         } else if now >= row.expires_at {
@@ -80,16 +80,16 @@ impl TokenRecord {
             description: row.description.clone(),
             owner: row.owner.clone(),
             kind: row.kind.as_str().to_owned(),
-            roles: row.role_list(),
-            created_at: rfc3339(row.issued_at),
+            roles: row.roles.names(),
+            created_at: row.issued_at.rfc3339(),
             created_by: row.created_by.clone(),
-            expires_at: rfc3339(row.expires_at),
+            expires_at: row.expires_at.rfc3339(),
             enabled: row.enabled,
             state,
-            revoked_at: row.revoked_at.map(rfc3339),
+            revoked_at: row.revoked_at.map(UnixTime::rfc3339),
             revoked_by: row.revoked_by.clone(),
-            grace_until: row.revoked_from.map(rfc3339),
-            last_used_at: row.last_used_at.map(rfc3339),
+            grace_until: row.revoked_from.map(UnixTime::rfc3339),
+            last_used_at: row.last_used_at.map(UnixTime::rfc3339),
             replaces: row.replaces.clone(),
             replaced_by: row.replaced_by.clone(),
         }
@@ -100,7 +100,7 @@ impl TokenRecord {
     /// Says what the edge does with a token whose owner's tokens issued before `void_before`
     /// are void (the owner was deactivated, even if reactivated since): it refuses them, so the
     /// record says `revoked`.
-    pub fn with_owner_cutoff(mut self, issued_at: i64, void_before: i64) -> Self {
+    pub fn with_owner_cutoff(mut self, issued_at: UnixTime, void_before: UnixTime) -> Self {
         if issued_at < void_before && matches!(self.state, "active" | "disabled" | "grace") {
             self.state = "revoked";
         }
@@ -112,21 +112,24 @@ impl TokenRecord {
 pub async fn records_with_cutoffs(
     store: &crate::store::Store,
     rows: &[&TokenRow],
-    now: i64,
+    now: UnixTime,
 ) -> Result<Vec<TokenRecord>, crate::store::StoreError> {
-    let mut cutoffs: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    let mut cutoffs: std::collections::HashMap<&str, UnixTime> = std::collections::HashMap::new();
     for row in rows {
         if !cutoffs.contains_key(row.owner.as_str()) {
             let void_before = crate::store::users::find(store, &row.owner)
                 .await?
-                .map_or(0, |u| u.void_before);
+                .map_or(UnixTime::EPOCH, |u| u.void_before);
             cutoffs.insert(&row.owner, void_before);
         }
     }
     Ok(rows
         .iter()
         .map(|r| {
-            let cutoff = cutoffs.get(r.owner.as_str()).copied().unwrap_or(0);
+            let cutoff = cutoffs
+                .get(r.owner.as_str())
+                .copied()
+                .unwrap_or(UnixTime::EPOCH);
             TokenRecord::of(r, now).with_owner_cutoff(r.issued_at, cutoff)
         })
         .collect())
@@ -155,13 +158,13 @@ impl From<&UserRow> for UserRecord {
     fn from(u: &UserRow) -> Self {
         UserRecord {
             name: u.name.clone(),
-            roles: u.role_list(),
+            roles: u.roles.names(),
             active: u.active,
             service_account: u.service_account,
             manager: u.manager.clone(),
             has_password: u.password_hash.is_some(),
-            created_at: rfc3339(u.created_at),
-            updated_at: rfc3339(u.updated_at),
+            created_at: u.created_at.rfc3339(),
+            updated_at: u.updated_at.rfc3339(),
         }
     }
 }
@@ -190,7 +193,7 @@ impl From<AuditRow> for AuditRecord {
     fn from(r: AuditRow) -> Self {
         AuditRecord {
             id: r.id,
-            at: rfc3339(r.at),
+            at: r.at.rfc3339(),
             actor: r.actor,
             action: r.action,
             target: r.target,

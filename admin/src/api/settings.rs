@@ -16,7 +16,7 @@ use crate::rules::tokens::token_api_open;
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::switches::{self, SwitchRow, TOKEN_API};
-use crate::times::{now, rfc3339};
+use crate::times::{UnixTime, rfc3339};
 
 /// The settings in force.
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,10 +112,10 @@ async fn patch_settings(
     req: PatchSettings,
 ) -> Result<Json<SettingsView>, ApiError> {
     admins_only(caller)?;
-    let now = now();
+    let now = UnixTime::now();
     let row = SwitchRow {
         enabled: req.token_api,
-        changed_at: now,
+        changed_at: now.as_secs(),
         changed_by: caller.user.clone(),
     };
     let mut tx = state.store.write().await?;

@@ -27,7 +27,7 @@ use crate::store::Tx;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::tokens::{self, TokenRow};
 use crate::store::users::{self, UserRow};
-use crate::times::now;
+use crate::times::UnixTime;
 
 /// Reads and locks a token `caller` may manage, with its owner; 404 if missing, deleted or not
 /// theirs.
@@ -57,7 +57,7 @@ async fn record(
     caller: &Caller,
     action: Action,
     row: &TokenRow,
-    now: i64,
+    now: UnixTime,
     detail: String,
 ) -> Result<(), ApiError> {
     let event = NewEvent {
@@ -117,7 +117,7 @@ pub(crate) async fn patch_token(
     req: PatchToken,
 ) -> Result<(TokenRecord, Option<i64>), ApiError> {
     token_api(state, caller).await?;
-    let now = now();
+    let now = UnixTime::now();
     let limits = Limits::of(&state.settings);
     let edit = TokenEdit {
         description: req.description.as_deref(),
@@ -181,7 +181,7 @@ pub(crate) async fn revoke_token(
     id: &str,
 ) -> Result<(TokenRecord, Option<i64>), ApiError> {
     token_api(state, caller).await?;
-    let now = now();
+    let now = UnixTime::now();
     let mut tx = state.store.write().await?;
     let (row, owner) = load(&mut tx, caller, id).await?;
     let (mut row, detail) = rules::decide_revoke(caller, &row, owner.as_ref(), now)?;
@@ -268,7 +268,7 @@ async fn regenerate_once(
     id: &str,
     req: &Regenerate,
 ) -> Result<Option<(Regenerated, Option<i64>)>, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let limits = Limits::of(&state.settings);
     let grace = rules::check_regenerate(caller, req.grace_seconds, &limits)?;
     let mut tx = state.store.write().await?;
@@ -322,7 +322,7 @@ pub(crate) async fn delete_token(
     id: &str,
 ) -> Result<Option<i64>, ApiError> {
     token_api(state, caller).await?;
-    let now = now();
+    let now = UnixTime::now();
     let mut tx = state.store.write().await?;
     let (row, _) = load(&mut tx, caller, id).await?;
     let (mut row, was_valid) = rules::decide_delete(caller, &row, now);

@@ -27,7 +27,7 @@ use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::tokens::{self, ListFilter, TokenRow};
 use crate::store::users;
-use crate::times::now;
+use crate::times::UnixTime;
 
 /// Most ids in one `?ids=` request.
 pub const MAX_IDS: usize = 100;
@@ -98,7 +98,7 @@ async fn create_once(
     caller: &Caller,
     req: &CreateToken,
 ) -> Result<Option<Minted>, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let limits = Limits::of(&state.settings);
     let asked = NewToken {
         name: &req.name,
@@ -147,7 +147,7 @@ async fn created(
     caller: &Caller,
     text: String,
     row: TokenRow,
-    now: i64,
+    now: UnixTime,
 ) -> Result<Minted, ApiError> {
     let event = NewEvent {
         at: now,
@@ -160,7 +160,7 @@ async fn created(
             "name {:?}, kind {}, roles [{}]",
             row.name,
             row.kind.as_str(),
-            row.roles
+            row.roles.to_stored()
         )),
     };
     audit::append(&mut tx, &event).await?;
@@ -260,7 +260,7 @@ pub async fn list(
     if let Some(ids) = &q.ids {
         token_api(&state, &caller).await?;
         check_listing(&q)?;
-        return batch(&state, &caller, ids, now())
+        return batch(&state, &caller, ids, UnixTime::now())
             .await
             .map(|b| Json(b).into_response());
     }
@@ -276,7 +276,7 @@ pub(crate) async fn list_tokens(
     q: ListQuery,
 ) -> Result<TokenPage, ApiError> {
     token_api(state, caller).await?;
-    let now = now();
+    let now = UnixTime::now();
     if q.user.as_deref().is_some_and(|u| !valid_subject(u)) {
         return Err(bad_user());
     }
@@ -327,7 +327,7 @@ pub(crate) async fn list_tokens(
         kinds,
         after,
         limit: limit + 1,
-        now,
+        now: now.as_secs(),
     };
     let mut rows = tokens::list(&state.store, &filter).await?;
     let next_cursor = if rows.len() as i64 > limit {
@@ -372,7 +372,7 @@ async fn batch(
     state: &AppState,
     caller: &Caller,
     ids: &str,
-    now: i64,
+    now: UnixTime,
 ) -> Result<TokenBatch, ApiError> {
     // Exactly `id,id,...` (the document's pattern): no spaces, no empty items.
     let wanted: Vec<String> = ids.split(',').map(parse_id).collect::<Result<_, _>>()?;
@@ -444,6 +444,6 @@ pub async fn get(
 ) -> Result<Json<TokenRecord>, ApiError> {
     token_api(&state, &caller).await?;
     let row = visible_token(&state, &caller, &id).await?;
-    let mut records = records_with_cutoffs(&state.store, &[&row], now()).await?;
+    let mut records = records_with_cutoffs(&state.store, &[&row], UnixTime::now()).await?;
     records.pop().map(Json).ok_or_else(ApiError::internal)
 }

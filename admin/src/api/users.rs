@@ -20,12 +20,13 @@ use crate::auth::{Caller, hash_password};
 use crate::errors::ApiError;
 use crate::revocation::subjects::{self, CutOff};
 use crate::rules::roles::ADMIN;
+use crate::rules::roles::Roles;
 use crate::rules::users::{self as rules, Loss, NewUser, UserEdit, may_see};
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
-use crate::store::{StoreError, Tx, join_roles, tokens};
-use crate::times::now;
+use crate::store::{StoreError, Tx, tokens};
+use crate::times::UnixTime;
 
 /// Body of `POST /api/v1/users`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,7 +82,7 @@ pub(crate) async fn create_user(
     caller: &Caller,
     req: CreateUser,
 ) -> Result<UserRecord, ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let asked = NewUser {
         name: &req.name,
         password: req.password.as_deref(),
@@ -98,11 +99,11 @@ pub(crate) async fn create_user(
     let row = UserRow {
         name: req.name,
         password_hash,
-        roles: join_roles(&plan.roles),
+        roles: plan.roles,
         active: plan.active,
         service_account,
         manager: plan.manager,
-        void_before: 0,
+        void_before: UnixTime::EPOCH,
         created_at: now,
         updated_at: now,
         deactivated_by_admin: false,
@@ -126,7 +127,7 @@ pub(crate) async fn create_user(
     } else {
         "user"
     };
-    let detail = format!("{kind}, roles [{}]", row.roles);
+    let detail = format!("{kind}, roles [{}]", row.roles.to_stored());
     record(&mut tx, caller, Action::UserCreate, &row.name, now, detail).await?;
     tx.commit().await?;
     Ok(UserRecord::from(&row))
@@ -138,7 +139,7 @@ async fn record(
     caller: &Caller,
     action: Action,
     name: &str,
-    now: i64,
+    now: UnixTime,
     detail: String,
 ) -> Result<(), ApiError> {
     let event = NewEvent {
@@ -276,7 +277,7 @@ pub(crate) async fn patch_user(
     name: &str,
     req: PatchUser,
 ) -> Result<(UserRecord, Option<i64>), ApiError> {
-    let now = now();
+    let now = UnixTime::now();
     let edit = rules::check_edit(&UserEdit {
         roles: req.roles.as_deref(),
         add_roles: req.add_roles.as_deref(),
@@ -294,7 +295,7 @@ pub(crate) async fn patch_user(
         .await?
         .filter(|u| may_see(caller, u))
         .ok_or_else(|| ApiError::not_found("no such user"))?;
-    let other_admins = if user.has_role(ADMIN) {
+    let other_admins = if user.roles.contains(ADMIN) {
         users::other_active_admins(&mut tx, &user.name).await?
     } else {
         0
@@ -324,8 +325,8 @@ pub(crate) async fn patch_user(
             change.details.push(format!("{ended} session(s) ended"));
         }
     }
-    let max_ttl = state.settings.max_ttl as i64;
-    let mut cuts: Vec<CutOff<'_>> = change.removed.iter().map(|r| CutOff::Role(r)).collect();
+    let max_ttl = state.settings.max_ttl;
+    let mut cuts: Vec<CutOff<'_>> = change.removed.iter().map(CutOff::Role).collect();
     if change.deactivated {
         cuts.push(CutOff::All);
     }
@@ -350,8 +351,8 @@ pub(crate) async fn patch_user(
     if !change.added.is_empty() || !change.removed.is_empty() {
         let detail = format!(
             "added [{}], removed [{}]",
-            change.added.join(","),
-            change.removed.join(",")
+            change.added.to_stored(),
+            change.removed.to_stored()
         );
         record(&mut tx, caller, Action::UserRoles, &user.name, now, detail).await?;
     }
@@ -369,7 +370,7 @@ async fn end_sessions(
     changes: &mut ListChanges,
     caller: &Caller,
     owner: &str,
-    now: i64,
+    now: UnixTime,
 ) -> Result<usize, ApiError> {
     let mut ended = 0;
     for mut t in tokens::of_owner_for_update(tx, owner).await? {
@@ -392,8 +393,8 @@ async fn cascade(
     changes: &mut ListChanges,
     manager: &str,
     loss: Loss,
-    now: i64,
-    max_ttl: i64,
+    now: UnixTime,
+    max_ttl: u64,
 ) -> Result<usize, ApiError> {
     let mut count = 0;
     let mut queue = vec![(manager.to_owned(), loss)];
@@ -404,7 +405,7 @@ async fn cascade(
             };
             users::update(tx, &account).await?;
             strip_token_roles(tx, &account.name, &passed.roles).await?;
-            let mut cuts: Vec<CutOff<'_>> = passed.roles.iter().map(|r| CutOff::Role(r)).collect();
+            let mut cuts: Vec<CutOff<'_>> = passed.roles.iter().map(CutOff::Role).collect();
             if passed.deactivated {
                 cuts.push(CutOff::All);
             }
@@ -419,19 +420,14 @@ async fn cascade(
 
 /// Takes `removed` roles off the records of every token of `owner` (the list's cut-offs are what
 /// the edge acts on; this keeps the records saying the same).
-async fn strip_token_roles(tx: &mut Tx, owner: &str, removed: &[String]) -> Result<(), ApiError> {
+async fn strip_token_roles(tx: &mut Tx, owner: &str, removed: &Roles) -> Result<(), ApiError> {
     if removed.is_empty() {
         return Ok(());
     }
     for mut t in tokens::of_owner_for_update(tx, owner).await? {
-        let roles = t.role_list();
-        let kept: Vec<String> = roles
-            .iter()
-            .filter(|r| !removed.contains(r))
-            .cloned()
-            .collect();
-        if kept.len() != roles.len() {
-            t.roles = join_roles(&kept);
+        let kept = t.roles.difference(removed);
+        if kept.len() != t.roles.len() {
+            t.roles = kept;
             tokens::update(tx, &t).await?;
         }
     }

@@ -48,8 +48,8 @@ pub async fn profile(State(state): State<AppState>, viewer: Viewer) -> Result<Re
         .ok_or_else(|| ApiError::not_found("no such user"))?;
     let record = UserRecord::from(&user);
     let f = frame(&viewer, "/profile");
-    let expires = crate::times::rfc3339(viewer.caller.expires_at);
-    let body = views::profile(&f, &record, &viewer.caller.roles, &expires);
+    let expires = viewer.caller.expires_at.rfc3339();
+    let body = views::profile(&f, &record, &viewer.caller.roles.names(), &expires);
     Ok(views::page(&f, "Profile", None, body).into_response())
 }
 

@@ -28,7 +28,7 @@ use crate::api::users::{UserQuery, list_users};
 use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::store::audit::Action;
-use crate::times::{now, parse_time, rfc3339};
+use crate::times::{UnixTime, now, parse_time, rfc3339};
 
 /// The most tokens one list page loads (in pages of 500 from the API's listing).
 pub const MAX_LISTED: usize = 5_000;
@@ -259,7 +259,7 @@ fn create_form(state: &AppState, viewer: &Viewer, owners: Vec<String>) -> Create
     let now = now();
     let date = |t: i64| rfc3339(t).get(..10).unwrap_or("").to_owned();
     CreateForm {
-        roles: viewer.caller.roles.clone(),
+        roles: viewer.caller.roles.names(),
         owners,
         presets,
         default_days,
@@ -505,7 +505,7 @@ pub async fn create(
 
 async fn record_of(state: &AppState, viewer: &Viewer, id: &str) -> Result<TokenRecord, ApiError> {
     let row = visible_token(state, &viewer.caller, id).await?;
-    let mut records = records_with_cutoffs(&state.store, &[&row], now()).await?;
+    let mut records = records_with_cutoffs(&state.store, &[&row], UnixTime::now()).await?;
     records.pop().ok_or_else(ApiError::internal)
 }
 

@@ -10,8 +10,6 @@
 //!   the token pass;
 //! - expiry extended (admins only): `ExpiryChanged` with the new expiry.
 
-use std::collections::BTreeMap;
-
 use tollgate_shared::{Entry, EntryState, SubjectRule};
 
 use crate::store::list::SubjectRow;
@@ -71,20 +69,20 @@ impl ListColumns {
 /// The entry `row` should have, given its state.
 pub fn derive(row: &TokenRow) -> ListColumns {
     if row.revoked_at.is_some() || row.deleted_at.is_some() {
-        let from = row
-            .revoked_from
-            .map_or(0, |grace_end| grace_end.min(row.expires_at).max(1));
+        let from = row.revoked_from.map_or(0, |grace_end| {
+            grace_end.min(row.expires_at).as_secs().max(1)
+        });
         return ListColumns {
             kind: REVOKED,
             from,
-            expires: row.signed_expires_at,
+            expires: row.signed_expires_at.as_secs(),
         };
     }
     if !row.enabled {
         return ListColumns {
             kind: DISABLED,
             from: 0,
-            expires: row.signed_expires_at,
+            expires: row.signed_expires_at.as_secs(),
         };
     }
     if row.expires_at < row.signed_expires_at {
@@ -94,7 +92,7 @@ pub fn derive(row: &TokenRow) -> ListColumns {
         return ListColumns {
             kind: EXPIRY_CHANGED,
             from: 0,
-            expires: row.expires_at,
+            expires: row.expires_at.as_secs(),
         };
     }
     ListColumns::NONE
@@ -105,8 +103,8 @@ pub fn derive(row: &TokenRow) -> ListColumns {
 pub fn converted_columns(row: &TokenRow) -> ListColumns {
     ListColumns {
         kind: REVOKED,
-        from: row.expires_at,
-        expires: row.signed_expires_at,
+        from: row.expires_at.as_secs(),
+        expires: row.signed_expires_at.as_secs(),
     }
 }
 
@@ -137,35 +135,29 @@ pub fn entry(kind: ListKind, from: i64, expires: i64) -> Option<Entry> {
     Some(Entry { state, expires_at })
 }
 
-/// Parses the stored `role=before,...` form.
-pub fn parse_drop_roles(text: &str) -> BTreeMap<String, u64> {
-    text.split(',')
-        .filter_map(|pair| pair.split_once('='))
-        .filter_map(|(role, before)| Some((role.to_owned(), before.parse().ok()?)))
-        .collect()
-}
-
-/// Formats drop roles for storage.
-pub fn format_drop_roles(roles: &BTreeMap<String, u64>) -> String {
-    roles
-        .iter()
-        .map(|(r, t)| format!("{r}={t}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// The published rule for a stored one.
 pub fn rule(row: &SubjectRow) -> SubjectRule {
     SubjectRule {
-        void_before: row.void_before.max(0) as u64,
-        drop_roles: parse_drop_roles(&row.drop_roles),
-        expires_at: row.expires_at.max(0) as u64,
+        void_before: row.void_before.as_unsigned(),
+        drop_roles: row
+            .drop_roles
+            .iter()
+            .map(|(role, before)| (role.to_string(), before.as_unsigned()))
+            .collect(),
+        expires_at: row.expires_at.as_unsigned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::roles::RoleCuts;
+    use crate::times::UnixTime;
+    use std::collections::BTreeMap;
+
+    const fn at(secs: i64) -> UnixTime {
+        UnixTime::from_secs(secs)
+    }
 
     fn token() -> TokenRow {
         TokenRow {
@@ -175,11 +167,11 @@ mod tests {
             name: "ci".into(),
             description: String::new(),
             kind: tollgate_shared::Kind::Personal,
-            roles: "user".into(),
+            roles: crate::rules::roles::Roles::from_stored("user").unwrap(),
             created_by: "alice".into(),
-            issued_at: 1000,
-            signed_expires_at: 5000,
-            expires_at: 5000,
+            issued_at: at(1000),
+            signed_expires_at: at(5000),
+            expires_at: at(5000),
             enabled: true,
             revoked_at: None,
             revoked_by: None,
@@ -203,7 +195,7 @@ mod tests {
     #[test]
     fn revoked_and_deleted_tokens_are_revoked_until_their_signed_expiry() {
         let mut t = token();
-        t.revoked_at = Some(2000);
+        t.revoked_at = Some(at(2000));
         assert_eq!(
             derive(&t),
             ListColumns {
@@ -214,15 +206,15 @@ mod tests {
         );
         assert_eq!(entry(REVOKED, 0, 5000), Some(Entry::revoked(5000)));
         let mut t = token();
-        t.deleted_at = Some(2000);
+        t.deleted_at = Some(at(2000));
         assert_eq!(derive(&t).kind, REVOKED);
     }
 
     #[test]
     fn grace_starts_the_refusal_later_but_never_after_expiry() {
         let mut t = token();
-        t.revoked_at = Some(2000);
-        t.revoked_from = Some(2600);
+        t.revoked_at = Some(at(2000));
+        t.revoked_from = Some(at(2600));
         assert_eq!(
             derive(&t),
             ListColumns {
@@ -231,7 +223,7 @@ mod tests {
                 expires: 5000
             }
         );
-        t.revoked_from = Some(9000);
+        t.revoked_from = Some(at(9000));
         assert_eq!(derive(&t).from, 5000);
     }
 
@@ -248,7 +240,7 @@ mod tests {
             }
         );
         let mut t = token();
-        t.expires_at = 3000;
+        t.expires_at = at(3000);
         assert_eq!(
             derive(&t),
             ListColumns {
@@ -258,7 +250,7 @@ mod tests {
             },
             "a shortening is a revocation from the new expiry, listed until the signed one"
         );
-        t.expires_at = 7000;
+        t.expires_at = at(7000);
         assert_eq!(
             derive(&t),
             ListColumns {
@@ -272,12 +264,12 @@ mod tests {
     #[test]
     fn a_shortening_is_published_as_a_revocation_at_once() {
         let mut t = token();
-        t.expires_at = 3000;
+        t.expires_at = at(3000);
         let old = refresh(&mut t);
         assert_eq!(old, Some(ListColumns::NONE));
         assert_eq!(ListColumns::of(&t), converted_columns(&t));
         assert_eq!(refresh(&mut t), None, "stable");
-        t.expires_at = 2500;
+        t.expires_at = at(2500);
         assert!(refresh(&mut t).is_some());
         assert_eq!(
             ListColumns::of(&t),
@@ -290,13 +282,18 @@ mod tests {
     }
 
     #[test]
-    fn drop_roles_round_trip() {
-        let mut m = BTreeMap::new();
-        m.insert("pool:ml".to_owned(), 17u64);
-        m.insert("admin".to_owned(), 9u64);
-        let text = format_drop_roles(&m);
-        assert_eq!(text, "admin=9,pool:ml=17");
-        assert_eq!(parse_drop_roles(&text), m);
-        assert!(parse_drop_roles("").is_empty());
+    fn rules_publish_their_cut_offs() {
+        let row = SubjectRow {
+            subject: "alice".into(),
+            void_before: at(3),
+            drop_roles: RoleCuts::from_stored("admin=9,pool:ml=17").unwrap(),
+            expires_at: at(100),
+        };
+        let published = rule(&row);
+        assert_eq!(
+            published.drop_roles,
+            BTreeMap::from([("admin".to_owned(), 9), ("pool:ml".to_owned(), 17)])
+        );
+        assert_eq!((published.void_before, published.expires_at), (3, 100));
     }
 }

@@ -5,13 +5,14 @@
 use crate::store::list::{self, Change, SubjectRow};
 use crate::store::{StoreError, Tx, tokens};
 
-use super::entries::{format_drop_roles, parse_drop_roles};
+use crate::rules::roles::{Role, RoleCuts};
+use crate::times::UnixTime;
 
 /// What to cut off.
 #[derive(Debug, Clone, Copy)]
 pub enum CutOff<'a> {
     /// Tokens issued so far lose this role.
-    Role(&'a str),
+    Role(&'a Role),
     /// Tokens issued so far are void.
     All,
 }
@@ -21,33 +22,31 @@ pub enum CutOff<'a> {
 pub async fn cut_off(
     tx: &mut Tx,
     subject: &str,
-    now: i64,
-    max_ttl: i64,
+    now: UnixTime,
+    max_ttl: u64,
     cuts: &[CutOff<'_>],
-) -> Result<i64, StoreError> {
+) -> Result<UnixTime, StoreError> {
     let current = list::rule(tx, subject)
         .await?
         .filter(|r| r.expires_at > now);
     let (mut void_before, mut drops, mut expires_at) = match &current {
-        Some(r) => (r.void_before, parse_drop_roles(&r.drop_roles), r.expires_at),
-        None => (0, Default::default(), 0),
+        Some(r) => (r.void_before, r.drop_roles.clone(), r.expires_at),
+        None => (UnixTime::EPOCH, RoleCuts::default(), UnixTime::EPOCH),
     };
-    let at = (now + 1) as u64;
     for cut in cuts {
         match cut {
-            CutOff::Role(role) => {
-                let before = drops.entry((*role).to_owned()).or_insert(0);
-                *before = (*before).max(at);
-            }
-            CutOff::All => void_before = void_before.max(now + 1),
+            CutOff::Role(role) => drops.cut((*role).clone(), now.plus(1)),
+            CutOff::All => void_before = void_before.max(now.plus(1)),
         }
     }
-    let latest = tokens::latest_expiry(tx, subject).await?.unwrap_or(0);
-    expires_at = expires_at.max(now + max_ttl).max(latest);
+    let latest = tokens::latest_expiry(tx, subject)
+        .await?
+        .unwrap_or(UnixTime::EPOCH);
+    expires_at = expires_at.max(now.plus(max_ttl)).max(latest);
     let row = SubjectRow {
         subject: subject.to_owned(),
         void_before,
-        drop_roles: format_drop_roles(&drops),
+        drop_roles: drops,
         expires_at,
     };
     list::put_rule(tx, &row).await?;
@@ -59,16 +58,13 @@ pub async fn cut_off(
 pub async fn cover(
     tx: &mut Tx,
     subject: &str,
-    issued_at: i64,
-    until: i64,
-) -> Result<Option<i64>, StoreError> {
+    issued_at: UnixTime,
+    until: UnixTime,
+) -> Result<Option<UnixTime>, StoreError> {
     let Some(mut r) = list::rule(tx, subject).await? else {
         return Ok(None);
     };
-    let affects = issued_at < r.void_before
-        || parse_drop_roles(&r.drop_roles)
-            .values()
-            .any(|b| (issued_at as u64) < *b);
+    let affects = issued_at < r.void_before || r.drop_roles.affects(issued_at);
     if !affects || r.expires_at >= until {
         return Ok(None);
     }
@@ -78,9 +74,9 @@ pub async fn cover(
 }
 
 /// Convenience: the [`Change`] for a subject rule.
-pub fn change(subject: &str, expires_at: i64) -> Change<'_> {
+pub fn change(subject: &str, expires_at: UnixTime) -> Change<'_> {
     Change::Subject {
         name: subject,
-        expires_at,
+        expires_at: expires_at.as_secs(),
     }
 }

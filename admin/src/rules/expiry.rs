@@ -3,7 +3,7 @@
 use tollgate_shared::ErrorCode;
 
 use super::Refusal;
-use crate::times::{parse_time, rfc3339};
+use crate::times::UnixTime;
 
 /// An expiry as asked for: at most one of the two may be given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,10 +25,10 @@ impl Requested<'_> {
 /// later than `latest`.
 pub fn resolve(
     req: Requested<'_>,
-    now: i64,
+    now: UnixTime,
     default_ttl: u64,
-    latest: i64,
-) -> Result<i64, Refusal> {
+    latest: UnixTime,
+) -> Result<UnixTime, Refusal> {
     let at = match (req.expires_at, req.ttl_seconds) {
         (Some(_), Some(_)) => {
             return Err(Refusal::new(
@@ -36,20 +36,16 @@ pub fn resolve(
                 "give expires_at or ttl_seconds, not both",
             ));
         }
-        (Some(text), None) => {
-            parse_time(text).map_err(|e| Refusal::new(ErrorCode::InvalidExpiry, e.to_string()))?
-        }
+        (Some(text), None) => UnixTime::parse(text)
+            .map_err(|e| Refusal::new(ErrorCode::InvalidExpiry, e.to_string()))?,
         (None, Some(0)) => {
             return Err(Refusal::new(
                 ErrorCode::InvalidExpiry,
                 "ttl_seconds must be positive",
             ));
         }
-        (None, Some(ttl)) => i64::try_from(ttl)
-            .ok()
-            .and_then(|t| now.checked_add(t))
-            .unwrap_or(i64::MAX),
-        (None, None) => now.saturating_add(default_ttl as i64),
+        (None, Some(ttl)) => now.plus(ttl),
+        (None, None) => now.plus(default_ttl),
     };
     if at <= now {
         return Err(Refusal::new(
@@ -64,12 +60,12 @@ pub fn resolve(
 }
 
 /// The refusal of an expiry later than `latest`.
-pub fn too_far(latest: i64) -> Refusal {
+pub fn too_far(latest: UnixTime) -> Refusal {
     Refusal::new(
         ErrorCode::ExpiryTooFar,
         format!(
             "the expiry is beyond the maximum lifetime (latest allowed: {})",
-            rfc3339(latest)
+            latest.rfc3339()
         ),
     )
 }
@@ -87,11 +83,14 @@ mod tests {
 
     #[test]
     fn expiries() {
-        let now = 1_000_000;
-        let max = now + 90 * 86_400;
-        let code = |r: Result<i64, Refusal>| r.unwrap_err().code;
-        assert_eq!(resolve(at(None, None), now, 3600, max), Ok(now + 3600));
-        assert_eq!(resolve(at(None, Some(60)), now, 3600, max), Ok(now + 60));
+        let now = UnixTime::from_secs(1_000_000);
+        let max = now.plus(90 * 86_400);
+        let code = |r: Result<UnixTime, Refusal>| r.unwrap_err().code;
+        assert_eq!(resolve(at(None, None), now, 3600, max), Ok(now.plus(3600)));
+        assert_eq!(
+            resolve(at(None, Some(60)), now, 3600, max),
+            Ok(now.plus(60))
+        );
         assert_eq!(
             code(resolve(at(None, Some(0)), now, 3600, max)),
             ErrorCode::InvalidExpiry
@@ -114,7 +113,7 @@ mod tests {
         );
         assert_eq!(
             resolve(at(Some("1970-01-13T13:46:40Z"), None), now, 3600, max),
-            Ok(1_086_400)
+            Ok(UnixTime::from_secs(1_086_400))
         );
     }
 }

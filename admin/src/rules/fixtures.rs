@@ -4,11 +4,13 @@ use tollgate_shared::Kind;
 
 use crate::auth::Caller;
 use crate::revocation::entries::ListKind;
+use crate::rules::roles::Roles;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
+use crate::times::UnixTime;
 
 /// The time every fixture is made at.
-pub const NOW: i64 = 1_800_000_000;
+pub const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 /// A caller `user` using a personal token with `roles`.
 pub fn caller(user: &str, roles: &[&str]) -> Caller {
@@ -17,9 +19,9 @@ pub fn caller(user: &str, roles: &[&str]) -> Caller {
         token_id: "00".repeat(16),
         token_name: "t".to_owned(),
         kind: Kind::Personal,
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-        issued_at: NOW - 3600,
-        expires_at: NOW + 86_400,
+        roles: Roles::parse(roles, 16).expect("fixture roles"),
+        issued_at: NOW.minus(3600),
+        expires_at: NOW.plus(86_400),
         service_account: false,
         owner_version: 1,
     }
@@ -30,13 +32,13 @@ pub fn user(name: &str, roles: &[&str], manager: Option<&str>) -> UserRow {
     UserRow {
         name: name.to_owned(),
         password_hash: manager.is_none().then(|| "hash".to_owned()),
-        roles: roles.join(","),
+        roles: Roles::parse(roles, 16).expect("fixture roles"),
         active: true,
         service_account: manager.is_some(),
         manager: manager.map(str::to_owned),
-        void_before: 0,
-        created_at: NOW - 86_400,
-        updated_at: NOW - 86_400,
+        void_before: UnixTime::EPOCH,
+        created_at: NOW.minus(86_400),
+        updated_at: NOW.minus(86_400),
         deactivated_by_admin: false,
     }
 }
@@ -50,11 +52,11 @@ pub fn token(owner: &str, roles: &[&str]) -> TokenRow {
         name: "ci".to_owned(),
         description: String::new(),
         kind: Kind::Personal,
-        roles: roles.join(","),
+        roles: Roles::parse(roles, 16).expect("fixture roles"),
         created_by: owner.to_owned(),
-        issued_at: NOW - 3600,
-        signed_expires_at: NOW + 30 * 86_400,
-        expires_at: NOW + 30 * 86_400,
+        issued_at: NOW.minus(3600),
+        signed_expires_at: NOW.plus(30 * 86_400),
+        expires_at: NOW.plus(30 * 86_400),
         enabled: true,
         revoked_at: None,
         revoked_by: None,

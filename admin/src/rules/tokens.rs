@@ -4,14 +4,14 @@
 use tollgate_shared::{ErrorCode, Kind};
 
 use super::expiry::{self, Requested};
-use super::{Refusal, roles, text};
+use super::roles::{self, Roles};
+use super::{Refusal, text};
 use crate::auth::Caller;
 use crate::config::{PersonalTokens, Settings};
-use crate::revocation::entries::parse_drop_roles;
 use crate::store::list::SubjectRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
-use crate::times::rfc3339;
+use crate::times::UnixTime;
 
 /// Longest grace period for a regenerated token's predecessor.
 pub const MAX_GRACE_SECONDS: u64 = 7 * 86_400;
@@ -71,12 +71,11 @@ pub fn may_manage(caller: &Caller, owner: &UserRow) -> bool {
 
 /// The roles `caller` may put on a token of `owner`: the owner's roles, and for anyone but an
 /// admin acting for another user, only those the caller's own token carries.
-pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Vec<String> {
-    let held = owner.role_list();
+pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Roles {
     if caller.is_admin() && owner.name != caller.user {
-        held
+        owner.roles.clone()
     } else {
-        roles::intersect(&held, &caller.roles)
+        owner.roles.intersection(&caller.roles)
     }
 }
 
@@ -84,13 +83,8 @@ pub fn grantable_roles(caller: &Caller, owner: &UserRow) -> Vec<String> {
 /// same second (`rule` is the owner's published rule). Tokens carry whole seconds, so a cut-off
 /// made at `T` covers every token issued in `T`, even one minted just after it: such a token
 /// must wait for the next second instead of being void, or short of a role, from birth.
-pub fn cut_this_second(rule: Option<&SubjectRow>, now: i64) -> bool {
-    rule.is_some_and(|r| {
-        r.void_before > now
-            || parse_drop_roles(&r.drop_roles)
-                .values()
-                .any(|before| *before as i64 > now)
-    })
+pub fn cut_this_second(rule: Option<&SubjectRow>, now: UnixTime) -> bool {
+    rule.is_some_and(|r| r.void_before > now || r.drop_roles.affects(now))
 }
 
 /// True if `row` was issued before its owner's last deactivation: the token is void (the list
@@ -104,10 +98,10 @@ pub fn voided(row: &TokenRow, owner: Option<&UserRow>) -> bool {
 pub struct Mint {
     pub owner: String,
     pub kind: Kind,
-    pub roles: Vec<String>,
+    pub roles: Roles,
     pub name: String,
     pub description: String,
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
 }
 
 /// `POST /api/v1/tokens` as asked.
@@ -127,8 +121,8 @@ pub struct NewToken<'a> {
 pub struct CheckedNew {
     pub name: String,
     pub description: String,
-    pub expires_at: i64,
-    pub roles: Option<Vec<String>>,
+    pub expires_at: UnixTime,
+    pub roles: Option<Roles>,
     pub owner: String,
 }
 
@@ -137,16 +131,16 @@ pub struct CheckedNew {
 pub fn check_new(
     caller: &Caller,
     req: &NewToken<'_>,
-    now: i64,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<CheckedNew, Refusal> {
     let name = text::check_name(req.name)?;
     let description = text::check_description(req.description.unwrap_or(""))?;
-    let latest = now.saturating_add(limits.max_ttl as i64);
+    let latest = now.plus(limits.max_ttl);
     let expires_at = expiry::resolve(req.expiry, now, limits.default_ttl, latest)?;
     let roles = req
         .roles
-        .map(|r| roles::normalize(r, tollgate_shared::token::MAX_ROLES))
+        .map(|r| Roles::parse(r, tollgate_shared::token::MAX_ROLES))
         .transpose()?;
     let owner = req.owner.unwrap_or(&caller.user).to_owned();
     let allowed = if owner == caller.user {
@@ -190,7 +184,7 @@ pub fn decide_create(
     caller: &Caller,
     req: CheckedNew,
     owner: Owner<'_>,
-    now: i64,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<Mint, Refusal> {
     let (grantable, kind) = match owner {
@@ -234,14 +228,11 @@ fn inactive() -> Refusal {
 
 /// `wanted` if every role in it is grantable; if nothing is asked, every grantable role but
 /// `admin`, which a token carries only when asked for by name (least privilege).
-fn granted(wanted: Option<Vec<String>>, grantable: Vec<String>) -> Result<Vec<String>, Refusal> {
+fn granted(wanted: Option<Roles>, grantable: Roles) -> Result<Roles, Refusal> {
     let Some(wanted) = wanted else {
-        return Ok(grantable
-            .into_iter()
-            .filter(|r| r != roles::ADMIN)
-            .collect());
+        return Ok(grantable.without(roles::ADMIN));
     };
-    match roles::first_missing(&wanted, &grantable) {
+    match wanted.first_missing(&grantable) {
         Some(missing) => Err(Refusal::new(
             ErrorCode::RoleNotHeld,
             format!("role {missing:?} cannot be granted by you to this token"),
@@ -256,11 +247,12 @@ fn granted(wanted: Option<Vec<String>>, grantable: Vec<String>) -> Result<Vec<St
 /// logout and a password reset.
 pub fn within_session(
     caller: &Caller,
-    expires_at: i64,
-    now: i64,
+    expires_at: UnixTime,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<(), Refusal> {
-    let fresh = now.saturating_sub(caller.issued_at) <= limits.reauth_window as i64;
+    let fresh = now.seconds_since(caller.issued_at)
+        <= i64::try_from(limits.reauth_window).unwrap_or(i64::MAX);
     if caller.kind != Kind::Session || expires_at <= caller.expires_at || fresh {
         return Ok(());
     }
@@ -269,7 +261,7 @@ pub fn within_session(
         format!(
             "this token would outlive the session it is made with (which ends {}); log in again \
              to make it, or ask for an expiry no later than that",
-            rfc3339(caller.expires_at)
+            caller.expires_at
         ),
     ))
 }
@@ -300,7 +292,7 @@ pub struct Edited {
     /// What changed, in words, for the audit log.
     pub changes: Vec<String>,
     /// The new expiry, when an admin extended it.
-    pub extended_to: Option<i64>,
+    pub extended_to: Option<UnixTime>,
 }
 
 /// Decides an edit of `row`: owners (and managers) shorten, only admins extend (up to the
@@ -311,7 +303,7 @@ pub fn decide_edit(
     owner: Option<&UserRow>,
     edit: &TokenEdit<'_>,
     description: Option<String>,
-    now: i64,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<Edited, Refusal> {
     if row.revoked_at.is_some() || voided(row, owner) {
@@ -324,14 +316,14 @@ pub fn decide_edit(
     let mut changes = Vec::new();
     let mut extended_to = None;
     if edit.expiry.is_given() {
-        let at = expiry::resolve(edit.expiry, now, 0, i64::MAX)?;
+        let at = expiry::resolve(edit.expiry, now, 0, UnixTime::MAX)?;
         if at > row.expires_at && !caller.is_admin() {
             return Err(Refusal::new(
                 ErrorCode::CannotExtend,
                 "only admins may extend a token's expiry",
             ));
         }
-        let latest = row.issued_at.saturating_add(limits.max_ttl as i64);
+        let latest = row.issued_at.plus(limits.max_ttl);
         if at > latest {
             return Err(expiry::too_far(latest));
         }
@@ -339,7 +331,7 @@ pub fn decide_edit(
             extended_to = Some(at);
         }
         row.expires_at = at;
-        changes.push(format!("expires_at {}", rfc3339(at)));
+        changes.push(format!("expires_at {at}"));
     }
     if let Some(d) = description {
         row.description = d;
@@ -374,7 +366,7 @@ pub fn decide_revoke(
     caller: &Caller,
     row: &TokenRow,
     owner: Option<&UserRow>,
-    now: i64,
+    now: UnixTime,
 ) -> Result<(TokenRow, &'static str), Refusal> {
     if row.revoked_by_now(now) || voided(row, owner) {
         return Err(Refusal::new(
@@ -397,7 +389,7 @@ pub fn decide_revoke(
 
 /// Decides a deletion: the token is revoked at once (if it was not) and its record hidden.
 /// Returns the row and whether the token was still valid.
-pub fn decide_delete(caller: &Caller, row: &TokenRow, now: i64) -> (TokenRow, bool) {
+pub fn decide_delete(caller: &Caller, row: &TokenRow, now: UnixTime) -> (TokenRow, bool) {
     let was_valid = !row.revoked_by_now(now);
     let mut row = row.clone();
     row.deleted_at = Some(now);
@@ -441,7 +433,7 @@ pub fn decide_regenerate(
     old: &TokenRow,
     owner: Option<&UserRow>,
     asked: Requested<'_>,
-    now: i64,
+    now: UnixTime,
     limits: &Limits,
 ) -> Result<Mint, Refusal> {
     if old.revoked_at.is_some() || voided(old, owner) {
@@ -473,20 +465,19 @@ pub fn decide_regenerate(
             "regenerating others' tokens needs the token_creator or admin role",
         ));
     }
-    let max_ttl = limits.max_ttl as i64;
-    let cap = old.expires_at.min(now.saturating_add(max_ttl));
+    let cap = old.expires_at.min(now.plus(limits.max_ttl));
     let latest = if caller.is_admin() {
-        now.saturating_add(max_ttl)
+        now.plus(limits.max_ttl)
     } else {
         cap
     };
-    let remaining = (cap - now).max(1) as u64;
+    let remaining = cap.seconds_since(now).max(1).unsigned_abs();
     let expires_at = expiry::resolve(asked, now, remaining, latest)?;
     let owner = owner.ok_or_else(|| Refusal::not_found("no such token"))?;
     if !owner.active {
         return Err(inactive());
     }
-    let roles = granted(Some(old.role_list()), grantable_roles(caller, owner))?;
+    let roles = granted(Some(old.roles.clone()), grantable_roles(caller, owner))?;
     within_session(caller, expires_at, now, limits)?;
     Ok(Mint {
         owner: old.owner.clone(),
@@ -499,11 +490,17 @@ pub fn decide_regenerate(
 }
 
 /// The old token once `new_id` replaces it: revoked now, or at the end of `grace` seconds.
-pub fn retire(caller: &Caller, old: &TokenRow, new_id: &str, grace: u64, now: i64) -> TokenRow {
+pub fn retire(
+    caller: &Caller,
+    old: &TokenRow,
+    new_id: &str,
+    grace: u64,
+    now: UnixTime,
+) -> TokenRow {
     let mut old = old.clone();
     old.revoked_at = Some(now);
     old.revoked_by = Some(caller.user.clone());
-    old.revoked_from = (grace > 0).then(|| now + grace as i64);
+    old.revoked_from = (grace > 0).then(|| now.plus(grace));
     old.replaced_by = Some(new_id.to_owned());
     old
 }
@@ -614,11 +611,11 @@ mod tests {
         let admin = caller("root", &["admin", "user"]);
         let ask = check_new(&admin, &new_token(None, None), NOW, &LIMITS).unwrap();
         let plan = decide_create(&admin, ask, Owner::Caller, NOW, &LIMITS).unwrap();
-        assert_eq!(plan.roles, vec!["user".to_owned()]);
+        assert_eq!(plan.roles.names(), vec!["user".to_owned()]);
         let wanted = ["admin".to_owned()];
         let ask = check_new(&admin, &new_token(None, Some(&wanted)), NOW, &LIMITS).unwrap();
         let plan = decide_create(&admin, ask, Owner::Caller, NOW, &LIMITS).unwrap();
-        assert_eq!(plan.roles, vec!["admin".to_owned()]);
+        assert_eq!(plan.roles.names(), vec!["admin".to_owned()]);
     }
 
     #[test]
@@ -627,7 +624,7 @@ mod tests {
         let mut svc = user("svc", &["deploy", "user"], Some("tc"));
         let ask = check_new(&tc, &new_token(Some("svc"), None), NOW, &LIMITS).unwrap();
         let plan = decide_create(&tc, ask, Owner::Other(Some(&svc)), NOW, &LIMITS).unwrap();
-        assert_eq!(plan.roles, vec!["user".to_owned()]);
+        assert_eq!(plan.roles.names(), vec!["user".to_owned()]);
         assert_eq!(plan.kind, Kind::Service);
         let deploy = ["deploy".to_owned()];
         let ask = check_new(&tc, &new_token(Some("svc"), Some(&deploy)), NOW, &LIMITS).unwrap();
@@ -658,15 +655,15 @@ mod tests {
     fn a_stale_session_cannot_mint_past_its_own_end() {
         let mut session = caller("alice", &["token_creator", "user"]);
         session.kind = Kind::Session;
-        session.issued_at = NOW - 3600;
-        session.expires_at = NOW + 3600;
-        let long = session.expires_at + 1;
+        session.issued_at = NOW.minus(3600);
+        session.expires_at = NOW.plus(3600);
+        let long = session.expires_at.plus(1);
         assert_eq!(
             code(within_session(&session, long, NOW, &LIMITS)),
             ErrorCode::ReauthenticationRequired
         );
         assert!(within_session(&session, session.expires_at, NOW, &LIMITS).is_ok());
-        session.issued_at = NOW - 600;
+        session.issued_at = NOW.minus(600);
         assert!(
             within_session(&session, long, NOW, &LIMITS).is_ok(),
             "fresh"
@@ -692,7 +689,7 @@ mod tests {
             ErrorCode::CannotExtend
         );
         let edited = decide_edit(&admin, &row, None, &later, None, NOW, &LIMITS).unwrap();
-        assert_eq!(edited.extended_to, Some(NOW + 60 * 86_400));
+        assert_eq!(edited.extended_to, Some(NOW.plus(60 * 86_400)));
         let off = TokenEdit {
             enabled: Some(false),
             ..TokenEdit::default()
@@ -726,10 +723,10 @@ mod tests {
         let tc = caller("alice", &["token_creator", "user"]);
         let alice = user("alice", &["token_creator", "user"], None);
         let mut row = token("alice", &["user"]);
-        row.expires_at = NOW + 86_400; // shortened by an admin
+        row.expires_at = NOW.plus(86_400); // shortened by an admin
         let plan =
             decide_regenerate(&tc, &row, Some(&alice), Requested::default(), NOW, &LIMITS).unwrap();
-        assert_eq!(plan.expires_at, NOW + 86_400);
+        assert_eq!(plan.expires_at, NOW.plus(86_400));
         let longer = Requested {
             ttl_seconds: Some(2 * 86_400),
             ..Requested::default()
@@ -760,7 +757,7 @@ mod tests {
         let old = retire(&tc, &token("alice", &["user"]), "cd", 60, NOW);
         assert_eq!(
             (old.revoked_at, old.revoked_from),
-            (Some(NOW), Some(NOW + 60))
+            (Some(NOW), Some(NOW.plus(60)))
         );
     }
 
@@ -769,7 +766,7 @@ mod tests {
         let alice = caller("alice", &["token_creator", "user"]);
         let mut owner = user("alice", &["token_creator", "user"], None);
         let row = token("alice", &["user"]);
-        owner.void_before = row.issued_at + 1;
+        owner.void_before = row.issued_at.plus(1);
         let on = TokenEdit {
             enabled: Some(true),
             ..TokenEdit::default()
@@ -804,16 +801,19 @@ mod tests {
         let rule = |void_before, drop_roles: &str| SubjectRow {
             subject: "alice".into(),
             void_before,
-            drop_roles: drop_roles.into(),
-            expires_at: NOW + 86_400,
+            drop_roles: crate::rules::roles::RoleCuts::from_stored(drop_roles).unwrap(),
+            expires_at: NOW.plus(86_400),
         };
-        assert!(cut_this_second(Some(&rule(NOW + 1, "")), NOW));
+        assert!(cut_this_second(Some(&rule(NOW.plus(1), "")), NOW));
         assert!(cut_this_second(
-            Some(&rule(0, &format!("ml={}", NOW + 1))),
+            Some(&rule(
+                UnixTime::EPOCH,
+                &format!("ml={}", NOW.plus(1).as_secs())
+            )),
             NOW
         ));
         assert!(!cut_this_second(
-            Some(&rule(NOW, &format!("ml={NOW}"))),
+            Some(&rule(NOW, &format!("ml={}", NOW.as_secs()))),
             NOW
         ));
         assert!(!cut_this_second(None, NOW));
@@ -829,7 +829,7 @@ mod tests {
             ErrorCode::AlreadyRevoked
         );
         let in_grace = retire(&alice, &row, "cd", 60, NOW);
-        let (ended, detail) = decide_revoke(&alice, &in_grace, None, NOW + 1).unwrap();
+        let (ended, detail) = decide_revoke(&alice, &in_grace, None, NOW.plus(1)).unwrap();
         assert_eq!(
             (ended.revoked_from, detail),
             (None, "ended its grace period")

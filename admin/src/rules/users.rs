@@ -7,11 +7,11 @@
 
 use tollgate_shared::ErrorCode;
 
-use super::roles::{self, ADMIN, MAX_USER_ROLES, USER};
+use super::roles::{self, ADMIN, MAX_USER_ROLES, Roles, USER};
 use super::{Refusal, text};
 use crate::auth::Caller;
-use crate::store::join_roles;
 use crate::store::users::UserRow;
+use crate::times::UnixTime;
 
 /// True if `caller` may see `user`: admins everyone, others themselves and the accounts they
 /// manage.
@@ -35,7 +35,7 @@ pub struct NewUser<'a> {
 /// A new user's record, but for its password hash and times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPlan {
-    pub roles: Vec<String>,
+    pub roles: Roles,
     pub manager: Option<String>,
     pub active: bool,
 }
@@ -44,8 +44,10 @@ pub struct UserPlan {
 /// roles they hold, and become their manager.
 pub fn decide_create(caller: &Caller, req: &NewUser<'_>) -> Result<UserPlan, Refusal> {
     text::check_user_name(req.name)?;
-    let default = [USER.to_owned()];
-    let roles = roles::normalize(req.roles.unwrap_or(&default), MAX_USER_ROLES)?;
+    let roles = match req.roles {
+        Some(names) => Roles::parse(names, MAX_USER_ROLES)?,
+        None => Roles::parse(&[USER], MAX_USER_ROLES)?,
+    };
     roles::check_fits(req.name, &roles)?;
     match (req.password, req.service_account) {
         (Some(_), true) => return Err(password_not_allowed()),
@@ -83,8 +85,8 @@ fn password_not_allowed() -> Refusal {
     )
 }
 
-fn not_held(roles: &[String], caller: &Caller) -> Result<(), Refusal> {
-    match roles::first_missing(roles, &caller.roles) {
+fn not_held(roles: &Roles, caller: &Caller) -> Result<(), Refusal> {
+    match roles.first_missing(&caller.roles) {
         Some(missing) => Err(Refusal::new(
             ErrorCode::RoleNotHeld,
             format!("you do not hold role {missing:?}"),
@@ -108,9 +110,9 @@ pub struct UserEdit<'a> {
 /// An edit checked on its own, roles normalized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedEdit {
-    pub set: Option<Vec<String>>,
-    pub add: Option<Vec<String>>,
-    pub remove: Option<Vec<String>>,
+    pub set: Option<Roles>,
+    pub add: Option<Roles>,
+    pub remove: Option<Roles>,
     pub active: Option<bool>,
     pub service_account: Option<bool>,
     pub password: bool,
@@ -136,7 +138,7 @@ pub fn check_edit(edit: &UserEdit<'_>) -> Result<CheckedEdit, Refusal> {
             "give roles, or add_roles/remove_roles, not both",
         ));
     }
-    let norm = |r: Option<&[String]>| r.map(|r| roles::normalize(r, MAX_USER_ROLES)).transpose();
+    let norm = |r: Option<&[String]>| r.map(|r| Roles::parse(r, MAX_USER_ROLES)).transpose();
     let checked = CheckedEdit {
         set: norm(edit.roles)?,
         add: norm(edit.add_roles)?,
@@ -158,8 +160,8 @@ pub fn check_edit(edit: &UserEdit<'_>) -> Result<CheckedEdit, Refusal> {
 #[derive(Debug, Clone)]
 pub struct UserChange {
     pub user: UserRow,
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
+    pub added: Roles,
+    pub removed: Roles,
     /// Deactivated by this change: its tokens so far are void.
     pub deactivated: bool,
     pub password_changed: bool,
@@ -177,7 +179,7 @@ pub fn decide_edit(
     edit: &CheckedEdit,
     password_hash: Option<String>,
     other_active_admins: u64,
-    now: i64,
+    now: UnixTime,
 ) -> Result<UserChange, Refusal> {
     let manages = user.manager.as_deref() == Some(caller.user.as_str()) && user.service_account;
     if !caller.is_admin() {
@@ -194,18 +196,16 @@ pub fn decide_edit(
     if edit.password && stays_service_account {
         return Err(password_not_allowed());
     }
-    let old_roles = user.role_list();
-    let new_roles = new_role_set(&old_roles, edit);
+    let new_roles = new_role_set(&user.roles, edit);
     roles::check_fits(&user.name, &new_roles)?;
-    let added = minus(&new_roles, &old_roles);
-    let removed = minus(&old_roles, &new_roles);
+    let added = new_roles.difference(&user.roles);
+    let removed = user.roles.difference(&new_roles);
     if !caller.is_admin() {
         not_held(&added, caller)?;
     }
     // A service account never holds a role its manager does not hold, whoever grants it.
     if let Some(manager) = manager.filter(|_| stays_service_account) {
-        let held = manager.role_list();
-        if let Some(missing) = roles::first_missing(&added, &held) {
+        if let Some(missing) = added.first_missing(&manager.roles) {
             return Err(Refusal::new(
                 ErrorCode::RoleNotHeld,
                 format!(
@@ -216,7 +216,7 @@ pub fn decide_edit(
         }
     }
     let deactivated = user.active && edit.active == Some(false);
-    let loses_admin = user.has_role(ADMIN) && (removed.iter().any(|r| r == ADMIN) || deactivated);
+    let loses_admin = user.roles.contains(ADMIN) && (removed.contains(ADMIN) || deactivated);
     if loses_admin && other_active_admins == 0 {
         return Err(Refusal::new(
             ErrorCode::LastAdmin,
@@ -261,7 +261,7 @@ pub fn decide_edit(
             details.push(if active { "activated" } else { "deactivated" }.to_owned());
         }
         if deactivated {
-            user.void_before = now + 1;
+            user.void_before = now.plus(1);
             user.deactivated_by_admin = caller.is_admin();
         }
         if active {
@@ -269,7 +269,7 @@ pub fn decide_edit(
         }
         user.active = active;
     }
-    user.roles = join_roles(&new_roles);
+    user.roles = new_roles;
     user.updated_at = now;
     Ok(UserChange {
         user,
@@ -281,24 +281,18 @@ pub fn decide_edit(
     })
 }
 
-fn new_role_set(old: &[String], edit: &CheckedEdit) -> Vec<String> {
-    let mut roles = match &edit.set {
-        Some(set) => set.clone(),
-        None => {
-            let mut r = old.to_vec();
-            r.extend(edit.add.iter().flatten().cloned());
-            let remove = edit.remove.as_deref().unwrap_or_default();
-            r.retain(|x| !remove.contains(x));
-            r
-        }
-    };
-    roles.sort();
-    roles.dedup();
-    roles
-}
-
-fn minus(a: &[String], b: &[String]) -> Vec<String> {
-    a.iter().filter(|r| !b.contains(r)).cloned().collect()
+fn new_role_set(old: &Roles, edit: &CheckedEdit) -> Roles {
+    if let Some(set) = &edit.set {
+        return set.clone();
+    }
+    let added = edit
+        .add
+        .as_ref()
+        .map_or_else(|| old.clone(), |add| old.union(add));
+    match &edit.remove {
+        Some(remove) => added.difference(remove),
+        None => added,
+    }
 }
 
 /// What a manager lost, to pass on to the service accounts it manages.
@@ -309,28 +303,23 @@ pub struct Loss {
     /// By an admin (then only an admin re-activates the accounts it reaches).
     pub by_admin: bool,
     /// Roles the manager lost.
-    pub roles: Vec<String>,
+    pub roles: Roles,
 }
 
 /// What a manager's `loss` does to one `account` it manages: the account never keeps a role its
 /// manager lost, nor stays active once its manager is deactivated. `None` if it changes nothing;
 /// otherwise the account as changed and the loss to pass on to the accounts it manages.
-pub fn pass_on(account: &UserRow, loss: &Loss, now: i64) -> Option<(UserRow, Loss)> {
-    let held = account.role_list();
-    let dropped: Vec<String> = held
-        .iter()
-        .filter(|r| loss.roles.contains(r))
-        .cloned()
-        .collect();
+pub fn pass_on(account: &UserRow, loss: &Loss, now: UnixTime) -> Option<(UserRow, Loss)> {
+    let dropped = account.roles.intersection(&loss.roles);
     let deactivate = loss.deactivated && account.active;
     if dropped.is_empty() && !deactivate {
         return None;
     }
     let mut account = account.clone();
-    account.roles = join_roles(&minus(&held, &dropped));
+    account.roles = account.roles.difference(&dropped);
     if deactivate {
         account.active = false;
-        account.void_before = now + 1;
+        account.void_before = now.plus(1);
         account.deactivated_by_admin = loss.by_admin;
     }
     account.updated_at = now;
@@ -465,20 +454,20 @@ mod tests {
         let loss = Loss {
             deactivated: false,
             by_admin: true,
-            roles: v(&["deploy"]),
+            roles: Roles::parse(&["deploy"], 16).unwrap(),
         };
         let (svc2, passed) = pass_on(&svc, &loss, NOW).unwrap();
-        assert_eq!(svc2.role_list(), v(&["user"]));
+        assert_eq!(svc2.roles.names(), v(&["user"]));
         assert!(svc2.active);
-        assert_eq!(passed.roles, v(&["deploy"]));
+        assert_eq!(passed.roles.names(), v(&["deploy"]));
         assert!(pass_on(&svc2, &loss, NOW).is_none(), "nothing left to lose");
         let gone = Loss {
             deactivated: true,
             by_admin: true,
-            roles: vec![],
+            roles: Roles::default(),
         };
         let (off, passed) = pass_on(&svc, &gone, NOW).unwrap();
-        assert!(!off.active && off.deactivated_by_admin && off.void_before == NOW + 1);
+        assert!(!off.active && off.deactivated_by_admin && off.void_before == NOW.plus(1));
         assert!(passed.deactivated);
     }
 }

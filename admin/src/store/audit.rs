@@ -3,6 +3,7 @@
 use sqlx::AssertSqlSafe;
 
 use super::{Arg, Args, Store, StoreError, Tx};
+use crate::times::UnixTime;
 
 /// What an event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl Outcome {
 /// An event to append.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
-    pub at: i64,
+    pub at: UnixTime,
     /// Who acted (`None`: nobody authenticated).
     pub actor: Option<&'a str>,
     /// What was done.
@@ -98,7 +99,7 @@ pub struct NewEvent<'a> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
-    pub at: i64,
+    pub at: UnixTime,
     pub actor: Option<String>,
     pub action: String,
     pub target: Option<String>,

@@ -8,6 +8,8 @@
 
 use super::{Store, StoreError, Tx};
 use crate::revocation::entries::ListKind;
+use crate::rules::roles::RoleCuts;
+use crate::times::UnixTime;
 
 /// Something whose list entry changed in a version.
 #[derive(Debug, Clone, Copy)]
@@ -148,13 +150,14 @@ pub async fn expiring_tokens(tx: &mut Tx, lo: i64, hi: i64) -> Result<Vec<String
     .await)?)
 }
 
-/// A subject's rule as stored; `drop_roles` is `role=before,...`.
+/// A subject's rule as stored; `drop_roles` is stored as `role=before,...`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SubjectRow {
     pub subject: String,
-    pub void_before: i64,
-    pub drop_roles: String,
-    pub expires_at: i64,
+    pub void_before: UnixTime,
+    #[sqlx(try_from = "String")]
+    pub drop_roles: RoleCuts,
+    pub expires_at: UnixTime,
 }
 
 /// The rule for `subject`.
@@ -176,7 +179,7 @@ pub async fn put_rule(tx: &mut Tx, r: &SubjectRow) -> Result<(), StoreError> {
     )
     .bind(&r.subject)
     .bind(r.void_before)
-    .bind(&r.drop_roles)
+    .bind(r.drop_roles.to_stored())
     .bind(r.expires_at)
     .execute(&mut *c)
     .await.map(|r| r.rows_affected())
@@ -197,12 +200,39 @@ pub async fn live_rules(tx: &mut Tx, cutoff: i64) -> Result<Vec<SubjectRow>, Sto
 }
 
 /// A subject changed in a range of versions, with its rule now (`None` fields: no rule).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ChangedSubject {
     pub name: String,
-    pub void_before: Option<i64>,
-    pub drop_roles: Option<String>,
-    pub expires_at: Option<i64>,
+    pub void_before: Option<UnixTime>,
+    pub drop_roles: Option<RoleCuts>,
+    pub expires_at: Option<UnixTime>,
+}
+
+/// [`ChangedSubject`] as read, before its cut-offs are parsed.
+#[derive(sqlx::FromRow)]
+struct ChangedSubjectRow {
+    name: String,
+    void_before: Option<UnixTime>,
+    drop_roles: Option<String>,
+    expires_at: Option<UnixTime>,
+}
+
+impl TryFrom<ChangedSubjectRow> for ChangedSubject {
+    type Error = StoreError;
+
+    fn try_from(row: ChangedSubjectRow) -> Result<Self, StoreError> {
+        let drop_roles = row
+            .drop_roles
+            .map(|text| RoleCuts::from_stored(&text))
+            .transpose()
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+        Ok(ChangedSubject {
+            name: row.name,
+            void_before: row.void_before,
+            drop_roles,
+            expires_at: row.expires_at,
+        })
+    }
 }
 
 /// Subjects changed in versions `after < sequence <= upto` (may repeat).
@@ -211,7 +241,7 @@ pub async fn changed_subjects(
     after: i64,
     upto: i64,
 ) -> Result<Vec<ChangedSubject>, StoreError> {
-    Ok(on_tx!(tx, |c| sqlx::query_as::<_, ChangedSubject>(
+    let rows = on_tx!(tx, |c| sqlx::query_as::<_, ChangedSubjectRow>(
         "SELECT c.subject AS name, r.void_before, r.drop_roles, r.expires_at
          FROM list_changes c LEFT JOIN subject_rules r ON r.subject = c.subject
          WHERE c.sequence > $1 AND c.sequence <= $2 AND c.subject IS NOT NULL"
@@ -219,7 +249,8 @@ pub async fn changed_subjects(
     .bind(after)
     .bind(upto)
     .fetch_all(&mut *c)
-    .await)?)
+    .await)?;
+    rows.into_iter().map(ChangedSubject::try_from).collect()
 }
 
 /// Rules that expire in `(lo, hi]`.

@@ -244,23 +244,6 @@ impl Tx {
     }
 }
 
-/// Joins roles into the stored form (ascending, comma-separated).
-pub fn join_roles(roles: &[String]) -> String {
-    let mut sorted: Vec<&str> = roles.iter().map(String::as_str).collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    sorted.join(",")
-}
-
-/// Splits the stored form of roles.
-pub fn split_roles(roles: &str) -> Vec<String> {
-    roles
-        .split(',')
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// `$first, $first+1, ...` for `n` bind parameters.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
@@ -296,11 +279,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roles_round_trip_sorted() {
-        let joined = join_roles(&["user".into(), "admin".into(), "user".into()]);
-        assert_eq!(joined, "admin,user");
-        assert_eq!(split_roles(&joined), ["admin", "user"]);
-        assert!(split_roles("").is_empty());
+    fn placeholders_count_up() {
         assert_eq!(placeholders(2, 3), "$2, $3, $4");
     }
 }

@@ -5,7 +5,9 @@ use tollgate_shared::Kind;
 
 use crate::revocation::entries::ListKind;
 
-use super::{Arg, Args, Store, StoreError, Tx, placeholders, split_roles};
+use super::{Arg, Args, Store, StoreError, Tx, placeholders};
+use crate::rules::roles::Roles;
+use crate::times::UnixTime;
 
 /// One token as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -20,21 +22,22 @@ pub struct TokenRow {
     /// Stored as `session`, `personal` or `service`.
     #[sqlx(try_from = "String")]
     pub kind: Kind,
-    /// Ascending, comma-separated.
-    pub roles: String,
+    /// Stored ascending, comma-separated.
+    #[sqlx(try_from = "String")]
+    pub roles: Roles,
     pub created_by: String,
-    pub issued_at: i64,
+    pub issued_at: UnixTime,
     /// The expiry signed into the token.
-    pub signed_expires_at: i64,
+    pub signed_expires_at: UnixTime,
     /// The expiry in force (differs from the signed one after an edit).
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
     pub enabled: bool,
-    pub revoked_at: Option<i64>,
+    pub revoked_at: Option<UnixTime>,
     pub revoked_by: Option<String>,
     /// For a token regenerated with grace: when the refusal starts. `None`: at `revoked_at`.
-    pub revoked_from: Option<i64>,
-    pub deleted_at: Option<i64>,
-    pub last_used_at: Option<i64>,
+    pub revoked_from: Option<UnixTime>,
+    pub deleted_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
     pub replaces: Option<String>,
     pub replaced_by: Option<String>,
     /// The token's revocation-list entry; see [`crate::revocation::entries`].
@@ -46,13 +49,8 @@ pub struct TokenRow {
 }
 
 impl TokenRow {
-    /// The roles, ascending.
-    pub fn role_list(&self) -> Vec<String> {
-        split_roles(&self.roles)
-    }
-
     /// True if a revocation is in force at `now` (immediately, or once a grace period ended).
-    pub fn revoked_by_now(&self, now: i64) -> bool {
+    pub fn revoked_by_now(&self, now: UnixTime) -> bool {
         self.revoked_at.is_some() && self.revoked_from.is_none_or(|from| now >= from)
     }
 }
@@ -88,6 +86,8 @@ where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    UnixTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<UnixTime>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     q.bind(t.id.clone())
@@ -95,7 +95,7 @@ where
         .bind(t.name.clone())
         .bind(t.description.clone())
         .bind(t.kind.as_str().to_owned())
-        .bind(t.roles.clone())
+        .bind(t.roles.to_stored())
         .bind(t.created_by.clone())
         .bind(t.issued_at)
         .bind(t.signed_expires_at)
@@ -176,7 +176,7 @@ pub async fn update(tx: &mut Tx, t: &TokenRow) -> Result<(), StoreError> {
     )
     .bind(&t.id)
     .bind(&t.description)
-    .bind(&t.roles)
+    .bind(t.roles.to_stored())
     .bind(t.expires_at)
     .bind(t.enabled)
     .bind(t.revoked_at)
@@ -261,9 +261,9 @@ pub async fn of_owner_for_update(tx: &mut Tx, owner: &str) -> Result<Vec<TokenRo
 }
 
 /// The latest expiry (signed or in force) among `owner`'s tokens.
-pub async fn latest_expiry(tx: &mut Tx, owner: &str) -> Result<Option<i64>, StoreError> {
+pub async fn latest_expiry(tx: &mut Tx, owner: &str) -> Result<Option<UnixTime>, StoreError> {
     Ok(on_tx!(tx, |c| {
-        sqlx::query_scalar::<_, Option<i64>>(
+        sqlx::query_scalar::<_, Option<UnixTime>>(
         "SELECT MAX(CASE WHEN expires_at > signed_expires_at THEN expires_at ELSE signed_expires_at END)
          FROM tokens WHERE owner = $1"
     )
@@ -357,16 +357,17 @@ pub struct AuthRow {
     pub name: String,
     #[sqlx(try_from = "String")]
     pub kind: Kind,
-    pub roles: String,
-    pub issued_at: i64,
-    pub expires_at: i64,
+    #[sqlx(try_from = "String")]
+    pub roles: Roles,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
     pub enabled: bool,
-    pub revoked_at: Option<i64>,
-    pub revoked_from: Option<i64>,
-    pub deleted_at: Option<i64>,
-    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<UnixTime>,
+    pub revoked_from: Option<UnixTime>,
+    pub deleted_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
     pub owner_active: bool,
-    pub owner_void_before: i64,
+    pub owner_void_before: UnixTime,
     pub owner_service_account: bool,
     pub owner_version: i64,
 }
@@ -387,7 +388,7 @@ pub async fn auth_lookup(store: &Store, id: &str) -> Result<Option<AuthRow>, Sto
 }
 
 /// Records that the token `id` was used at `now`.
-pub async fn touch(store: &Store, id: &str, now: i64) -> Result<(), StoreError> {
+pub async fn touch(store: &Store, id: &str, now: UnixTime) -> Result<(), StoreError> {
     let mut tx = store.write().await?;
     on_tx!(&mut tx, |c| sqlx::query(
         "UPDATE tokens SET last_used_at = $2 WHERE id = $1"

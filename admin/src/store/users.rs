@@ -1,6 +1,8 @@
 //! Users and service accounts.
 
-use super::{Store, StoreError, Tx, split_roles};
+use super::{Store, StoreError, Tx};
+use crate::rules::roles::Roles;
+use crate::times::UnixTime;
 
 /// One user or service account as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -8,29 +10,19 @@ pub struct UserRow {
     pub name: String,
     /// Argon2id PHC string; `None` for service accounts.
     pub password_hash: Option<String>,
-    pub roles: String,
+    /// Stored ascending, comma-separated.
+    #[sqlx(try_from = "String")]
+    pub roles: Roles,
     pub active: bool,
     pub service_account: bool,
     /// For a service account created by a non-admin: the user who manages it.
     pub manager: Option<String>,
     /// Tokens of this user issued before this instant are void (set on deactivation).
-    pub void_before: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub void_before: UnixTime,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
     /// Deactivated by an admin: only an admin may re-activate it.
     pub deactivated_by_admin: bool,
-}
-
-impl UserRow {
-    /// The roles, ascending.
-    pub fn role_list(&self) -> Vec<String> {
-        split_roles(&self.roles)
-    }
-
-    /// True if the user holds `role`.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.split(',').any(|r| r == role)
-    }
 }
 
 /// Inserts a user; [`StoreError::Duplicate`] if the name is taken.
@@ -42,7 +34,7 @@ pub async fn insert(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     )
     .bind(&u.name)
     .bind(&u.password_hash)
-    .bind(&u.roles)
+    .bind(u.roles.to_stored())
     .bind(u.active)
     .bind(u.service_account)
     .bind(&u.manager)
@@ -118,7 +110,7 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
     )
     .bind(&u.name)
     .bind(&u.password_hash)
-    .bind(&u.roles)
+    .bind(u.roles.to_stored())
     .bind(u.active)
     .bind(u.service_account)
     .bind(u.void_before)
