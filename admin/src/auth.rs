@@ -192,6 +192,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
             }
         });
     }
+    crate::logging::note_caller(&row.owner);
     Ok(Caller {
         user: row.owner,
         token_id: row.id,

@@ -20,6 +20,8 @@
 //! | `TOLLGATE_LOGIN_ATTEMPTS` | `10` | login attempts per username (counted before the password is checked; a success clears them) before logins for it answer 429 |
 //! | `TOLLGATE_LOGIN_SOURCE_ATTEMPTS` | `100` | failed login attempts per source address before logins from it answer 429 |
 //! | `TOLLGATE_LOGIN_WINDOW` | `15m` | the window those attempts are counted in (per replica) |
+//! | `TOLLGATE_LOG_FORMAT` | `text` | `json` writes one JSON object per log line, for machines (fields in [`crate::logging`]) |
+//! | `TOLLGATE_LOG` | `info,sqlx=warn` | which log lines to write (`RUST_LOG` syntax; `RUST_LOG` itself is read when this is unset) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -27,6 +29,7 @@ use std::time::Duration;
 
 use tollgate_shared::{Keyring, KeyringError, valid_prefix, valid_subject};
 
+use crate::logging::LogFormat;
 use crate::times::parse_duration;
 
 /// Who may make tokens for themselves (`TOLLGATE_PERSONAL_TOKENS`). Tokens for others and service
@@ -122,6 +125,8 @@ pub struct Settings {
     pub login_source_attempts: u32,
     /// Seconds.
     pub login_window: u64,
+    /// How log lines are written (`TOLLGATE_LOG_FORMAT`).
+    pub log_format: LogFormat,
 }
 
 impl Settings {
@@ -146,6 +151,7 @@ impl Settings {
             login_attempts: 10,
             login_source_attempts: 100,
             login_window: 15 * 60,
+            log_format: LogFormat::Text,
         }
     }
 
@@ -265,6 +271,10 @@ impl Settings {
                     )
                 })?;
         }
+        if let Some(v) = get("TOLLGATE_LOG_FORMAT") {
+            s.log_format = LogFormat::parse(&v)
+                .ok_or_else(|| invalid("TOLLGATE_LOG_FORMAT", "expected text or json"))?;
+        }
         if let Some(v) = get("TOLLGATE_BOOTSTRAP_ADMIN") {
             let (user, password) = v
                 .split_once(':')
@@ -321,6 +331,7 @@ mod tests {
         assert_eq!((s.default_ttl, s.max_ttl), (30 * DAY, 90 * DAY));
         assert!(s.token_creation);
         assert_eq!(s.token_prefix, "tg");
+        assert_eq!(s.log_format, LogFormat::Text);
     }
 
     #[test]
@@ -336,8 +347,10 @@ mod tests {
             ("TOLLGATE_DATABASE_URL", "postgres://db/x"),
             ("TOLLGATE_LOGIN_ATTEMPTS", "5"),
             ("TOLLGATE_LOGIN_WINDOW", "1h"),
+            ("TOLLGATE_LOG_FORMAT", "json"),
         ])
         .unwrap();
+        assert_eq!(s.log_format, LogFormat::Json);
         assert_eq!((s.login_attempts, s.login_window), (5, 3600));
         assert_eq!(s.listen.port(), 0);
         assert_eq!(s.token_prefix, "acme");
@@ -369,6 +382,7 @@ mod tests {
             ("TOLLGATE_LOGIN_ATTEMPTS", "0"),
             ("TOLLGATE_LOGIN_ATTEMPTS", "many"),
             ("TOLLGATE_LOGIN_WINDOW", "0"),
+            ("TOLLGATE_LOG_FORMAT", "xml"),
         ];
         for (var, value) in bad {
             let err = settings(&[("TOLLGATE_KEYS", KEYS), (var, value)]).unwrap_err();

@@ -9,6 +9,7 @@
 //! - [`api`]: the HTTP handlers, declared in one table that also yields the OpenAPI document;
 //! - [`auth`]: passwords and bearer-token checks; [`throttle`]: login attempt limits;
 //!   [`rules`]: every permission and validity decision, as pure functions;
+//! - [`metrics`] and [`logging`]: `/metrics`, request lines and security events;
 //! - [`store`]: SQLite/PostgreSQL access; [`revocation`]: publishing the list;
 //! - [`console`]: the web console for people, server-rendered, on the same origin;
 //! - [`cli`]: the `tollgate` command.
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod errors;
+pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod revocation;

@@ -16,7 +16,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::{hash_password, random_password};
 use crate::config::Settings;
@@ -173,7 +172,6 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 

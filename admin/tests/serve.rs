@@ -1,5 +1,7 @@
 //! The `tollgate` binary: `serve` configured from the environment (first admin's generated
-//! password printed once to stderr, graceful stop on SIGTERM) and `keys generate`.
+//! password printed once to stderr, graceful stop on SIGTERM, JSON logs) and `keys generate`.
+
+use std::cell::RefCell;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -14,6 +16,8 @@ const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// Every line [`Running::wait_for`] read.
+    seen: RefCell<Vec<String>>,
 }
 
 impl Drop for Running {
@@ -29,8 +33,12 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(30);
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
+                Ok(line) => {
+                    self.seen.borrow_mut().push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
                 Err(_) => break,
             }
         }
@@ -39,6 +47,20 @@ impl Running {
 
     fn rest(&self) -> Vec<String> {
         self.lines.try_iter().collect()
+    }
+
+    /// Stops the server with SIGTERM and returns every line it wrote.
+    fn stop(mut self) -> Vec<String> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(wait_exit(&mut self.child).success());
+        let mut all = self.seen.take();
+        // The reader thread ends at EOF, which closes the channel.
+        all.extend(self.lines.iter());
+        all
     }
 }
 
@@ -51,6 +73,10 @@ fn free_port() -> u16 {
 }
 
 fn serve(db: &str, port: u16) -> Running {
+    serve_with(db, port, &[])
+}
+
+fn serve_with(db: &str, port: u16, vars: &[(&str, &str)]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .arg("serve")
         .env_remove("TOLLGATE_BOOTSTRAP_ADMIN")
@@ -59,6 +85,7 @@ fn serve(db: &str, port: u16) -> Running {
         .env("TOLLGATE_DATABASE_URL", db)
         .env("TOLLGATE_LISTEN", format!("127.0.0.1:{port}"))
         .env("TOLLGATE_LOG", "info")
+        .envs(vars.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -73,7 +100,11 @@ fn serve(db: &str, port: u16) -> Running {
             }
         }
     });
-    Running { child, lines }
+    Running {
+        child,
+        lines,
+        seen: RefCell::new(Vec::new()),
+    }
 }
 
 fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
@@ -208,4 +239,126 @@ fn a_taken_port_creates_nothing() {
     let said = running.rest().join("\n");
     assert!(!said.contains("password"), "{said}");
     assert!(!db.exists(), "a store was created: {said}");
+}
+
+/// The lines, parsed: every line must be one JSON object.
+fn parse_json_lines(lines: &[String]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            assert!(v.is_object(), "{l}");
+            v
+        })
+        .collect()
+}
+
+/// The request line for `route` answered with `status`.
+fn request_line<'a>(
+    lines: &'a [serde_json::Value],
+    route: &str,
+    status: u16,
+) -> &'a serde_json::Value {
+    lines
+        .iter()
+        .find(|l| {
+            l["target"] == "tollgate::request" && l["route"] == route && l["status"] == status
+        })
+        .unwrap_or_else(|| panic!("no request line for {route} {status}: {lines:#?}"))
+}
+
+/// With `TOLLGATE_LOG_FORMAT=json` every line is a JSON object: one request line per request
+/// (method, route template, status, latency, caller) and a security event per audited change,
+/// and neither a password, a token text nor a raw path ever appears.
+#[tokio::test]
+async fn json_logs_have_request_lines_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("json.db").display());
+    let port = free_port();
+    let password = "correct horse battery";
+    let admin = format!("root:{password}");
+    let server = serve_with(
+        &db,
+        port,
+        &[
+            ("TOLLGATE_LOG_FORMAT", "json"),
+            ("TOLLGATE_BOOTSTRAP_ADMIN", admin.as_str()),
+        ],
+    );
+    server.wait_for("listening");
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let login = |password: &'static str| {
+        http.post(format!("{base}/api/v1/login"))
+            .json(&serde_json::json!({"username": "root", "password": password}))
+            .send()
+    };
+    assert_eq!(login("wrong horse battery").await.unwrap().status(), 401);
+    let r = login(password).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let session = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = http
+        .post(format!("{base}/api/v1/tokens"))
+        .bearer_auth(&session)
+        .json(&serde_json::json!({"name": "ci"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let minted = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = http
+        .get(format!("{base}/api/v1/tokens/rawpathmarker"))
+        .bearer_auth(&minted)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let status = r.status().as_u16();
+
+    let text = server.stop();
+    for secret in [
+        password,
+        "wrong horse battery",
+        session.as_str(),
+        minted.as_str(),
+        "rawpathmarker",
+    ] {
+        let leaks: Vec<_> = text.iter().filter(|l| l.contains(secret)).collect();
+        assert!(leaks.is_empty(), "{secret:?} in the log: {leaks:#?}");
+    }
+    let lines = parse_json_lines(&text);
+    let get = request_line(&lines, "/api/v1/tokens/{id}", status);
+    assert_eq!(get["level"], "INFO");
+    assert_eq!(get["method"], "GET");
+    assert_eq!(get["caller"], "root");
+    assert!(
+        get["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{get}"
+    );
+    let failed = request_line(&lines, "/api/v1/login", 401);
+    assert_eq!(failed["method"], "POST");
+    assert_eq!(failed["caller"], "-");
+    let created = request_line(&lines, "/api/v1/tokens", 201);
+    assert_eq!(created["caller"], "root");
+
+    let security = |action: &str, outcome: &str| {
+        lines.iter().find(|l| {
+            l["target"] == "tollgate::security" && l["action"] == action && l["outcome"] == outcome
+        })
+    };
+    let refused = security("login", "failure").expect("a failed login event");
+    assert_eq!(refused["level"], "WARN");
+    assert_eq!(refused["actor"], "root");
+    let made = security("token.create", "success").expect("a token creation event");
+    assert_eq!(made["level"], "INFO");
+    assert_eq!(made["actor"], "root");
 }

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Args;
-use tracing_subscriber::EnvFilter;
 
 use crate::config::Settings;
 use crate::server;
@@ -17,21 +16,8 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
 }
 
-/// Starts logging: `TOLLGATE_LOG` (or `RUST_LOG`) filters, default `info`.
-pub fn init_logging() {
-    let filter = EnvFilter::try_from_env("TOLLGATE_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
 /// Runs the server.
 pub fn run(args: ServeArgs) -> ExitCode {
-    init_logging();
     let mut settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -39,6 +25,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    crate::logging::init(settings.log_format);
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }

@@ -108,7 +108,9 @@ pub struct AuditRow {
     pub detail: Option<String>,
 }
 
-/// Appends `e` within `tx`.
+/// Appends `e` within `tx`, and logs it as a security event ([`crate::logging::security_event`]):
+/// every audit row passes here, so the log sees every one (written before the transaction
+/// commits: a commit that then fails leaves a line without its row, never a row without a line).
 pub async fn append(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), StoreError> {
     on_tx!(tx, |c| {
         sqlx::query(
@@ -124,6 +126,7 @@ pub async fn append(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), StoreError> {
     .execute(&mut *c)
     .await.map(|r| r.rows_affected())
     })?;
+    crate::logging::security_event(e);
     Ok(())
 }
 

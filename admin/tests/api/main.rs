@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod hardening;
+mod metrics;
 mod replicas;
 mod revocations;
 mod service;
