@@ -17,12 +17,13 @@ pub enum Action {
     UserCreate,
     UserUpdate,
     UserRoles,
+    UserDelete,
     SettingsUpdate,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::Login,
         Action::Logout,
         Action::TokenCreate,
@@ -33,6 +34,7 @@ impl Action {
         Action::UserCreate,
         Action::UserUpdate,
         Action::UserRoles,
+        Action::UserDelete,
         Action::SettingsUpdate,
     ];
 
@@ -49,6 +51,7 @@ impl Action {
             Action::UserCreate => "user.create",
             Action::UserUpdate => "user.update",
             Action::UserRoles => "user.roles",
+            Action::UserDelete => "user.delete",
             Action::SettingsUpdate => "settings.update",
         }
     }
