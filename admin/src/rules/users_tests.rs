@@ -4,10 +4,6 @@
 use super::*;
 use crate::rules::fixtures::{NOW, caller, user};
 
-fn v(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
 #[test]
 fn who_deletes_whom() {
     let admin = caller("root", &["admin"]);
