@@ -151,7 +151,18 @@ fn refine(schemas: &mut Map<String, Value>) {
     }
     let not_both = |a: &str, b: &str| json!({"not": {"required": [a, b]}});
     let rules = [
-        ("CreateToken", vec![not_both("expires_at", "ttl_seconds")]),
+        (
+            "CreateToken",
+            vec![
+                not_both("expires_at", "ttl_seconds"),
+                // `create_service_account: true` names the account to create in `user`.
+                json!({"anyOf": [
+                    {"not": {"required": ["create_service_account"]}},
+                    {"properties": {"create_service_account": {"const": false}}},
+                    {"required": ["user"]}
+                ]}),
+            ],
+        ),
         ("PatchToken", vec![not_both("expires_at", "ttl_seconds")]),
         ("Regenerate", vec![not_both("expires_at", "ttl_seconds")]),
         (

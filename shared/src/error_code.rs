@@ -126,6 +126,9 @@ codes! {
     AlreadyRevoked = "already_revoked", 409;
     /// The change would leave no active admin.
     LastAdmin = "last_admin", 409;
+    /// The account still manages service accounts: hand them to another manager or delete them
+    /// first.
+    ManagesServiceAccounts = "manages_service_accounts", 409;
     /// Logout with a token that is not a session.
     NotASession = "not_a_session", 409;
     /// The owner already has a live token with this name.

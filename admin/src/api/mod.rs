@@ -14,6 +14,7 @@ pub mod settings;
 pub mod system;
 pub mod token_actions;
 pub mod tokens;
+pub mod user_actions;
 pub mod users;
 
 use axum::Router;
@@ -128,8 +129,11 @@ pub fn operations() -> Vec<Operation> {
         op!(GET "/api/v1/users/{name}", get(users::get), "users", "One user.", auth: true,
             request: None, response: (200, [UserRecord]), params: [UserPath], errors: &[400, 401, 404]),
         op!(PATCH "/api/v1/users/{name}", patch(users::patch), "users",
-            "Change roles, active flag, service-account flag or password.", auth: true,
+            "Change roles, active flag, service-account flag, password or (admins) a service account's manager.", auth: true,
             request: body::<PatchUser>(), response: (200, [UserRecord]), params: [UserPath], errors: AUTHED),
+        op!(DELETE "/api/v1/users/{name}", delete(user_actions::delete), "users",
+            "Delete an account and revoke all its tokens, irreversibly; the name stays reserved.", auth: true,
+            request: None, response: (204, []), params: [UserPath], errors: &[400, 401, 403, 404, 409]),
         op!(GET "/api/v1/audit", get(audit::list), "audit", "The audit log, newest first (admins: all; others: their own).", auth: true,
             request: None, response: (200, [AuditPage]), params: [AuditQuery], errors: &[400, 401, 422]),
         op!(GET "/api/v1/revocations", get(revocations::get), "revocations",

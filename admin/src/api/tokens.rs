@@ -18,9 +18,12 @@ use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
 use super::records::{TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs};
 use super::schema::{Expiry, Role, TokenId, TokenPath, UserName};
 use super::settings::token_api;
+use super::users::{insert_account, new_row};
 use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::rules::expiry::Requested;
+use crate::rules::roles::Roles;
+use crate::rules::service_accounts::{decide_account_for_token, wants_account};
 use crate::rules::text::{check_name, parse_id};
 use crate::rules::tokens::{self as rules, Limits, NewToken, Owner, may_manage};
 use crate::state::AppState;
@@ -61,6 +64,12 @@ pub struct CreateToken {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false, value_type = Option<UserName>)]
     pub user: Option<String>,
+    /// With `user`: if there is no such user, first create it as a service account (token
+    /// creators and admins, as `POST /api/v1/users` would: with the roles asked for the token,
+    /// or `user`; a token creator becomes its manager), in the same step. Default: false.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub create_service_account: Option<bool>,
 }
 
 /// A newly minted token: its text, shown this once, and its record.
@@ -110,6 +119,11 @@ async fn create_once(
         roles: req.roles.as_deref(),
         owner: req.user.as_deref(),
     };
+    let create_account = wants_account(
+        caller,
+        asked.owner,
+        req.create_service_account.unwrap_or(false),
+    )?;
     if asked.owner.is_none_or(|o| o == caller.user) {
         // For oneself the roles to grant are the caller token's own (a subset of the user's);
         // the insert goes ahead only if the user record is unchanged since authentication.
@@ -130,7 +144,17 @@ async fn create_once(
     }
     let checked = rules::check_new(caller, &asked, now, &limits)?;
     let mut tx = state.store.write().await?;
-    let owner = users::get_for_share(&mut tx, &checked.owner).await?;
+    let mut owner = users::get_for_share(&mut tx, &checked.owner).await?;
+    if create_account {
+        let names = checked.roles.as_ref().map(Roles::names);
+        let roles = names.as_deref();
+        let exists = owner.is_some();
+        if let Some(plan) = decide_account_for_token(caller, &checked.owner, exists, roles)? {
+            let row = new_row(checked.owner.clone(), plan, true, None, now);
+            insert_account(&mut tx, caller, &row, now).await?;
+            owner = Some(row);
+        }
+    }
     let plan = rules::decide_create(caller, checked, Owner::Other(owner.as_ref()), now, &limits)?;
     if cut_this_second(&mut tx, &plan.owner, now).await? {
         return Ok(None);

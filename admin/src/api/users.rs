@@ -1,7 +1,8 @@
 //! `POST/GET/PATCH /api/v1/users[/{name}]`: users, their roles, active flag and service accounts.
 //!
 //! Admins manage everyone. A token creator may create service accounts holding only roles it
-//! holds itself; it then manages them (roles it holds, active flag) and their tokens.
+//! holds itself; it then manages them (roles it holds, active flag) and their tokens. Only admins
+//! hand a service account to another manager. Deleting an account is in `user_actions.rs`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -21,7 +22,7 @@ use crate::errors::ApiError;
 use crate::revocation::subjects::{self, CutOff};
 use crate::rules::roles::ADMIN;
 use crate::rules::roles::Roles;
-use crate::rules::users::{self as rules, Loss, NewUser, UserEdit, may_see};
+use crate::rules::users::{self as rules, Loss, NewUser, UserEdit, UserPlan, may_see};
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
@@ -96,8 +97,23 @@ pub(crate) async fn create_user(
         Some(p) => Some(hash(p).await?),
         None => None,
     };
-    let row = UserRow {
-        name: req.name,
+    let row = new_row(req.name, plan, service_account, password_hash, now);
+    let mut tx = state.store.write().await?;
+    insert_account(&mut tx, caller, &row, now).await?;
+    tx.commit().await?;
+    Ok(UserRecord::from(&row))
+}
+
+/// The record of a new account as `plan` decided it.
+pub(crate) fn new_row(
+    name: String,
+    plan: UserPlan,
+    service_account: bool,
+    password_hash: Option<String>,
+    now: UnixTime,
+) -> UserRow {
+    UserRow {
+        name,
         password_hash,
         roles: plan.roles,
         active: plan.active,
@@ -107,16 +123,33 @@ pub(crate) async fn create_user(
         created_at: now,
         updated_at: now,
         deactivated_by_admin: false,
-    };
-    let mut tx = state.store.write().await?;
-    // `ADMIN` beside `admin` would read as the same person in every list and log.
-    if let Some(existing) = users::same_name_any_case(&mut tx, &row.name).await? {
-        return Err(ApiError::new(
-            ErrorCode::UserExists,
-            format!("a user named {existing:?} exists; names may not differ only in case"),
-        ));
     }
-    users::insert(&mut tx, &row).await.map_err(|e| match e {
+}
+
+/// Stores the new account `row` and audits its creation by `caller`. The name must not be
+/// taken, in any case, nor have been a deleted account's (tokens are signed for a name).
+pub(crate) async fn insert_account(
+    tx: &mut Tx,
+    caller: &Caller,
+    row: &UserRow,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    // `ADMIN` beside `admin` would read as the same person in every list and log.
+    if let Some(taken) = users::same_name_any_case(tx, &row.name).await? {
+        let message = if taken.deleted {
+            format!(
+                "{:?} was the name of a deleted account; it stays reserved",
+                taken.name
+            )
+        } else {
+            format!(
+                "a user named {:?} exists; names may not differ only in case",
+                taken.name
+            )
+        };
+        return Err(ApiError::new(ErrorCode::UserExists, message));
+    }
+    users::insert(tx, row).await.map_err(|e| match e {
         StoreError::Duplicate => {
             ApiError::new(ErrorCode::UserExists, "a user with this name exists")
         }
@@ -128,13 +161,11 @@ pub(crate) async fn create_user(
         "user"
     };
     let detail = format!("{kind}, roles [{}]", row.roles.to_stored());
-    record(&mut tx, caller, Action::UserCreate, &row.name, now, detail).await?;
-    tx.commit().await?;
-    Ok(UserRecord::from(&row))
+    record(tx, caller, Action::UserCreate, &row.name, now, detail).await
 }
 
 /// Appends the successful `action` on user `name` by `caller`.
-async fn record(
+pub(crate) async fn record(
     tx: &mut Tx,
     caller: &Caller,
     action: Action,
@@ -254,6 +285,11 @@ pub struct PatchUser {
         pattern = "^[^\\u0000]*$"
     )]
     pub password: Option<String>,
+    /// Admins only: hand a service account to another manager, an active person holding every
+    /// role the account holds.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Option<UserName>)]
+    pub manager: Option<String>,
 }
 
 /// `PATCH /api/v1/users/{name}`.
@@ -285,6 +321,7 @@ pub(crate) async fn patch_user(
         active: req.active,
         service_account: req.service_account,
         password: req.password.as_deref(),
+        manager: req.manager.as_deref(),
     })?;
     let password_hash = match req.password {
         Some(p) if caller.is_admin() => Some(hash(p).await?),
@@ -305,15 +342,22 @@ pub(crate) async fn patch_user(
         Some(m) if user.service_account => users::get(&mut tx, m).await?,
         _ => None,
     };
+    let new_manager = match &edit.manager {
+        Some(m) => users::get_for_share(&mut tx, m).await?,
+        None => None,
+    };
     let mut change = rules::decide_edit(
         caller,
         &user,
-        manager.as_ref(),
+        new_manager.as_ref().or(manager.as_ref()),
         &edit,
         password_hash,
         other_admins,
         now,
     )?;
+    if let Some(m) = &edit.manager {
+        rules::decide_manager(caller, &mut change, m, new_manager.as_ref())?;
+    }
     let user = &change.user;
     users::update(&mut tx, user).await?;
     strip_token_roles(&mut tx, &user.name, &change.removed).await?;

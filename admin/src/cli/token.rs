@@ -25,6 +25,7 @@ Examples:
   tollgate token create laptop
   tollgate token create ci-deploy --description \"deploys from CI\" --ttl 12h --role deploy
   tollgate token create nightly --expires-at 2027-01-31 --user build-bot
+  tollgate token create deploy --service-account ci-bot --role deploy   # makes ci-bot if missing
   TOKEN=$(tollgate token create ci --expires-in-days 7)          # the token alone on stdout
   tollgate token create ci -o json | jq -r .token";
 const LIST_EXAMPLES: &str = "\
@@ -174,6 +175,10 @@ pub struct CreateArgs {
     /// Owner of the token, if not you (admins; managers of a service account).
     #[arg(short, long, value_name = "USER")]
     pub user: Option<String>,
+    /// Make the token for this service account, creating it first if there is none (token
+    /// creators and admins; with the --role roles, or user; a token creator becomes its manager).
+    #[arg(long, value_name = "SVC", conflicts_with = "user")]
+    pub service_account: Option<String>,
 }
 
 /// Options of `tollgate token list`.
@@ -252,6 +257,10 @@ fn create(session: &Session, a: CreateArgs) -> CliResult {
     }
     if let Some(u) = a.user {
         body.insert("user".into(), json!(u));
+    }
+    if let Some(svc) = a.service_account {
+        body.insert("user".into(), json!(svc));
+        body.insert("create_service_account".into(), json!(true));
     }
     let answer = session
         .client

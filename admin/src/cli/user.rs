@@ -15,7 +15,8 @@ Examples:
   tollgate user create alice --role token_creator --role user
   tollgate user create build-bot --service-account --role deploy
   tollgate user list
-  tollgate user edit alice --remove-role token_creator";
+  tollgate user edit alice --remove-role token_creator
+  tollgate user delete build-bot";
 
 const CREATE_EXAMPLES: &str = "\
 Examples:
@@ -35,7 +36,12 @@ Examples:
   tollgate user edit alice --remove-role token_creator     # also removed from her tokens
   tollgate user edit alice --roles user,pool:ml-team       # the whole new set
   tollgate user edit alice --deactivate                    # all her tokens stop working
-  tollgate user edit alice --password-stdin < new-password.txt";
+  tollgate user edit alice --password-stdin < new-password.txt
+  tollgate user edit build-bot --manager carol              # admins: carol now manages it";
+const DELETE_EXAMPLES: &str = "\
+Examples:
+  tollgate user delete build-bot            # asks you to type the name to confirm
+  tollgate user delete build-bot --yes      # scripts: no question";
 
 /// `tollgate user` and its options.
 #[derive(Debug, Args)]
@@ -64,6 +70,20 @@ pub enum UserCommand {
     /// Change a user's roles, active flag, account type or password.
     #[command(after_help = EDIT_EXAMPLES)]
     Edit(EditArgs),
+    /// Delete a user or service account and revoke all its tokens, irreversibly (its name
+    /// stays reserved).
+    #[command(after_help = DELETE_EXAMPLES)]
+    Delete(DeleteArgs),
+}
+
+/// Options of `tollgate user delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// User name.
+    pub name: String,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 /// Options of `tollgate user create`.
@@ -117,6 +137,9 @@ pub struct EditArgs {
     /// Set a new password read from standard input.
     #[arg(long, conflicts_with = "service_account")]
     pub password_stdin: bool,
+    /// Hand a service account to this manager (admins; a person holding all its roles).
+    #[arg(long, value_name = "USER")]
+    pub manager: Option<String>,
 }
 
 /// Runs a user subcommand.
@@ -132,6 +155,7 @@ pub fn run(args: UserArgs) -> CliResult {
             print_record(&session, &record)
         }
         UserCommand::Edit(a) => edit(&session, a),
+        UserCommand::Delete(a) => delete(&session, a),
     }
 }
 
@@ -206,10 +230,13 @@ fn edit(session: &Session, a: EditArgs) -> CliResult {
     if a.service_account || a.no_service_account {
         body.insert("service_account".into(), json!(a.service_account));
     }
+    if let Some(m) = a.manager {
+        body.insert("manager".into(), json!(m));
+    }
     if body.is_empty() && !a.password && !a.password_stdin {
         return Err(CliError::usage(
             "nothing to change: give --roles, --add-role, --remove-role, --activate, --deactivate, \
-             --service-account, --no-service-account, --password or --password-stdin",
+             --service-account, --no-service-account, --password, --password-stdin or --manager",
         ));
     }
     if a.password_stdin {
@@ -228,4 +255,35 @@ fn edit(session: &Session, a: EditArgs) -> CliResult {
         &Value::Object(body),
     )?;
     print_record(session, &record)
+}
+
+/// Deletes an account once the name has been typed back on the terminal (or with `--yes`).
+/// Without a terminal and without `--yes` nothing is deleted: a usage error (exit 2).
+fn delete(session: &Session, a: DeleteArgs) -> CliResult {
+    if !a.yes {
+        eprintln!(
+            "This deletes {:?} and revokes every token it holds. It cannot be undone.",
+            a.name
+        );
+        let typed = prompt::line(
+            "Type the account's name to confirm: ",
+            "confirmation",
+            "--yes",
+        )?;
+        if typed != a.name {
+            return Err(CliError::usage(format!(
+                "{typed:?} is not {:?}: nothing deleted",
+                a.name
+            )));
+        }
+    }
+    session
+        .client
+        .delete(&format!("/api/v1/users/{}", segment(&a.name)))?;
+    if session.json() {
+        session.print(&json!({ "name": a.name, "deleted": true }));
+    } else {
+        println!("Deleted {} and revoked its tokens.", a.name);
+    }
+    Ok(())
 }

@@ -453,6 +453,7 @@ pub async fn create(
             ttl_seconds,
             roles,
             user: fields.text("owner"),
+            create_service_account: None,
         };
         crate::api::tokens::create_token(&state, &viewer.caller, req).await
     }

@@ -8,10 +8,13 @@
 //! - [`roles`]: role lists;
 //! - [`tokens`]: who may create, see, change, regenerate, revoke and delete which tokens;
 //! - [`users`]: who may create and change which users and service accounts, and what a
-//!   manager's loss does to the accounts it manages.
+//!   manager's loss does to the accounts it manages, who deletes which account and who manages
+//!   a service account;
+//! - [`service_accounts`]: the service account a token creation makes on its way.
 
 pub mod expiry;
 pub mod roles;
+pub mod service_accounts;
 pub mod text;
 pub mod tokens;
 pub mod users;

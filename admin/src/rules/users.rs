@@ -105,6 +105,8 @@ pub struct UserEdit<'a> {
     pub active: Option<bool>,
     pub service_account: Option<bool>,
     pub password: Option<&'a str>,
+    /// A service account's new manager (admins only).
+    pub manager: Option<&'a str>,
 }
 
 /// An edit checked on its own, roles normalized.
@@ -116,6 +118,7 @@ pub struct CheckedEdit {
     pub active: Option<bool>,
     pub service_account: Option<bool>,
     pub password: bool,
+    pub manager: Option<String>,
 }
 
 /// Checks what needs no state: something to change, no conflicting fields, role spelling,
@@ -126,10 +129,11 @@ pub fn check_edit(edit: &UserEdit<'_>) -> Result<CheckedEdit, Refusal> {
         && edit.active.is_none()
         && edit.service_account.is_none()
         && edit.password.is_none()
+        && edit.manager.is_none()
     {
         return Err(Refusal::new(
             ErrorCode::NothingToChange,
-            "give roles, add_roles, remove_roles, active, service_account or password",
+            "give roles, add_roles, remove_roles, active, service_account, password or manager",
         ));
     }
     if edit.roles.is_some() && (edit.add_roles.is_some() || edit.remove_roles.is_some()) {
@@ -146,7 +150,11 @@ pub fn check_edit(edit: &UserEdit<'_>) -> Result<CheckedEdit, Refusal> {
         active: edit.active,
         service_account: edit.service_account,
         password: edit.password.is_some(),
+        manager: edit.manager.map(str::to_owned),
     };
+    if let Some(m) = edit.manager {
+        text::check_user_name(m)?;
+    }
     if let Some(p) = edit.password {
         text::check_password(p)?;
     }
@@ -186,9 +194,9 @@ pub fn decide_edit(
         if !manages {
             return Err(Refusal::forbidden("only admins change users"));
         }
-        if edit.password || edit.service_account.is_some() {
+        if edit.password || edit.service_account.is_some() || edit.manager.is_some() {
             return Err(Refusal::forbidden(
-                "only admins change passwords and account types",
+                "only admins change passwords, account types and managers",
             ));
         }
     }
@@ -331,6 +339,104 @@ pub fn pass_on(account: &UserRow, loss: &Loss, now: UnixTime) -> Option<(UserRow
     Some((account, next))
 }
 
+/// Decides `DELETE /api/v1/users/{name}` of `user` (loaded, and visible to `caller`);
+/// `manages` counts the live service accounts `user` manages, `other_active_admins` the active
+/// admins but `user`. Returns the account's last state: inactive, without password, every token
+/// issued so far void.
+///
+/// Admins delete any account but their own and the last active admin. A token creator deletes
+/// the service accounts it manages, unless an admin deactivated one (that account is the admin's
+/// to decide on). Nobody deletes an account that still manages service accounts: they would be
+/// left without a manager, so they are handed on or deleted first.
+pub fn decide_delete(
+    caller: &Caller,
+    user: &UserRow,
+    manages: u64,
+    other_active_admins: u64,
+    now: UnixTime,
+) -> Result<UserRow, Refusal> {
+    if user.name == caller.user {
+        return Err(Refusal::forbidden("you cannot delete your own account"));
+    }
+    if !caller.is_admin() {
+        let manages_it = user.service_account && user.manager.as_deref() == Some(&caller.user);
+        if !manages_it || !caller.can_create_tokens() {
+            return Err(Refusal::forbidden(
+                "only admins delete users; token creators may delete the service accounts they manage",
+            ));
+        }
+        if !user.active && user.deactivated_by_admin {
+            return Err(Refusal::new(
+                ErrorCode::DeactivatedByAdmin,
+                "an admin deactivated this account; only an admin may delete it",
+            ));
+        }
+    }
+    if manages > 0 {
+        return Err(Refusal::new(
+            ErrorCode::ManagesServiceAccounts,
+            format!(
+                "{:?} manages {manages} service account(s): give them another manager or delete them first",
+                user.name
+            ),
+        ));
+    }
+    if user.active && user.roles.contains(ADMIN) && other_active_admins == 0 {
+        return Err(Refusal::new(
+            ErrorCode::LastAdmin,
+            "this would leave no active admin",
+        ));
+    }
+    let mut gone = user.clone();
+    gone.active = false;
+    gone.password_hash = None;
+    gone.void_before = gone.void_before.max(now.plus(1));
+    gone.deactivated_by_admin = caller.is_admin();
+    gone.updated_at = now;
+    Ok(gone)
+}
+
+/// Decides handing the service account in `change` (an edit accepted so far, with its new roles)
+/// to `manager` (the record named `name`, if there is one): admins only; the new manager is an
+/// active person holding every role the account holds, since a service account never holds a
+/// role its manager lacks.
+pub fn decide_manager(
+    caller: &Caller,
+    change: &mut UserChange,
+    name: &str,
+    manager: Option<&UserRow>,
+) -> Result<(), Refusal> {
+    if !caller.is_admin() {
+        return Err(Refusal::forbidden("only admins change managers"));
+    }
+    if !change.user.service_account {
+        return Err(Refusal::new(
+            ErrorCode::ConflictingFields,
+            "only a service account has a manager",
+        ));
+    }
+    let manager = manager
+        .filter(|m| m.active && !m.service_account)
+        .ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::InvalidUser,
+                format!("a manager is an active person; {name:?} is not"),
+            )
+        })?;
+    if let Some(missing) = change.user.roles.first_missing(&manager.roles) {
+        return Err(Refusal::new(
+            ErrorCode::RoleNotHeld,
+            format!("{name:?} does not hold role {missing:?}, which the account holds"),
+        ));
+    }
+    if change.user.manager.as_deref() != Some(name) {
+        let old = change.user.manager.as_deref().unwrap_or("admins");
+        change.details.push(format!("manager {old} -> {name}"));
+        change.user.manager = Some(manager.name.clone());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,3 +577,7 @@ mod tests {
         assert!(passed.deactivated);
     }
 }
+
+#[cfg(test)]
+#[path = "users_tests.rs"]
+mod deletion_tests;

@@ -18,12 +18,13 @@ pub enum Action {
     UserCreate,
     UserUpdate,
     UserRoles,
+    UserDelete,
     SettingsUpdate,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::Login,
         Action::Logout,
         Action::TokenCreate,
@@ -34,6 +35,7 @@ impl Action {
         Action::UserCreate,
         Action::UserUpdate,
         Action::UserRoles,
+        Action::UserDelete,
         Action::SettingsUpdate,
     ];
 
@@ -50,6 +52,7 @@ impl Action {
             Action::UserCreate => "user.create",
             Action::UserUpdate => "user.update",
             Action::UserRoles => "user.roles",
+            Action::UserDelete => "user.delete",
             Action::SettingsUpdate => "settings.update",
         }
     }

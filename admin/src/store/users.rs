@@ -1,4 +1,5 @@
-//! Users and service accounts.
+//! Users and service accounts. A deleted account keeps its row (`deleted_at` set) so its name
+//! stays reserved; every read here but [`same_name_any_case`] and [`count`] skips it.
 
 use super::{Store, StoreError, Tx};
 use crate::rules::roles::Roles;
@@ -52,8 +53,8 @@ pub async fn insert(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
 pub async fn get_for_update(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
     let sql = sql_for!(
         tx,
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1",
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 FOR UPDATE"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 AND deleted_at IS NULL",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 AND deleted_at IS NULL FOR UPDATE"
     );
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
         .bind(name)
@@ -65,8 +66,8 @@ pub async fn get_for_update(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, 
 pub async fn managed_by_for_update(tx: &mut Tx, manager: &str) -> Result<Vec<UserRow>, StoreError> {
     let sql = sql_for!(
         tx,
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE manager = $1 AND service_account ORDER BY name",
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE manager = $1 AND service_account ORDER BY name FOR UPDATE"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE manager = $1 AND service_account AND deleted_at IS NULL ORDER BY name",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE manager = $1 AND service_account AND deleted_at IS NULL ORDER BY name FOR UPDATE"
     );
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
         .bind(manager)
@@ -79,8 +80,8 @@ pub async fn managed_by_for_update(tx: &mut Tx, manager: &str) -> Result<Vec<Use
 pub async fn get_for_share(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
     let sql = sql_for!(
         tx,
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1",
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 FOR SHARE"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 AND deleted_at IS NULL",
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 AND deleted_at IS NULL FOR SHARE"
     );
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
         .bind(name)
@@ -92,7 +93,7 @@ pub async fn get_for_share(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, S
 pub async fn find(store: &Store, name: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(on_read!(store, |c| {
         sqlx::query_as::<_, UserRow>(
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 AND deleted_at IS NULL"
     )
     .bind(name)
     .fetch_optional(c)
@@ -106,7 +107,7 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> Result<(), StoreError> {
         sqlx::query(
         "UPDATE users SET password_hash = $2, roles = $3, active = $4, service_account = $5, void_before = $6, updated_at = $7,
              manager = $8, deactivated_by_admin = $9, version = version + 1
-         WHERE name = $1"
+         WHERE name = $1 AND deleted_at IS NULL"
     )
     .bind(&u.name)
     .bind(&u.password_hash)
@@ -132,13 +133,56 @@ pub async fn count(tx: &mut Tx) -> Result<i64, StoreError> {
     .await)?)
 }
 
-/// The name of a user whose name equals `name` ignoring ASCII case, if any (names are ASCII).
-pub async fn same_name_any_case(tx: &mut Tx, name: &str) -> Result<Option<String>, StoreError> {
+/// A name taken by a user, live or deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenName {
+    pub name: String,
+    /// The account was deleted; its name stays reserved.
+    pub deleted: bool,
+}
+
+/// The user whose name equals `name` ignoring ASCII case, if any (names are ASCII), deleted
+/// accounts included.
+pub async fn same_name_any_case(tx: &mut Tx, name: &str) -> Result<Option<TakenName>, StoreError> {
+    let row = on_tx!(tx, |c| {
+        sqlx::query_as::<_, (String, Option<i64>)>(
+            "SELECT name, deleted_at FROM users WHERE lower(name) = lower($1)",
+        )
+        .bind(name)
+        .fetch_optional(&mut *c)
+        .await
+    })?;
+    Ok(row.map(|(name, deleted_at)| TakenName {
+        name,
+        deleted: deleted_at.is_some(),
+    }))
+}
+
+/// Marks the live user `name` deleted at `now` (write its last state with [`update`] first).
+/// The row stays, so the name stays reserved; no read of live users sees it again.
+pub async fn mark_deleted(tx: &mut Tx, name: &str, now: UnixTime) -> Result<(), StoreError> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "UPDATE users SET deleted_at = $2, version = version + 1 WHERE name = $1 AND deleted_at IS NULL",
+        )
+        .bind(name)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Number of live (not deleted) service accounts `manager` manages, active or not.
+pub async fn managed_count(tx: &mut Tx, manager: &str) -> Result<i64, StoreError> {
     Ok(on_tx!(tx, |c| {
-        sqlx::query_scalar::<_, String>("SELECT name FROM users WHERE lower(name) = lower($1)")
-            .bind(name)
-            .fetch_optional(&mut *c)
-            .await
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM users WHERE manager = $1 AND service_account AND deleted_at IS NULL",
+        )
+        .bind(manager)
+        .fetch_one(&mut *c)
+        .await
     })?)
 }
 
@@ -146,7 +190,7 @@ pub async fn same_name_any_case(tx: &mut Tx, name: &str) -> Result<Option<String
 pub async fn other_active_admins(tx: &mut Tx, except: &str) -> Result<i64, StoreError> {
     Ok(on_tx!(tx, |c| {
         sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM users WHERE active AND name <> $1 AND (',' || roles || ',') LIKE '%,admin,%'"
+        "SELECT COUNT(*) FROM users WHERE active AND deleted_at IS NULL AND name <> $1 AND (',' || roles || ',') LIKE '%,admin,%'"
     )
     .bind(except)
     .fetch_one(&mut *c)
@@ -166,7 +210,7 @@ pub async fn list(
         None => on_read!(store, |c| {
             sqlx::query_as::<_, UserRow>(
             "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin
-             FROM users WHERE name > $1 ORDER BY name LIMIT $2"
+             FROM users WHERE name > $1 AND deleted_at IS NULL ORDER BY name LIMIT $2"
         )
         .bind(after)
         .bind(limit)
@@ -176,7 +220,7 @@ pub async fn list(
         Some(m) => on_read!(store, |c| {
             sqlx::query_as::<_, UserRow>(
             "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin
-             FROM users WHERE name > $1 AND (name = $3 OR manager = $3) ORDER BY name LIMIT $2"
+             FROM users WHERE name > $1 AND deleted_at IS NULL AND (name = $3 OR manager = $3) ORDER BY name LIMIT $2"
         )
         .bind(after)
         .bind(limit)
@@ -192,7 +236,7 @@ pub async fn list(
 pub async fn get(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(on_tx!(tx, |c| {
         sqlx::query_as::<_, UserRow>(
-        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1"
+        "SELECT name, password_hash, roles, active, service_account, manager, void_before, created_at, updated_at, deactivated_by_admin FROM users WHERE name = $1 AND deleted_at IS NULL"
     )
     .bind(name)
     .fetch_optional(&mut *c)

@@ -6,6 +6,7 @@ mod harness;
 mod audit;
 mod auth;
 mod bad_input;
+mod deletion;
 mod hardening;
 mod metrics;
 mod replicas;

@@ -133,3 +133,68 @@ fn users_profile_and_audit() {
         "{table}"
     );
 }
+
+#[test]
+fn service_accounts_made_with_a_token_handed_on_and_deleted() {
+    let admin = Admin::start();
+    let ops = admin.home("ops");
+    ops.login_admin();
+    for (name, roles) in [("carol", "token_creator"), ("dave", "user")] {
+        let out = ops.run_with(
+            &[
+                "user",
+                "create",
+                name,
+                "--role",
+                "user",
+                "--role",
+                roles,
+                "--password-stdin",
+            ],
+            "a long password\n",
+        );
+        check(&out, 0, &["user create", name]);
+    }
+    let carol = admin.home("carol");
+    check(
+        &carol.login("carol", "a long password"),
+        0,
+        &["login carol"],
+    );
+
+    // One command makes the missing service account (carol manages it) and its token.
+    let minted = carol.json(&[
+        "token",
+        "create",
+        "deploy",
+        "--service-account",
+        "ci-bot",
+        "--role",
+        "user",
+    ]);
+    assert_eq!(minted["record"]["owner"], "ci-bot");
+    assert_eq!(minted["record"]["kind"], "service");
+    let id = minted["record"]["id"].as_str().unwrap().to_owned();
+    let bot = carol.json(&["user", "describe", "ci-bot"]);
+    assert_eq!(bot["manager"], "carol");
+    assert_eq!(bot["roles"], serde_json::json!(["user"]));
+
+    // Without a terminal to confirm on, and without --yes, nothing is deleted.
+    let err = carol.fails(&["user", "delete", "ci-bot"], 2);
+    assert!(err.contains("--yes"), "{err}");
+    carol.ok(&["user", "describe", "ci-bot"]);
+
+    // An admin hands it to dave; carol no longer sees it.
+    let handed = ops.json(&["user", "edit", "ci-bot", "--manager", "dave"]);
+    assert_eq!(handed["manager"], "dave");
+    carol.fails(&["user", "delete", "ci-bot", "--yes"], 1);
+
+    let out = ops.ok(&["user", "delete", "ci-bot", "--yes"]);
+    assert!(out.contains("Deleted ci-bot"), "{out}");
+    let token = ops.json(&["token", "describe", &id]);
+    assert_eq!(token[0]["state"], "revoked", "{token}");
+    let err = ops.fails(&["user", "describe", "ci-bot"], 1);
+    assert!(err.contains("not_found"), "{err}");
+    let deleted = ops.json(&["audit", "--action", "user.delete"]);
+    assert_eq!(deleted[0]["target"], "ci-bot", "{deleted}");
+}

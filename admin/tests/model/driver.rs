@@ -482,6 +482,7 @@ impl<'a> Run<'a> {
             | Op::RemoveRole { actor, .. }
             | Op::Deactivate { actor, .. }
             | Op::Reactivate { actor, .. }
+            | Op::DeleteUser { actor, .. }
             | Op::Mint { actor, .. }
             | Op::Describe { actor, .. }
             | Op::Shorten { actor, .. }
@@ -647,6 +648,33 @@ impl<'a> Run<'a> {
                         self.settle(t0, t1).await;
                     }
                     self.check_user_answer(&desc, &name, &r)?;
+                }
+                Ok(())
+            }
+            Op::DeleteUser { user, .. } => {
+                let mut name = self.user_name(c.as_ref(), *user);
+                // The bootstrap admin stays: `rescue` brings it back when nobody else can act.
+                if name == "root" {
+                    name = "ghost".to_owned();
+                }
+                let decision = match &c {
+                    Some(c) => self.model.decide_delete_user(c, &name),
+                    None => deny,
+                };
+                let desc = format!("{who}: delete account {name}");
+                let r = self
+                    .a
+                    .delete(&format!("/api/v1/users/{name}"), &token_text)
+                    .await;
+                let t1 = now();
+                let o = Outcome {
+                    kind,
+                    success: 204,
+                    decision,
+                };
+                if self.answer(&desc, &o, &r)? {
+                    self.model.delete_user(&name, t1);
+                    self.settle(t0, t1).await;
                 }
                 Ok(())
             }

@@ -170,6 +170,8 @@ pub struct Model {
     pub users: BTreeMap<String, User>,
     /// Every token ever handed out, in order; deleted ones stay (they must stay refused).
     pub tokens: Vec<Token>,
+    /// Names of deleted accounts: they stay taken, so no new account revives their tokens.
+    pub reserved: BTreeSet<String>,
 }
 
 impl Model {
@@ -179,7 +181,10 @@ impl Model {
 
     /// A user with this name in another case exists (names may not differ only in case).
     pub fn name_taken(&self, name: &str) -> bool {
-        self.users.keys().any(|n| n.eq_ignore_ascii_case(name))
+        self.users
+            .keys()
+            .chain(&self.reserved)
+            .any(|n| n.eq_ignore_ascii_case(name))
     }
 
     pub fn token(&self, id: &str) -> Option<&Token> {
@@ -439,6 +444,41 @@ impl Model {
         user.void_before = user.void_before.max(now + 1);
         for account in self.managed_by(name) {
             self.deactivate(&account, by_admin, now);
+        }
+    }
+
+    /// Deleting an account: admins any but themselves; a token creator the service accounts it
+    /// manages, unless an admin deactivated one. Never an account that still manages service
+    /// accounts, nor the last active admin.
+    pub fn decide_delete_user(&self, c: &Caller, name: &str) -> Decision {
+        let user = match self.may_change_user(c, name) {
+            Ok(u) => u,
+            Err(r) => return Err(r).into(),
+        };
+        if name == c.user || !c.creates_tokens() {
+            return Err(FORBIDDEN).into();
+        }
+        if !c.is_admin() && !user.active && user.deactivated_by_admin {
+            return Err(refuse(403, "deactivated_by_admin")).into();
+        }
+        if !self.managed_by(name).is_empty() {
+            return Err(refuse(409, "manages_service_accounts")).into();
+        }
+        if user.active && user.roles.contains(ADMIN) && !self.other_active_admin(name) {
+            return Err(refuse(409, "last_admin")).into();
+        }
+        Ok(()).into()
+    }
+
+    /// Deletes `name` at `now`: every token of it stops, and the name stays taken.
+    pub fn delete_user(&mut self, name: &str, now: i64) {
+        self.users.remove(name);
+        self.reserved.insert(name.to_owned());
+        for t in self.tokens.iter_mut().filter(|t| t.owner == name) {
+            if !t.revoked_by(now) && !t.deleted && now < t.expires_at {
+                t.revoked_at = Some(now);
+                t.grace_until = None;
+            }
         }
     }
 

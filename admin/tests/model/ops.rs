@@ -62,6 +62,11 @@ pub enum Op {
         actor: Actor,
         user: Target,
     },
+    /// Deletes an account (never the bootstrap admin, whom a stalled sequence needs).
+    DeleteUser {
+        actor: Actor,
+        user: Target,
+    },
     Mint {
         actor: Actor,
         /// `None`: for oneself.
@@ -135,6 +140,7 @@ impl Op {
             Op::RemoveRole { .. } => "remove_role",
             Op::Deactivate { .. } => "deactivate",
             Op::Reactivate { .. } => "reactivate",
+            Op::DeleteUser { .. } => "delete_user",
             Op::Mint { .. } => "mint",
             Op::Describe { .. } => "edit_description",
             Op::Shorten { .. } => "shorten_expiry",
@@ -153,13 +159,14 @@ impl Op {
 }
 
 /// Every kind [`Op::kind`] names.
-pub const KINDS: [&str; 19] = [
+pub const KINDS: [&str; 20] = [
     "create_user",
     "create_service_account",
     "grant_role",
     "remove_role",
     "deactivate",
     "reactivate",
+    "delete_user",
     "mint",
     "edit_description",
     "shorten_expiry",
@@ -200,6 +207,7 @@ pub fn op() -> impl Strategy<Value = Op> {
         5 => (actor(), target(), 0u8..5).prop_map(|(actor, user, role)| Op::RemoveRole { actor, user, role }),
         3 => (actor(), target()).prop_map(|(actor, user)| Op::Deactivate { actor, user }),
         4 => (actor(), target()).prop_map(|(actor, user)| Op::Reactivate { actor, user }),
+        2 => (actor(), target()).prop_map(|(actor, user)| Op::DeleteUser { actor, user }),
         14 => (actor(), prop::option::weighted(0.5, target()), role_bits(), prop::bool::weighted(0.6), 0u8..3)
             .prop_map(|(actor, owner, roles, within, name)| Op::Mint { actor, owner, roles, within, name }),
         3 => (actor(), token(), any::<u8>()).prop_map(|(actor, token, text)| Op::Describe { actor, token, text }),
