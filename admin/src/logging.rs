@@ -44,11 +44,14 @@ impl LogFormat {
     }
 }
 
-/// Starts logging to stderr in `format`, filtered by `TOLLGATE_LOG` (or `RUST_LOG`).
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("TOLLGATE_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+/// Starts logging to stderr in `format`, filtered by `filter` (`--log`), else `TOLLGATE_LOG`,
+/// else `RUST_LOG`, else `info,sqlx=warn`.
+pub fn init(format: LogFormat, filter: Option<&str>) {
+    let filter = filter
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .or_else(|| EnvFilter::try_from_env("TOLLGATE_LOG").ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

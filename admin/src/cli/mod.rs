@@ -35,9 +35,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the admin service (settings from TOLLGATE_* environment variables).
+    /// Run the admin service (settings from options or TOLLGATE_* environment variables).
     #[command(after_help = commands::SERVE_EXAMPLES)]
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Signing keys.
     #[command(subcommand, after_help = commands::KEYS_EXAMPLES)]
     Keys(keys::KeysCommand),
@@ -49,7 +49,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Client(cmd) => {
             // A client command whose reader goes away (`tollgate token list | head -1`) ends
@@ -74,7 +74,7 @@ mod tests {
             matches!(cli.command, Command::Keys(keys::KeysCommand::Generate { ref id }) if id.as_deref() == Some("k2"))
         );
         let cli = Cli::try_parse_from(["tollgate", "serve", "--listen", "127.0.0.1:0"]).unwrap();
-        assert!(matches!(cli.command, Command::Serve(ref a) if a.listen.is_some()));
+        assert!(matches!(cli.command, Command::Serve(ref a) if a.listen == "127.0.0.1:0"));
         assert!(Cli::try_parse_from(["tollgate", "frobnicate"]).is_err());
     }
 }

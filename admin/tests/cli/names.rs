@@ -107,6 +107,53 @@ fn tokens_by_name_prefix_and_several_at_once() {
 }
 
 #[test]
+fn ambiguous_references_and_names_shared_by_two_owners() {
+    let admin = Admin::start();
+    let ops = admin.home("ops");
+    ops.login_admin();
+    // A token named like the start of another's id: the reference names two tokens.
+    let first = create(&ops, "first");
+    let prefix = first[..8].to_owned();
+    let second = create(&ops, &prefix);
+    let err = ops.fails(&["token", "revoke", "--yes", &prefix], 1);
+    assert!(
+        err.contains("ambiguous") && err.contains("names 2 tokens") && err.contains("full id"),
+        "{err}"
+    );
+    assert_eq!(state(&ops, &first), "active");
+    assert_eq!(state(&ops, &second), "active");
+    // The full id is never ambiguous.
+    assert_eq!(ops.json(&["token", "describe", &first])[0]["name"], "first");
+
+    // Two owners with a token of the same name: the admin names whose with --user.
+    for who in ["alice", "bob"] {
+        let made = ops.run_with(
+            &["user", "create", who, "--password-stdin", "-o", "json"],
+            &format!("{who}'s password\n"),
+        );
+        check(&made, 0, &["user", "create", who]);
+        let home = admin.home(who);
+        check(
+            &home.login(who, &format!("{who}'s password")),
+            0,
+            &["login", who],
+        );
+        create(&home, "ci");
+    }
+    let alices = ops.json(&["token", "describe", "ci", "--user", "alice"]);
+    assert_eq!(alices[0]["owner"], "alice");
+    let bobs = ops.json(&["token", "describe", "ci", "--user", "bob"]);
+    assert_eq!(bobs[0]["owner"], "bob");
+    // Without --user the name is the caller's own: the admin has no "ci".
+    let err = ops.fails(&["token", "describe", "ci"], 1);
+    assert!(err.contains("no token \"ci\""), "{err}");
+    // Revoking bob's by name leaves alice's alone.
+    ops.ok(&["token", "revoke", "--yes", "--user", "bob", "ci"]);
+    assert_eq!(state(&ops, bobs[0]["id"].as_str().unwrap()), "revoked");
+    assert_eq!(state(&ops, alices[0]["id"].as_str().unwrap()), "active");
+}
+
+#[test]
 fn revoke_and_delete_ask_first() {
     let admin = Admin::start();
     let home = admin.home("ops");
