@@ -150,17 +150,28 @@ pub fn describe(session: &Session, picked: &Picked) -> CliResult {
     Ok(())
 }
 
-/// `tollgate token roles`: one token's roles.
+/// `tollgate token roles`: one token's roles, and who granted them when. A token's roles are
+/// fixed when it is made, so each was granted by its creator at its creation.
 pub fn roles(session: &Session, token: &str, user: Option<&str>) -> CliResult {
     let targets = resolve(session, user, &[token.to_owned()])?;
     for t in &targets {
         let view: TokenView = decode(&t.record, session.client.base())?;
         if session.json() {
-            session.print(&json!({ "id": view.id, "name": view.name, "roles": view.roles }));
+            session.print(&json!({
+                "id": view.id,
+                "name": view.name,
+                "roles": view.roles,
+                "granted_by": view.created_by,
+                "granted_at": view.created_at,
+            }));
         } else {
-            let mut table = Table::new(&["ROLE"]);
+            let mut table = Table::new(&["ROLE", "GRANTED BY", "GRANTED AT"]);
             for r in &view.roles {
-                table.row(vec![r.clone()]);
+                table.row(vec![
+                    r.clone(),
+                    view.created_by.clone().unwrap_or_else(|| "-".into()),
+                    utc(view.created_at.as_deref()),
+                ]);
             }
             table.print();
         }

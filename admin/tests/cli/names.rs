@@ -61,6 +61,12 @@ fn tokens_by_name_prefix_and_several_at_once() {
     assert_eq!(names, ["ci-deploy", "laptop", "nightly"]);
     let roles = home.json(&["token", "roles", "laptop"]);
     assert_eq!(roles["id"], laptop.as_str());
+    assert_eq!(roles["granted_by"], "admin");
+    let table = home.ok(&["token", "roles", "laptop"]);
+    assert!(
+        table.starts_with("ROLE") && table.contains("GRANTED BY") && table.contains(" UTC"),
+        "{table}"
+    );
     // A reference that finds nothing says which one; nothing is done to the others.
     let err = home.fails(&["token", "revoke", "--yes", "laptop", "no-such"], 1);
     assert!(
