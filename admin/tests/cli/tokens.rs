@@ -110,7 +110,11 @@ fn the_whole_token_lifecycle() {
         home.json(&["token", "roles", &id])["roles"],
         serde_json::json!(["user"])
     );
-    assert_eq!(home.ok(&["token", "roles", &id]), "ROLE\nuser\n");
+    let roles = home.ok(&["token", "roles", &id]);
+    let lines: Vec<&str> = roles.lines().collect();
+    assert_eq!(lines.len(), 2, "{roles}");
+    assert!(lines[0].starts_with("ROLE") && lines[0].contains("GRANTED BY"), "{roles}");
+    assert!(lines[1].starts_with("user ") && lines[1].contains("admin"), "{roles}");
 
     // edit: description, disable (the token is then refused), enable, shorten the expiry
     let edited = home.json(&[
