@@ -104,10 +104,22 @@ pub fn login(args: LoginArgs) -> CliResult {
 }
 
 /// Checks a token with `GET /api/v1/me`, exchanges it for a session and returns what to save:
-/// the session, and the token to exchange again when the session ends.
+/// the session, and the token to exchange again when the session ends (a session token given
+/// here is saved as it is).
 fn with_token(url: &str, token: String) -> CliResult<Saved> {
     let client = Client::new(url, Some(token.clone()))?;
     let me: MeView = decode(&client.get("/api/v1/me", &[])?, url)?;
+    if me.token.kind == "session" {
+        // A session cannot be exchanged: it is saved as it is and ends when it ends.
+        return Ok(Saved {
+            token,
+            username: Some(me.user.name),
+            kind: Some(me.token.kind),
+            token_id: Some(me.token.id),
+            expires_at: me.token.expires_at,
+            renewal: None,
+        });
+    }
     let answer = client.post("/api/v1/sessions", &json!({}))?;
     let mut saved = session_of(url, &answer)?;
     saved.username = Some(me.user.name);

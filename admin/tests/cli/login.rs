@@ -323,7 +323,7 @@ fn a_throttled_login_says_when_to_retry() {
 
 #[test]
 fn a_token_login_renews_its_session_when_it_ends() {
-    let admin = Admin::start_with(|s| s.session_ttl = 3);
+    let admin = Admin::start_with(|s| s.session_ttl = 5);
     let issuer = admin.home("issuer");
     issuer.login_admin();
     let minted = issuer.json(&["token", "create", "ci", "--ttl", "1h"]);
@@ -345,7 +345,7 @@ fn a_token_login_renews_its_session_when_it_ends() {
     );
     assert_eq!(me["token"]["id"], first["token_id"]);
 
-    std::thread::sleep(std::time::Duration::from_secs(4));
+    std::thread::sleep(std::time::Duration::from_secs(6));
     let me = ci.json(&["profile"]);
     assert_eq!(me["token"]["kind"], "session");
     assert_eq!(me["user"]["name"], "admin");
