@@ -114,7 +114,34 @@ async fn disabling_or_shortening_the_token_ends_its_sessions(db: Db) {
     assert!(listed(&list, &record));
 }
 
+/// Changes the token `id` in the store behind the admin's back, as a change that skipped the
+/// revocation step would.
+async fn disable_in_store(db: &Db, id: &str) {
+    use sqlx::Connection as _;
+    let sql = "UPDATE tokens SET enabled = false WHERE id = $1";
+    if db.is_postgres() {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
+    }
+}
+
+async fn a_session_is_refused_once_its_token_is_unusable(db: Db) {
+    let a = Admin::start(&db).await;
+    let dave = a.user("dave", &["user"]).await;
+    let (pat, parent) = a.mint(&dave, json!({"name": "p"})).await;
+    let (session, _) = exchange(&a, &pat).await;
+    a.get("/api/v1/me", &session).await.expect(200);
+    disable_in_store(&db, parent["id"].as_str().unwrap()).await;
+    a.get("/api/v1/me", &session)
+        .await
+        .expect_error(401, "revoked");
+}
+
 both_backends!(
+    a_session_is_refused_once_its_token_is_unusable,
     a_token_is_exchanged_for_a_session_that_ends_with_it,
     revoking_the_token_ends_its_sessions,
     disabling_or_shortening_the_token_ends_its_sessions,
