@@ -80,6 +80,8 @@ pub struct Caller {
     pub service_account: bool,
     /// The version of the user record read at authentication.
     pub owner_version: i64,
+    /// A session exchanged for another token (no password was typed for it).
+    pub derived: bool,
 }
 
 impl Caller {
@@ -180,6 +182,9 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     if now >= row.expires_at {
         return Err(refused(ErrorCode::Expired, "the token has expired"));
     }
+    if let Some(parent) = &row.derived_from {
+        parent_usable(state, parent, now).await?;
+    }
     if row
         .last_used_at
         .is_none_or(|t| now.seconds_since(t) >= LAST_USED_RESOLUTION)
@@ -203,7 +208,31 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         expires_at: row.expires_at,
         service_account: row.owner_service_account,
         owner_version: row.owner_version,
+        derived: row.derived_from.is_some(),
     })
+}
+
+/// A second line behind the revocation cascade: a session exchanged for a token is refused once
+/// that token is revoked, deleted, disabled or expired.
+async fn parent_usable(state: &AppState, parent: &str, now: UnixTime) -> Result<(), ApiError> {
+    let usable = tokens::auth_lookup(&state.store, parent)
+        .await?
+        .is_some_and(|p| {
+            p.deleted_at.is_none()
+                && p.revoked_at.is_none()
+                && p.enabled
+                && now < p.expires_at
+                && p.owner_active
+                && p.issued_at >= p.owner_void_before
+        });
+    if usable {
+        Ok(())
+    } else {
+        Err(refused(
+            ErrorCode::Revoked,
+            "the token this session was exchanged for is no longer valid",
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -241,7 +241,7 @@ mod tests {
                 .collect();
             assert!(schemas.contains_key(&name), "missing schema {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 15);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 16);
         let operations: usize = doc["paths"]
             .as_object()
             .unwrap()

@@ -133,7 +133,7 @@ codes! {
     NotASession = "not_a_session", 409;
     /// The owner already has a live token with this name.
     NameTaken = "name_taken", 409;
-    /// Sessions are not regenerated; log in again.
+    /// Sessions are not regenerated (log in again), nor exchanged for other sessions.
     SessionToken = "session_token", 409;
     /// A disabled token cannot be regenerated.
     TokenDisabled = "token_disabled", 409;

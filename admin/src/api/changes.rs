@@ -1,6 +1,8 @@
 //! The one "something changed → the list moves on" step: changed token records are written,
 //! and every change the edge must hear of goes into one new list version.
 
+use tollgate_shared::Kind;
+
 use crate::errors::ApiError;
 use crate::revocation::entries::refresh;
 use crate::revocation::subjects;
@@ -20,13 +22,43 @@ pub struct ListChanges {
 
 impl ListChanges {
     /// Writes `row` after a change, with its list entry brought up to date; records the entry's
-    /// change, if any.
+    /// change, if any. Every token change passes here, so here too the sessions exchanged for
+    /// `row` are revoked once it is no longer usable or now ends before them.
     pub async fn token(&mut self, tx: &mut Tx, row: &mut TokenRow) -> Result<(), ApiError> {
+        self.write(tx, row).await?;
+        if row.kind != Kind::Session {
+            self.end_derived(tx, row).await?;
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, tx: &mut Tx, row: &mut TokenRow) -> Result<(), ApiError> {
         if let Some(old) = refresh(row) {
             self.tokens
                 .push((row.id.clone(), old.expires.max(row.list_expires)));
         }
         tokens::update(tx, row).await?;
+        Ok(())
+    }
+
+    /// Revokes the live sessions exchanged for `parent` that it no longer covers: all of them if
+    /// it is revoked (even with grace), disabled or deleted, else those that outlive it.
+    async fn end_derived(&mut self, tx: &mut Tx, parent: &TokenRow) -> Result<(), ApiError> {
+        let unusable =
+            parent.revoked_at.is_some() || parent.deleted_at.is_some() || !parent.enabled;
+        for mut session in tokens::derived_for_update(tx, &parent.id).await? {
+            if !unusable && session.expires_at <= parent.expires_at {
+                continue;
+            }
+            let now = UnixTime::now();
+            session.revoked_at = Some(now);
+            session.revoked_by = parent
+                .revoked_by
+                .clone()
+                .or_else(|| Some(parent.owner.clone()));
+            session.revoked_from = None;
+            self.write(tx, &mut session).await?;
+        }
         Ok(())
     }
 

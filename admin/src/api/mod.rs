@@ -10,6 +10,7 @@ pub mod minting;
 pub mod records;
 pub mod revocations;
 pub mod schema;
+pub mod sessions;
 pub mod settings;
 pub mod system;
 pub mod token_actions;
@@ -97,6 +98,9 @@ pub fn operations() -> Vec<Operation> {
             request: body::<Login>(), response: (200, [Session]), params: [], errors: &[400, 401, 409, 413, 422, 429]),
         op!(POST "/api/v1/logout", post(login::logout), "auth", "Revoke the session token the call is made with.", auth: true,
             request: optional_body::<Empty>(), response: (204, []), params: [], errors: &[400, 401, 409, 413]),
+        op!(POST "/api/v1/sessions", post(sessions::exchange), "auth",
+            "Exchange the personal or service token the call is made with for a short-lived session token.", auth: true,
+            request: optional_body::<Empty>(), response: (200, [Session]), params: [], errors: &[400, 401, 409, 413, 503]),
         op!(GET "/api/v1/me", get(me::me), "auth", "The caller, its roles and the token in use.", auth: true,
             request: None, response: (200, [Me]), params: [], errors: &[401, 404]),
         op!(POST "/api/v1/tokens", post(tokens::create), "tokens", "Create a token; the text is shown only in this answer.", auth: true,

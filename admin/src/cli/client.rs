@@ -103,18 +103,26 @@ fn reason(e: &reqwest::Error) -> String {
     }
 }
 
+/// What renews a session that ended: the long-lived token it was exchanged for, and what to
+/// do with the new session's answer (`{token, record}`), e.g. save it.
+pub struct Renewal {
+    pub token: String,
+    pub save: fn(base: &str, answer: &Value) -> Result<String, ClientError>,
+}
+
 /// A connection to one admin, optionally with a bearer token.
 pub struct Client {
     http: Http,
     base: String,
-    token: Option<String>,
+    token: std::cell::RefCell<Option<String>>,
+    renewal: Option<Renewal>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("base", &self.base)
-            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .field("token", &self.token.borrow().as_ref().map(|_| "<hidden>"))
             .finish()
     }
 }
@@ -140,8 +148,25 @@ impl Client {
         Ok(Client {
             http,
             base: base.to_owned(),
-            token,
+            token: std::cell::RefCell::new(token),
+            renewal: None,
         })
+    }
+
+    /// The same client, renewing its session once with `renewal` when the admin answers that
+    /// it expired or was revoked.
+    pub fn with_renewal(mut self, renewal: Renewal) -> Client {
+        self.renewal = Some(renewal);
+        self
+    }
+
+    /// Exchanges the renewal token for a new session, saves it and uses it from now on.
+    fn renew(&self, renewal: &Renewal) -> Result<(), ClientError> {
+        let exchange = Client::new(&self.base, Some(renewal.token.clone()))?;
+        let answer = exchange.post("/api/v1/sessions", &serde_json::json!({}))?;
+        let token = (renewal.save)(&self.base, &answer)?;
+        *self.token.borrow_mut() = Some(token);
+        Ok(())
     }
 
     /// The admin URL.
@@ -169,8 +194,29 @@ impl Client {
         self.send(Method::DELETE, path, &[], None)
     }
 
-    /// Sends a request; a success answers its JSON body (`null` when empty).
+    /// Sends a request; a success answers its JSON body (`null` when empty). With a renewal,
+    /// a session that ended is renewed once and the request sent once more.
     pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, ClientError> {
+        match self.send_once(method.clone(), path, query, body) {
+            Err(ClientError::Refused {
+                status: 401, code, ..
+            }) if matches!(code.as_str(), "expired" | "revoked") && self.renewal.is_some() => {
+                if let Some(renewal) = &self.renewal {
+                    self.renew(renewal)?;
+                }
+                self.send_once(method, path, query, body)
+            }
+            other => other,
+        }
+    }
+
+    fn send_once(
         &self,
         method: Method,
         path: &str,
@@ -182,7 +228,7 @@ impl Client {
         if !query.is_empty() {
             request = request.query(query);
         }
-        if let Some(token) = &self.token {
+        if let Some(token) = self.token.borrow().as_ref() {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {

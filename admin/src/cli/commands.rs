@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::client::Client;
+use super::client::{Client, Renewal};
 use super::credentials::{Connection, resolve};
 use super::errors::CliResult;
 use super::output::Format;
@@ -119,10 +119,17 @@ pub struct Session {
 }
 
 impl Session {
-    /// Resolves the server and token (see [`resolve`]) and opens a client.
+    /// Resolves the server and token (see [`resolve`]) and opens a client; after a login with
+    /// a token, one that renews the session from that token when it ends.
     pub fn open(common: &Common) -> CliResult<Session> {
         let connection = resolve(common.server.as_deref())?;
-        let client = Client::new(&connection.url, Some(connection.token.clone()))?;
+        let mut client = Client::new(&connection.url, Some(connection.token.clone()))?;
+        if let Some(token) = connection.renewal.clone() {
+            client = client.with_renewal(Renewal {
+                token,
+                save: login::save_renewed,
+            });
+        }
         Ok(Session {
             client,
             connection,

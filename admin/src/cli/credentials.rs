@@ -33,6 +33,10 @@ pub struct Saved {
     pub token_id: Option<String>,
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// For a login with a token: that long-lived token, exchanged again for a new session when
+    /// the saved one ends. Never printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<String>,
 }
 
 impl std::fmt::Debug for Saved {
@@ -207,6 +211,8 @@ pub struct Connection {
     pub token: String,
     /// The user the token belongs to, when the saved login knows it.
     pub username: Option<String>,
+    /// The long-lived token the session `token` was exchanged for, if any.
+    pub renewal: Option<String>,
 }
 
 /// Picks the server (`--server`/`TOLLGATE_URL`, else the saved current one) and the token
@@ -231,11 +237,13 @@ pub fn resolve(server: Option<&str>) -> CliResult<Connection> {
             url,
             token,
             username: None,
+            renewal: None,
         }),
         (None, Some(s)) => Ok(Connection {
             url,
             token: s.token.clone(),
             username: s.username.clone(),
+            renewal: s.renewal.clone(),
         }),
         (None, None) => Err(CliError::usage(format!(
             "not logged in to {url}: run `tollgate login {url}`, or set TOLLGATE_TOKEN"
@@ -258,6 +266,7 @@ mod tests {
             kind: Some("session".into()),
             token_id: None,
             expires_at: None,
+            renewal: None,
         };
         c.servers.insert("http://a".into(), saved);
         c

@@ -103,17 +103,74 @@ pub fn login(args: LoginArgs) -> CliResult {
     Ok(())
 }
 
-/// Checks a token with `GET /api/v1/me` and returns what to save.
+/// Checks a token with `GET /api/v1/me`, exchanges it for a session and returns what to save:
+/// the session, and the token to exchange again when the session ends (a session token given
+/// here is saved as it is).
 fn with_token(url: &str, token: String) -> CliResult<Saved> {
     let client = Client::new(url, Some(token.clone()))?;
     let me: MeView = decode(&client.get("/api/v1/me", &[])?, url)?;
+    if me.token.kind == "session" {
+        // A session cannot be exchanged: it is saved as it is and ends when it ends.
+        return Ok(Saved {
+            token,
+            username: Some(me.user.name),
+            kind: Some(me.token.kind),
+            token_id: Some(me.token.id),
+            expires_at: me.token.expires_at,
+            renewal: None,
+        });
+    }
+    let answer = client.post("/api/v1/sessions", &json!({}))?;
+    let mut saved = session_of(url, &answer)?;
+    saved.username = Some(me.user.name);
+    saved.renewal = Some(token);
+    Ok(saved)
+}
+
+/// The session a login or exchange answered (`{token, record}`), to save.
+fn session_of(url: &str, answer: &serde_json::Value) -> Result<Saved, ClientError> {
+    let token = answer
+        .get("token")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| ClientError::BadAnswer {
+            url: url.to_owned(),
+            reason: "the answer holds no token".into(),
+        })?;
+    let record: TokenView = decode(
+        answer.get("record").unwrap_or(&serde_json::Value::Null),
+        url,
+    )?;
     Ok(Saved {
         token,
-        username: Some(me.user.name),
-        kind: Some(me.token.kind),
-        token_id: Some(me.token.id),
-        expires_at: me.token.expires_at,
+        username: None,
+        kind: Some(if record.kind.is_empty() {
+            "session".to_owned()
+        } else {
+            record.kind
+        }),
+        token_id: Some(record.id),
+        expires_at: record.expires_at,
+        renewal: None,
     })
+}
+
+/// Saves a session renewed from a saved token in place of the ended one; returns its text.
+pub fn save_renewed(url: &str, answer: &serde_json::Value) -> Result<String, ClientError> {
+    let fresh = session_of(url, answer)?;
+    let unsaved = |e: CliError| ClientError::BadAnswer {
+        url: url.to_owned(),
+        reason: format!("the renewed session could not be saved: {e}"),
+    };
+    let mut credentials = Credentials::load().map_err(unsaved)?;
+    if let Some(saved) = credentials.servers.get_mut(url) {
+        saved.token = fresh.token.clone();
+        saved.kind = fresh.kind;
+        saved.token_id = fresh.token_id;
+        saved.expires_at = fresh.expires_at;
+        credentials.save().map_err(unsaved)?;
+    }
+    Ok(fresh.token)
 }
 
 /// Logs in with a user name and password and returns the session to save.
@@ -136,29 +193,9 @@ fn with_password(url: &str, args: &LoginArgs) -> CliResult<Saved> {
         "/api/v1/login",
         &json!({ "username": username, "password": password }),
     )?;
-    let token = answer
-        .get("token")
-        .and_then(|t| t.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| ClientError::BadAnswer {
-            url: url.to_owned(),
-            reason: "the login answer holds no token".into(),
-        })?;
-    let record: TokenView = decode(
-        answer.get("record").unwrap_or(&serde_json::Value::Null),
-        url,
-    )?;
-    Ok(Saved {
-        token,
-        username: Some(username),
-        kind: Some(if record.kind.is_empty() {
-            "session".to_owned()
-        } else {
-            record.kind
-        }),
-        token_id: Some(record.id),
-        expires_at: record.expires_at,
-    })
+    let mut saved = session_of(url, &answer)?;
+    saved.username = Some(username);
+    Ok(saved)
 }
 
 /// Runs `tollgate logout`: ends a login session on the server (a token given with `--token`

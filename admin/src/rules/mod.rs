@@ -15,6 +15,7 @@
 pub mod expiry;
 pub mod roles;
 pub mod service_accounts;
+pub mod sessions;
 pub mod text;
 pub mod tokens;
 pub mod users;

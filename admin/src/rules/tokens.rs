@@ -242,7 +242,8 @@ fn granted(wanted: Option<Roles>, grantable: Roles) -> Result<Roles, Refusal> {
 }
 
 /// A token minted with a login session may not outlive that session, unless the session is fresh
-/// (the person typed their password within the re-authentication window): otherwise a stolen
+/// (the person typed their password within the re-authentication window; a session exchanged for
+/// a token never is): otherwise a stolen
 /// session, or one left open, could turn itself into a long-lived credential that survives the
 /// logout and a password reset.
 pub fn within_session(
@@ -251,8 +252,10 @@ pub fn within_session(
     now: UnixTime,
     limits: &Limits,
 ) -> Result<(), Refusal> {
-    let fresh = now.seconds_since(caller.issued_at)
-        <= i64::try_from(limits.reauth_window).unwrap_or(i64::MAX);
+    // A session exchanged for a token was never a password typed: it is never fresh.
+    let fresh = !caller.derived
+        && now.seconds_since(caller.issued_at)
+            <= i64::try_from(limits.reauth_window).unwrap_or(i64::MAX);
     if caller.kind != Kind::Session || expires_at <= caller.expires_at || fresh {
         return Ok(());
     }
@@ -670,6 +673,12 @@ mod tests {
         );
         let personal = caller("alice", &["token_creator", "user"]);
         assert!(within_session(&personal, long, NOW, &LIMITS).is_ok());
+        session.derived = true;
+        assert_eq!(
+            code(within_session(&session, long, NOW, &LIMITS)),
+            ErrorCode::ReauthenticationRequired,
+            "a session exchanged for a token is never fresh"
+        );
     }
 
     #[test]

@@ -370,6 +370,8 @@ pub struct AuthRow {
     pub owner_void_before: UnixTime,
     pub owner_service_account: bool,
     pub owner_version: i64,
+    /// For a session exchanged for another token: that token's id.
+    pub derived_from: Option<String>,
 }
 
 /// Reads the token `id` with its owner's state.
@@ -378,7 +380,7 @@ pub async fn auth_lookup(store: &Store, id: &str) -> Result<Option<AuthRow>, Sto
         sqlx::query_as::<_, AuthRow>(
         "SELECT t.id, t.owner, t.name, t.kind, t.roles, t.issued_at, t.expires_at, t.enabled, t.revoked_at, t.revoked_from,
                 t.deleted_at, t.last_used_at, u.active AS owner_active, u.void_before AS owner_void_before,
-                u.service_account AS owner_service_account, u.version AS owner_version
+                u.service_account AS owner_service_account, u.version AS owner_version, t.derived_from
          FROM tokens t JOIN users u ON u.name = t.owner WHERE t.id = $1"
     )
     .bind(id)
@@ -420,6 +422,41 @@ pub async fn due_conversions(tx: &mut Tx, until: i64) -> Result<Vec<TokenRow>, S
     Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql)
         .bind(until)
         .bind(ListKind::ExpiryChanged as i64)
+        .fetch_all(&mut *c)
+        .await)?)
+}
+
+/// Records that the session `id` was exchanged for the token `parent`.
+pub async fn set_derived_from(tx: &mut Tx, id: &str, parent: &str) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE tokens SET derived_from = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(parent)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))
+    .map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// The unrevoked, undeleted sessions exchanged for the token `parent`, locked on PostgreSQL.
+pub async fn derived_for_update(tx: &mut Tx, parent: &str) -> Result<Vec<TokenRow>, StoreError> {
+    let sql = sql_for!(
+        tx,
+        concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE derived_from = $1 AND revoked_at IS NULL AND deleted_at IS NULL ORDER BY seq"
+        ),
+        concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE derived_from = $1 AND revoked_at IS NULL AND deleted_at IS NULL ORDER BY seq FOR UPDATE"
+        )
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_as::<_, TokenRow>(sql)
+        .bind(parent)
         .fetch_all(&mut *c)
         .await)?)
 }

@@ -12,5 +12,6 @@ mod metrics;
 mod replicas;
 mod revocations;
 mod service;
+mod sessions;
 mod tokens;
 mod users;

@@ -98,14 +98,16 @@ fn login_with_a_token_and_with_a_token_file() {
     let out = ci.run(&["login", &admin.url, "--token", &token]);
     check(&out, 0, &["login --token"]);
     assert!(!stderr(&out).contains(&token));
+    // The token is exchanged for a session: calls carry the session, the token is kept to
+    // renew it.
     let me = ci.json(&["profile"]);
-    assert_eq!(me["token"]["name"], "ci");
-    assert_eq!(me["token"]["kind"], "personal");
-    assert_eq!(
-        ci.saved()["servers"][admin.url.as_str()]["kind"],
-        "personal"
-    );
-    // Logging out of a personal token forgets it but does not revoke it.
+    assert_eq!(me["token"]["name"], "exchanged session");
+    assert_eq!(me["token"]["kind"], "session");
+    let saved = &ci.saved()["servers"][admin.url.as_str()];
+    assert_eq!(saved["kind"], "session");
+    assert_eq!(saved["renewal"], token.as_str());
+    assert_ne!(saved["token"], token.as_str());
+    // Logging out ends the session and forgets the token, but does not revoke it.
     check(&ci.run(&["logout"]), 0, &["logout"]);
     assert_eq!(
         issuer.json(&[
@@ -123,7 +125,7 @@ fn login_with_a_token_and_with_a_token_file() {
         0,
         &["login --token-file"],
     );
-    assert_eq!(ci.json(&["profile"])["token"]["name"], "ci");
+    assert_eq!(ci.json(&["profile"])["token"]["kind"], "session");
 
     check(
         &ci.run_with(&["login", &admin.url, "--token-file", "-"], &token),
@@ -142,7 +144,7 @@ fn login_with_a_token_and_with_a_token_file() {
         "{err}"
     );
     assert_eq!(
-        ci.saved()["servers"][admin.url.as_str()]["token"],
+        ci.saved()["servers"][admin.url.as_str()]["renewal"],
         token.as_str()
     );
     // An empty or missing file is a usage error.
@@ -317,4 +319,44 @@ fn a_throttled_login_says_when_to_retry() {
     }
     let err = last.expect("the throttle answered 429 within 12 attempts");
     assert!(err.contains("try again in") && err.contains("429"), "{err}");
+}
+
+#[test]
+fn a_token_login_renews_its_session_when_it_ends() {
+    let admin = Admin::start_with(|s| s.session_ttl = 5);
+    let issuer = admin.home("issuer");
+    issuer.login_admin();
+    let minted = issuer.json(&["token", "create", "ci", "--ttl", "1h"]);
+    let token = minted["token"].as_str().unwrap().to_owned();
+
+    let ci = admin.home("ci");
+    let file = ci.dir.join("token.txt");
+    std::fs::write(&file, &token).unwrap();
+    check(
+        &ci.run(&["login", &admin.url, "--token-file", file.to_str().unwrap()]),
+        0,
+        &["login --token-file"],
+    );
+    let first = ci.saved()["servers"][admin.url.as_str()].clone();
+    let me = ci.json(&["profile"]);
+    assert_eq!(
+        me["token"]["kind"], "session",
+        "the long-lived token is not sent"
+    );
+    assert_eq!(me["token"]["id"], first["token_id"]);
+
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let me = ci.json(&["profile"]);
+    assert_eq!(me["token"]["kind"], "session");
+    assert_eq!(me["user"]["name"], "admin");
+    let renewed = ci.saved()["servers"][admin.url.as_str()].clone();
+    assert_ne!(renewed["token"], first["token"], "a new session was saved");
+    assert_ne!(renewed["token_id"], first["token_id"]);
+    assert_eq!(me["token"]["id"], renewed["token_id"]);
+    assert_eq!(
+        renewed["renewal"],
+        token.as_str(),
+        "the token itself is kept"
+    );
+    assert!(ci.ok(&["token", "list"]).contains("ci"));
 }

@@ -27,6 +27,11 @@ pub struct Admin {
 impl Admin {
     /// Starts an admin with `admin` / [`ADMIN_PASSWORD`] as its first user.
     pub fn start() -> Admin {
+        Admin::start_with(|_| {})
+    }
+
+    /// Starts an admin as [`Admin::start`] does, with `adjust` applied to its settings.
+    pub fn start_with(adjust: impl FnOnce(&mut Settings)) -> Admin {
         let dir = tempfile::tempdir().expect("temporary directory");
         let keyring = Keyring::parse(&generate_entry("k1").expect("random key")).expect("keyring");
         let database = format!("sqlite://{}", dir.path().join("admin.db").display());
@@ -36,6 +41,7 @@ impl Admin {
             username: ADMIN.into(),
             password: ADMIN_PASSWORD.into(),
         });
+        adjust(&mut settings);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
