@@ -254,10 +254,11 @@ impl Admin {
         // such a body is sent again.
         let oversized = body.as_ref().is_some_and(|b| b.len() > 64 * 1024);
         let mut sent = build().send().await;
-        for _ in 0..3 {
+        for attempt in 1..=10 {
             if sent.is_ok() || !oversized {
                 break;
             }
+            tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
             sent = build().send().await;
         }
         let r = sent.unwrap_or_else(|e| panic!("{method} {path}: not sent: {e:?}"));
