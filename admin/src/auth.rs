@@ -80,8 +80,9 @@ pub struct Caller {
     pub service_account: bool,
     /// The version of the user record read at authentication.
     pub owner_version: i64,
-    /// A session exchanged for another token (no password was typed for it).
-    pub derived: bool,
+    /// For a session exchanged for another token (no password was typed for it): that token's
+    /// expiry, the latest a token this session mints may end.
+    pub derived_until: Option<UnixTime>,
 }
 
 impl Caller {
@@ -182,9 +183,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     if now >= row.expires_at {
         return Err(refused(ErrorCode::Expired, "the token has expired"));
     }
-    if let Some(parent) = &row.derived_from {
-        parent_usable(state, parent, now).await?;
-    }
+    let derived_until = match &row.derived_from {
+        Some(parent) => Some(parent_usable(state, parent, now).await?),
+        None => None,
+    };
     if row
         .last_used_at
         .is_none_or(|t| now.seconds_since(t) >= LAST_USED_RESOLUTION)
@@ -208,16 +210,20 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         expires_at: row.expires_at,
         service_account: row.owner_service_account,
         owner_version: row.owner_version,
-        derived: row.derived_from.is_some(),
+        derived_until,
     })
 }
 
 /// A second line behind the revocation cascade: a session exchanged for a token is refused once
 /// that token is revoked, deleted, disabled or expired.
-async fn parent_usable(state: &AppState, parent: &str, now: UnixTime) -> Result<(), ApiError> {
+async fn parent_usable(
+    state: &AppState,
+    parent: &str,
+    now: UnixTime,
+) -> Result<UnixTime, ApiError> {
     let usable = tokens::auth_lookup(&state.store, parent)
         .await?
-        .is_some_and(|p| {
+        .filter(|p| {
             p.deleted_at.is_none()
                 && p.revoked_at.is_none()
                 && p.enabled
@@ -225,8 +231,8 @@ async fn parent_usable(state: &AppState, parent: &str, now: UnixTime) -> Result<
                 && p.owner_active
                 && p.issued_at >= p.owner_void_before
         });
-    if usable {
-        Ok(())
+    if let Some(p) = usable {
+        Ok(p.expires_at)
     } else {
         Err(refused(
             ErrorCode::Revoked,

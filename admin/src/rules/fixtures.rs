@@ -24,7 +24,7 @@ pub fn caller(user: &str, roles: &[&str]) -> Caller {
         expires_at: NOW.plus(86_400),
         service_account: false,
         owner_version: 1,
-        derived: false,
+        derived_until: None,
     }
 }
 

@@ -252,21 +252,28 @@ pub fn within_session(
     now: UnixTime,
     limits: &Limits,
 ) -> Result<(), Refusal> {
-    // A session exchanged for a token was never a password typed: it is never fresh.
-    let fresh = !caller.derived
+    // A session exchanged for a token was never a password typed: it is never fresh, and it
+    // may mint what the token it stands for may (a personal token is not bound by a session),
+    // up to that token's own end.
+    let fresh = caller.derived_until.is_none()
         && now.seconds_since(caller.issued_at)
             <= i64::try_from(limits.reauth_window).unwrap_or(i64::MAX);
-    if caller.kind != Kind::Session || expires_at <= caller.expires_at || fresh {
+    let bound = caller.derived_until.unwrap_or(caller.expires_at);
+    if caller.kind != Kind::Session || expires_at <= bound || fresh {
         return Ok(());
     }
-    Err(Refusal::new(
-        ErrorCode::ReauthenticationRequired,
-        format!(
+    let message = match caller.derived_until {
+        Some(end) => format!(
+            "this token would outlive the token this session was exchanged for (which ends {end}); \
+             ask for an expiry no later than that"
+        ),
+        None => format!(
             "this token would outlive the session it is made with (which ends {}); log in again \
              to make it, or ask for an expiry no later than that",
             caller.expires_at
         ),
-    ))
+    };
+    Err(Refusal::new(ErrorCode::ReauthenticationRequired, message))
 }
 
 /// `PATCH /api/v1/tokens/{id}` as asked.
@@ -673,11 +680,16 @@ mod tests {
         );
         let personal = caller("alice", &["token_creator", "user"]);
         assert!(within_session(&personal, long, NOW, &LIMITS).is_ok());
-        session.derived = true;
+        session.derived_until = Some(long.minus(1));
         assert_eq!(
             code(within_session(&session, long, NOW, &LIMITS)),
             ErrorCode::ReauthenticationRequired,
-            "a session exchanged for a token is never fresh"
+            "a session exchanged for a token is never fresh, and ends no later than that token"
+        );
+        session.derived_until = Some(long);
+        assert!(
+            within_session(&session, long, NOW, &LIMITS).is_ok(),
+            "it mints what the token it stands for may"
         );
     }
 

@@ -44,7 +44,7 @@ async fn a_token_is_exchanged_for_a_session_that_ends_with_it(db: Db) {
     a.call("POST", "/api/v1/sessions", &session, None)
         .await
         .expect_error(409, "session_token");
-    // Never a fresh login: it may not mint a token that outlives it.
+    // Never a fresh login: it may not mint a token that outlives the token it stands for.
     a.post(
         "/api/v1/tokens",
         &session,

@@ -259,3 +259,29 @@ fn output_formats_and_flags_people_bring() {
     let listed = home.ok(&["token", "list", "-o", "table"]);
     assert!(listed.contains("grace (ends in 3 h)"), "{listed}");
 }
+
+/// OSMO's habit: log in with a token, then make tokens with it. The session exchanged for the
+/// token makes what the token may, ending no later than the token itself.
+#[test]
+fn a_token_login_makes_tokens_as_the_token_does() {
+    let admin = Admin::start();
+    let ops = admin.home("ops");
+    ops.login_admin();
+    let made = ops.json(&["token", "create", "pat", "--ttl", "30d"]);
+    let file = ops.dir.join("pat");
+    std::fs::write(&file, made["token"].as_str().unwrap()).unwrap();
+    let home = admin.home("osmo");
+    let out = home.run(&["login", &admin.url, "--token-file", file.to_str().unwrap()]);
+    check(&out, 0, &["login", "--token-file"]);
+    let day = |days: i64| {
+        tollgate_admin::times::rfc3339(tollgate_admin::times::now() + days * 86_400)[..10]
+            .to_owned()
+    };
+    let inside = home.json(&["token", "create", "my-token", "-e", &day(20)]);
+    assert_eq!(inside["record"]["name"], "my-token");
+    let err = home.fails(&["token", "create", "too-long", "-e", &day(45)], 1);
+    assert!(
+        err.contains("reauthentication_required") && err.contains("exchanged"),
+        "{err}"
+    );
+}

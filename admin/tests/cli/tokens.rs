@@ -113,8 +113,14 @@ fn the_whole_token_lifecycle() {
     let roles = home.ok(&["token", "roles", &id]);
     let lines: Vec<&str> = roles.lines().collect();
     assert_eq!(lines.len(), 2, "{roles}");
-    assert!(lines[0].starts_with("ROLE") && lines[0].contains("GRANTED BY"), "{roles}");
-    assert!(lines[1].starts_with("user ") && lines[1].contains("admin"), "{roles}");
+    assert!(
+        lines[0].starts_with("ROLE") && lines[0].contains("GRANTED BY"),
+        "{roles}"
+    );
+    assert!(
+        lines[1].starts_with("user ") && lines[1].contains("admin"),
+        "{roles}"
+    );
 
     // edit: description, disable (the token is then refused), enable, shorten the expiry
     let edited = home.json(&[
