@@ -233,6 +233,7 @@ impl Admin {
         body: Option<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        let oversized = body.as_ref().is_some_and(|b| b.len() > 64 * 1024);
         let build = || {
             let mut req = self.http.request(
                 Method::from_bytes(method.as_bytes()).unwrap(),
@@ -247,15 +248,20 @@ impl Admin {
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
+            if oversized {
+                // The server closes the connection after its 413: keep it out of the pool, so
+                // the next request does not meet a connection already closed.
+                req = req.header("connection", "close");
+            }
             req
         };
         // The server answers an oversized body (413) without reading it all and closes the
-        // connection; on a busy machine the client may see the reset before the answer. Only
-        // such a body is sent again.
-        let oversized = body.as_ref().is_some_and(|b| b.len() > 64 * 1024);
+        // connection; on a busy machine the client may see the reset before the answer. Such a
+        // body is sent again, and so is a GET that met a pooled connection the server had just
+        // closed (it changes nothing, so sending it again is safe).
         let mut sent = build().send().await;
         for attempt in 1..=10 {
-            if sent.is_ok() || !oversized {
+            if sent.is_ok() || !(oversized || method == "GET") {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
