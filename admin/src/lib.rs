@@ -11,13 +11,14 @@
 //!   [`rules`]: every permission and validity decision, as pure functions;
 //! - [`metrics`] and [`logging`]: `/metrics`, request lines and security events;
 //! - [`store`]: SQLite/PostgreSQL access; [`revocation`]: publishing the list;
-//! - [`console`]: the web console for people, server-rendered, on the same origin;
-//! - [`cli`]: the `tollgate` command.
+//! - [`console`]: the web console for people, server-rendered, on the same origin.
+//!
+//! The request and response bodies are `tollgate-api`'s; the `tollgate` command (`tollgate-cli`)
+//! runs this service as `tollgate serve`.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod auth;
-pub mod cli;
 pub mod config;
 pub mod console;
 pub mod errors;

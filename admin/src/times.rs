@@ -1,11 +1,11 @@
-//! Time: [`UnixTime`] (the clock, RFC 3339 rendering and parsing) and parsing of durations as
-//! people type them.
+//! Time: [`UnixTime`] (the clock, RFC 3339 rendering and parsing). The wire forms (dates,
+//! timestamps, durations as people type them) are [`tollgate_api::when`]'s.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use tollgate_api::when;
 
 /// An instant, in whole seconds since the Unix epoch (UTC). Arithmetic saturates instead of
 /// overflowing; the store reads and writes it as a 64-bit integer.
@@ -70,13 +70,7 @@ impl UnixTime {
 
     /// Parses `YYYY-MM-DD` (midnight UTC at the start of that day) or an RFC 3339 timestamp.
     pub fn parse(text: &str) -> Result<UnixTime, BadTime> {
-        let text = text.trim();
-        if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
-            return Ok(UnixTime(t.unix_timestamp()));
-        }
-        let date =
-            Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| BadTime)?;
-        Ok(UnixTime(date.midnight().assume_utc().unix_timestamp()))
+        when::parse_time(text).map(UnixTime)
     }
 }
 
@@ -96,34 +90,12 @@ pub fn rfc3339(t: i64) -> String {
     UnixTime(t).rfc3339()
 }
 
-/// The text is neither a date nor an RFC 3339 timestamp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("expected a date (YYYY-MM-DD) or an RFC 3339 timestamp")]
-pub struct BadTime;
+pub use when::{BadTime, parse_duration};
 
 /// Parses `YYYY-MM-DD` (midnight UTC at the start of that day) or an RFC 3339 timestamp, into
 /// Unix seconds.
 pub fn parse_time(s: &str) -> Result<i64, BadTime> {
     UnixTime::parse(s).map(UnixTime::as_secs)
-}
-
-/// Parses a duration in seconds: a number with an optional unit `s`, `m`, `h`, `d` or `w`.
-pub fn parse_duration(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, ""),
-    };
-    let n: u64 = digits.parse().ok()?;
-    let scale = match unit.trim() {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    n.checked_mul(scale)
 }
 
 #[cfg(test)]
@@ -164,25 +136,5 @@ mod tests {
         assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
         assert_eq!(parse_time("2027-01-15T08:00:00Z"), Ok(1_800_000_000));
         assert_eq!(parse_time("2027-01-15T09:00:00+01:00"), Ok(1_800_000_000));
-    }
-
-    #[test]
-    fn parses_dates_as_midnight_utc() {
-        assert_eq!(parse_time("2027-01-15"), Ok(1_800_000_000 - 8 * 3600));
-        assert_eq!(parse_time("2027-13-01"), Err(BadTime));
-        assert_eq!(parse_time("tomorrow"), Err(BadTime));
-        assert_eq!(parse_time(""), Err(BadTime));
-    }
-
-    #[test]
-    fn parses_durations() {
-        assert_eq!(parse_duration("90"), Some(90));
-        assert_eq!(parse_duration("30d"), Some(30 * 86_400));
-        assert_eq!(parse_duration("12h"), Some(12 * 3600));
-        assert_eq!(parse_duration("2w"), Some(2 * 604_800));
-        assert_eq!(parse_duration("5 m"), Some(300));
-        assert_eq!(parse_duration("3y"), None);
-        assert_eq!(parse_duration("d"), None);
-        assert_eq!(parse_duration("99999999999999999999"), None);
     }
 }

@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::extract::Params;
 use super::records::{AuditRecord, cursor, page_limit, parse_number_cursor};
@@ -12,6 +12,7 @@ use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditFilter};
+pub use tollgate_api::audit::AuditPage;
 
 /// Query of `GET /api/v1/audit`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -32,14 +33,6 @@ pub struct AuditQuery {
     /// `next_cursor` of the previous page.
     #[param(nullable = false, pattern = "^djE6[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
-}
-
-/// A page of events, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    pub events: Vec<AuditRecord>,
-    /// Pass as `cursor` for the next page; none on the last.
-    pub next_cursor: Option<String>,
 }
 
 /// `GET /api/v1/audit`.

@@ -3,9 +3,11 @@
 
 use tollgate_shared::Kind;
 
+use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::revocation::entries::refresh;
 use crate::revocation::subjects;
+use crate::rules::tokens::decide_revoke;
 use crate::store::Tx;
 use crate::store::list::{self, Change};
 use crate::store::tokens::{self, TokenRow};
@@ -60,6 +62,33 @@ impl ListChanges {
             self.write(tx, &mut session).await?;
         }
         Ok(())
+    }
+
+    /// Revokes, as `caller`, every token of `owner` that is unexpired, not deleted, not yet
+    /// revoked and chosen by `pick`: each is decided by [`decide_revoke`] (a token in grace ends
+    /// now) and written through [`ListChanges::token`]. Returns the revoked rows, for the caller
+    /// to audit as its action requires (an account's deletion, a password reset).
+    pub async fn revoke_owned(
+        &mut self,
+        tx: &mut Tx,
+        caller: &Caller,
+        owner: &str,
+        now: UnixTime,
+        pick: impl Fn(&TokenRow) -> bool,
+    ) -> Result<Vec<TokenRow>, ApiError> {
+        let mut revoked = Vec::new();
+        for t in tokens::of_owner_for_update(tx, owner).await? {
+            if now >= t.expires_at || t.deleted_at.is_some() || !pick(&t) {
+                continue;
+            }
+            // Only tokens already revoked are refused; they are left as they are.
+            let Ok((mut row, _)) = decide_revoke(caller, &t, None, now) else {
+                continue;
+            };
+            self.token(tx, &mut row).await?;
+            revoked.push(row);
+        }
+        Ok(revoked)
     }
 
     /// Records that `subject`'s rule changed (it lives until `expires_at`).

@@ -6,7 +6,6 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 use tollgate_shared::ErrorCode;
 
 use crate::errors::ApiError;
@@ -17,38 +16,7 @@ pub struct Body<T>(pub T);
 /// A JSON request body that may be empty (then `T::default()`).
 pub struct OptionalBody<T>(pub T);
 
-/// For an optional body field, with `#[serde(default, deserialize_with = "present")]`: a field
-/// left out is `None`, and `null` is refused like any other value of the wrong type (the
-/// document says the field is a string, a number...; it never says "or null").
-pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
-/// As [`present`], for a count: a JSON number that is a non-negative whole number, written
-/// `60`, `60.0` or `6e1` alike (JSON Schema's `integer`). Beyond `u64`, it is `u64::MAX`, which
-/// every limit refuses with its own code.
-pub fn present_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let n = serde_json::Number::deserialize(d)?;
-    if let Some(n) = n.as_u64() {
-        return Ok(Some(n));
-    }
-    // serde_json reads a long decimal to within a unit in the last place or so (`60.0` with 16
-    // digits before the point may come back as `...59.5`): a number that close to a whole one
-    // is that whole number.
-    let whole = |f: f64| f >= 0.0 && (f - f.round()).abs() <= f * f64::EPSILON;
-    match n.as_f64() {
-        Some(f) if whole(f) => Ok(Some(if f.round() >= u64::MAX as f64 {
-            u64::MAX
-        } else {
-            f.round() as u64
-        })),
-        _ => Err(serde::de::Error::custom(format!(
-            "invalid value: {n}, expected a whole number, 0 or more"
-        ))),
-    }
-}
+pub use tollgate_api::fields::{present, present_count};
 
 /// Reads the body. The content type is not checked: the body must be JSON whatever it says,
 /// so `curl -d '{...}'` works as people expect.

@@ -4,16 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use tollgate_shared::ErrorCode;
 use tollgate_shared::Kind;
 use tollgate_shared::token::MAX_ROLES;
-use utoipa::ToSchema;
 
 use super::changes::ListChanges;
 use super::extract::{OptionalBody, Source, UncheckedBody};
 use super::minting::{cut_this_second, in_a_settled_second, mint};
-use super::records::TokenRecord;
+use super::records::token_record;
 use super::token_actions::Empty;
 use super::with_sequence;
 use crate::auth::{Caller, verify_password};
@@ -25,22 +23,7 @@ use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::UserRow;
 use crate::store::{tokens, users};
 use crate::times::UnixTime;
-
-/// Body of `POST /api/v1/login`.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    pub username: String,
-    pub password: String,
-}
-
-/// A session: the token text (shown once) and its record.
-#[derive(Serialize, ToSchema)]
-pub struct Session {
-    /// The token text.
-    pub token: String,
-    pub record: TokenRecord,
-}
+pub use tollgate_api::sessions::{Login, Session};
 
 fn refused() -> ApiError {
     ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
@@ -209,7 +192,7 @@ async fn start_session(
     state.metrics.token_issued(Kind::Session);
     Ok(Some(Session {
         token: text,
-        record: TokenRecord::of(&row, now),
+        record: token_record(&row, now),
     }))
 }
 

@@ -2,113 +2,68 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
 use tollgate_shared::ErrorCode;
-use utoipa::ToSchema;
 
-use super::schema::{self, Role, Timestamp, TokenId, UserName};
 use crate::errors::ApiError;
 use crate::store::audit::AuditRow;
 use crate::store::tokens::TokenRow;
 use crate::store::users::UserRow;
 use crate::times::UnixTime;
 
-/// Every [`TokenRecord::state`].
-pub const TOKEN_STATES: [&str; 5] = ["active", "disabled", "expired", "grace", "revoked"];
-/// Every [`AuditRecord::outcome`].
-pub const OUTCOMES: [&str; 3] = ["success", "denied", "failure"];
+pub use tollgate_api::audit::AuditRecord;
+pub use tollgate_api::schema::{OUTCOMES, TOKEN_STATES};
+pub use tollgate_api::tokens::TokenRecord;
+pub use tollgate_api::users::UserRecord;
 
-/// A token as the API shows it. The token text is never part of it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TokenRecord {
-    #[schema(value_type = TokenId)]
-    pub id: String,
-    #[schema(min_length = 1, max_length = 64)]
-    pub name: String,
-    #[schema(max_length = 256)]
-    pub description: String,
-    #[schema(value_type = UserName)]
-    pub owner: String,
-    #[schema(schema_with = schema::token_kind)]
-    pub kind: String,
-    #[schema(value_type = Vec<Role>)]
-    pub roles: Vec<String>,
-    #[schema(value_type = Timestamp)]
-    pub created_at: String,
-    #[schema(value_type = UserName)]
-    pub created_by: String,
-    #[schema(value_type = Timestamp)]
-    pub expires_at: String,
-    pub enabled: bool,
-    /// `active`, `disabled`, `expired`, `grace` (regenerated, still valid) or `revoked`.
-    #[schema(schema_with = schema::token_state)]
-    pub state: &'static str,
-    #[schema(value_type = Option<Timestamp>)]
-    pub revoked_at: Option<String>,
-    #[schema(value_type = Option<UserName>)]
-    pub revoked_by: Option<String>,
-    /// End of the grace period of a token regenerated with grace.
-    #[schema(value_type = Option<Timestamp>)]
-    pub grace_until: Option<String>,
-    #[schema(value_type = Option<Timestamp>)]
-    pub last_used_at: Option<String>,
-    /// The token this one was regenerated from.
-    #[schema(value_type = Option<TokenId>)]
-    pub replaces: Option<String>,
-    /// The token regenerated from this one.
-    #[schema(value_type = Option<TokenId>)]
-    pub replaced_by: Option<String>,
-}
-
-impl TokenRecord {
-    /// The view of `row` at `now`.
-    pub fn of(row: &TokenRow, now: UnixTime) -> Self {
-        let state = if row.revoked_by_now(now) || row.deleted_at.is_some() {
-            "revoked"
-        } else if now >= row.expires_at {
-            "expired"
-        } else if !row.enabled {
-            "disabled"
-        } else if row.revoked_at.is_some() {
-            "grace"
-        } else {
-            "active"
-        };
-        TokenRecord {
-            id: row.id.clone(),
-            name: row.name.clone(),
-            description: row.description.clone(),
-            owner: row.owner.clone(),
-            kind: row.kind.as_str().to_owned(),
-            roles: row.roles.names(),
-            created_at: row.issued_at.rfc3339(),
-            created_by: row.created_by.clone(),
-            expires_at: row.expires_at.rfc3339(),
-            enabled: row.enabled,
-            state,
-            revoked_at: row.revoked_at.map(UnixTime::rfc3339),
-            revoked_by: row.revoked_by.clone(),
-            grace_until: row.revoked_from.map(UnixTime::rfc3339),
-            last_used_at: row.last_used_at.map(UnixTime::rfc3339),
-            replaces: row.replaces.clone(),
-            replaced_by: row.replaced_by.clone(),
-        }
+/// The record of `row` at `now`.
+pub fn token_record(row: &TokenRow, now: UnixTime) -> TokenRecord {
+    let state = if row.revoked_by_now(now) || row.deleted_at.is_some() {
+        "revoked"
+    } else if now >= row.expires_at {
+        "expired"
+    } else if !row.enabled {
+        "disabled"
+    } else if row.revoked_at.is_some() {
+        "grace"
+    } else {
+        "active"
+    };
+    TokenRecord {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        description: row.description.clone(),
+        owner: row.owner.clone(),
+        kind: row.kind.as_str().to_owned(),
+        roles: row.roles.names(),
+        created_at: row.issued_at.rfc3339(),
+        created_by: row.created_by.clone(),
+        expires_at: row.expires_at.rfc3339(),
+        enabled: row.enabled,
+        state: state.to_owned(),
+        revoked_at: row.revoked_at.map(UnixTime::rfc3339),
+        revoked_by: row.revoked_by.clone(),
+        grace_until: row.revoked_from.map(UnixTime::rfc3339),
+        last_used_at: row.last_used_at.map(UnixTime::rfc3339),
+        replaces: row.replaces.clone(),
+        replaced_by: row.replaced_by.clone(),
     }
 }
 
-impl TokenRecord {
-    /// Says what the edge does with a token whose owner's tokens issued before `void_before`
-    /// are void (the owner was deactivated, even if reactivated since): it refuses them, so the
-    /// record says `revoked`.
-    pub fn with_owner_cutoff(mut self, issued_at: UnixTime, void_before: UnixTime) -> Self {
-        if issued_at < void_before && matches!(self.state, "active" | "disabled" | "grace") {
-            self.state = "revoked";
-        }
-        self
+/// Says what the edge does with a token whose owner's tokens issued before `void_before` are
+/// void (the owner was deactivated, even if reactivated since): it refuses them, so the record
+/// says `revoked`.
+pub fn with_owner_cutoff(
+    mut record: TokenRecord,
+    issued_at: UnixTime,
+    void_before: UnixTime,
+) -> TokenRecord {
+    if issued_at < void_before && record.is_live() {
+        record.state = "revoked".to_owned();
     }
+    record
 }
 
-/// Applies each owner's cut-off (see [`TokenRecord::with_owner_cutoff`]) to the records of `rows`.
+/// Applies each owner's cut-off (see [`with_owner_cutoff`]) to the records of `rows`.
 pub async fn records_with_cutoffs(
     store: &crate::store::Store,
     rows: &[&TokenRow],
@@ -130,28 +85,9 @@ pub async fn records_with_cutoffs(
                 .get(r.owner.as_str())
                 .copied()
                 .unwrap_or(UnixTime::EPOCH);
-            TokenRecord::of(r, now).with_owner_cutoff(r.issued_at, cutoff)
+            with_owner_cutoff(token_record(r, now), r.issued_at, cutoff)
         })
         .collect())
-}
-
-/// A user or service account as the API shows it (never the password hash).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UserRecord {
-    #[schema(value_type = UserName)]
-    pub name: String,
-    #[schema(value_type = Vec<Role>)]
-    pub roles: Vec<String>,
-    pub active: bool,
-    pub service_account: bool,
-    /// The user who manages this service account.
-    #[schema(value_type = Option<UserName>)]
-    pub manager: Option<String>,
-    pub has_password: bool,
-    #[schema(value_type = Timestamp)]
-    pub created_at: String,
-    #[schema(value_type = Timestamp)]
-    pub updated_at: String,
 }
 
 impl From<&UserRow> for UserRecord {
@@ -167,26 +103,6 @@ impl From<&UserRow> for UserRecord {
             updated_at: u.updated_at.rfc3339(),
         }
     }
-}
-
-/// An audit event as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = AuditEvent)]
-pub struct AuditRecord {
-    pub id: i64,
-    #[schema(value_type = Timestamp)]
-    pub at: String,
-    /// Who acted (none for the server itself).
-    pub actor: Option<String>,
-    /// What was done, e.g. `token.create`.
-    pub action: String,
-    /// The token id or user name acted on.
-    pub target: Option<String>,
-    /// The user the change concerns.
-    pub subject: Option<String>,
-    #[schema(schema_with = schema::audit_outcome)]
-    pub outcome: String,
-    pub detail: Option<String>,
 }
 
 impl From<AuditRow> for AuditRecord {

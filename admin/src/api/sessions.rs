@@ -10,7 +10,7 @@ use tollgate_shared::{ErrorCode, Kind};
 use super::extract::OptionalBody;
 use super::login::Session;
 use super::minting::{cut_this_second, in_a_settled_second, mint};
-use super::records::TokenRecord;
+use super::records::token_record;
 use super::token_actions::Empty;
 use crate::auth::Caller;
 use crate::errors::ApiError;
@@ -70,7 +70,7 @@ async fn start(state: &AppState, caller: &Caller) -> Result<Option<Session>, Api
     state.metrics.token_issued(Kind::Session);
     Ok(Some(Session {
         token: text,
-        record: TokenRecord::of(&row, now),
+        record: token_record(&row, now),
     }))
 }
 

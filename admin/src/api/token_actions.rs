@@ -6,14 +6,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::changes::ListChanges;
-use super::extract::{Body, OptionalBody, present, present_count};
+use super::extract::{Body, OptionalBody};
 use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
-use super::records::TokenRecord;
-use super::schema::{Expiry, TokenPath};
+use super::records::{TokenRecord, token_record};
+use super::schema::TokenPath;
 use super::settings::token_api;
 use super::{audited, with_sequence};
 use crate::auth::Caller;
@@ -28,6 +26,7 @@ use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::tokens::{self, TokenRow};
 use crate::store::users::{self, UserRow};
 use crate::times::UnixTime;
+pub use tollgate_api::tokens::{Empty, PatchToken, Regenerate, Regenerated};
 
 /// Reads and locks a token `caller` may manage, with its owner; 404 if missing, deleted or not
 /// theirs.
@@ -70,29 +69,6 @@ async fn record(
         detail: Some(detail),
     };
     Ok(audit::append(tx, &event).await?)
-}
-
-/// Body of `PATCH /api/v1/tokens/{id}`: at least one field; `expires_at` and `ttl_seconds`
-/// exclude each other.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchToken {
-    /// No control characters but newlines and tabs.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, max_length = 256, pattern = "^[^\\u0000]*$")]
-    pub description: Option<String>,
-    /// New expiry; owners may only bring it forward, admins may also extend it. Not with
-    /// `ttl_seconds`.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<Expiry>)]
-    pub expires_at: Option<String>,
-    /// New lifetime from now. Not with `expires_at`.
-    #[serde(default, deserialize_with = "present_count")]
-    #[schema(nullable = false, minimum = 1)]
-    pub ttl_seconds: Option<u64>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    pub enabled: Option<bool>,
 }
 
 /// `PATCH /api/v1/tokens/{id}`.
@@ -153,13 +129,8 @@ pub(crate) async fn patch_token(
     let detail = edited.changes.join(", ");
     record(&mut tx, caller, Action::TokenUpdate, &row, now, detail).await?;
     tx.commit().await?;
-    Ok((TokenRecord::of(&row, now), sequence))
+    Ok((token_record(&row, now), sequence))
 }
-
-/// A body that must be empty or `{}`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Empty {}
 
 /// `POST /api/v1/tokens/{id}/revoke`.
 pub async fn revoke(
@@ -199,38 +170,7 @@ pub(crate) async fn revoke_token(
     .await?;
     tx.commit().await?;
     state.metrics.token_revoked();
-    Ok((TokenRecord::of(&row, now), sequence))
-}
-
-/// Body of `POST /api/v1/tokens/{id}/regenerate`; may be left out (all defaults).
-/// `expires_at` and `ttl_seconds` exclude each other.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Regenerate {
-    /// How long the old token keeps working (default 0: it stops now).
-    #[serde(default, deserialize_with = "present_count")]
-    #[schema(nullable = false, minimum = 0, maximum = 604800)]
-    pub grace_seconds: Option<u64>,
-    /// Expiry of the new token; default: the old token's lifetime, from now. Not with
-    /// `ttl_seconds`.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<Expiry>)]
-    pub expires_at: Option<String>,
-    /// Lifetime of the new token from now. Not with `expires_at`.
-    #[serde(default, deserialize_with = "present_count")]
-    #[schema(nullable = false, minimum = 1)]
-    pub ttl_seconds: Option<u64>,
-}
-
-/// Answer of a regeneration: the new token and the record of the one it replaces.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Regenerated {
-    /// The new token's text.
-    pub token: String,
-    /// The new token.
-    pub record: TokenRecord,
-    /// The token it replaces.
-    pub previous: TokenRecord,
+    Ok((token_record(&row, now), sequence))
 }
 
 /// `POST /api/v1/tokens/{id}/regenerate`.
@@ -295,8 +235,8 @@ async fn regenerate_once(
     state.metrics.token_revoked();
     let body = Regenerated {
         token: text,
-        record: TokenRecord::of(&new, now),
-        previous: TokenRecord::of(&old, now),
+        record: token_record(&new, now),
+        previous: token_record(&old, now),
     };
     Ok(Some((body, sequence)))
 }

@@ -8,15 +8,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tollgate_shared::{Kind, valid_subject};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::audited;
-use super::extract::{Body, Params, present, present_count};
+use super::extract::{Body, Params};
 use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
-use super::records::{TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs};
-use super::schema::{Expiry, Role, TokenId, TokenPath, UserName};
+use super::records::{
+    TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs, token_record,
+};
+use super::schema::{TokenPath, UserName};
 use super::settings::token_api;
 use super::users::{insert_account, new_row};
 use crate::auth::Caller;
@@ -31,54 +33,10 @@ use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::tokens::{self, ListFilter, TokenRow};
 use crate::store::users;
 use crate::times::UnixTime;
+pub use tollgate_api::tokens::{CreateToken, KindFilter, Minted, TokenBatch, TokenPage};
 
 /// Most ids in one `?ids=` request.
 pub const MAX_IDS: usize = 100;
-
-/// Body of `POST /api/v1/tokens`. `expires_at` and `ttl_seconds` exclude each other; with
-/// neither, the server's default lifetime applies.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    /// Unique among the owner's tokens; no control, bidirectional or invisible characters, no
-    /// surrounding spaces.
-    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\u0000]*$")]
-    pub name: String,
-    /// No control characters but newlines and tabs.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, max_length = 256, pattern = "^[^\\u0000]*$")]
-    pub description: Option<String>,
-    /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 timestamp. Not with `ttl_seconds`.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<Expiry>)]
-    pub expires_at: Option<String>,
-    /// Lifetime from now. Not with `expires_at`.
-    #[serde(default, deserialize_with = "present_count")]
-    #[schema(nullable = false, minimum = 1)]
-    pub ttl_seconds: Option<u64>,
-    /// Default: all of the owner's roles the caller may pass on.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
-    pub roles: Option<Vec<String>>,
-    /// The owner, if not the caller (admins; managers of a service account).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<UserName>)]
-    pub user: Option<String>,
-    /// With `user`: if there is no such user, first create it as a service account (token
-    /// creators and admins, as `POST /api/v1/users` would: with the roles asked for the token,
-    /// or `user`; a token creator becomes its manager), in the same step. Default: false.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    pub create_service_account: Option<bool>,
-}
-
-/// A newly minted token: its text, shown this once, and its record.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Minted {
-    /// The token text.
-    pub token: String,
-    pub record: TokenRecord,
-}
 
 /// `POST /api/v1/tokens`.
 pub async fn create(
@@ -190,7 +148,7 @@ async fn created(
     audit::append(&mut tx, &event).await?;
     tx.commit().await?;
     state.metrics.token_issued(row.kind);
-    let record = TokenRecord::of(&row, now);
+    let record = token_record(&row, now);
     Ok(Minted {
         token: text,
         record,
@@ -246,32 +204,6 @@ fn search_filters(q: &ListQuery) -> Result<(Option<String>, Option<String>), Api
         ));
     }
     Ok((name, prefix.map(str::to_owned)))
-}
-
-/// The `kind` filter of a token listing.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum KindFilter {
-    Personal,
-    Service,
-    Session,
-    All,
-}
-
-/// A page of tokens.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenPage {
-    pub tokens: Vec<TokenRecord>,
-    /// Pass as `cursor` for the next page; none on the last.
-    pub next_cursor: Option<String>,
-}
-
-/// Tokens asked for by id; `missing` lists those not found or not visible.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenBatch {
-    pub tokens: Vec<TokenRecord>,
-    #[schema(value_type = Vec<TokenId>)]
-    pub missing: Vec<String>,
 }
 
 /// `GET /api/v1/tokens`.

@@ -98,7 +98,9 @@ pub(crate) async fn delete_user(
     Ok(sequence)
 }
 
-/// Revokes every unexpired, unrevoked token of `owner`, auditing each; returns how many.
+/// Revokes every live token of `owner`, auditing each; returns how many. Tokens void since an
+/// earlier deactivation are revoked too: once the account is gone their records no longer show
+/// it.
 async fn revoke_all(
     tx: &mut Tx,
     changes: &mut ListChanges,
@@ -106,17 +108,8 @@ async fn revoke_all(
     owner: &str,
     now: UnixTime,
 ) -> Result<usize, ApiError> {
-    let mut revoked = 0;
-    for t in tokens::of_owner_for_update(tx, owner).await? {
-        if now >= t.expires_at {
-            continue;
-        }
-        // Tokens void since an earlier deactivation are revoked too: once the account is gone
-        // their records no longer show it. Only those already revoked are left as they are.
-        let Ok((mut row, _)) = decide_revoke(caller, &t, None, now) else {
-            continue;
-        };
-        changes.token(tx, &mut row).await?;
+    let revoked = changes.revoke_owned(tx, caller, owner, now, |_| true).await?;
+    for row in &revoked {
         let event = NewEvent {
             at: now,
             actor: Some(&caller.user),
@@ -127,7 +120,6 @@ async fn revoke_all(
             detail: Some("revoked: its account was deleted".to_owned()),
         };
         audit::append(tx, &event).await?;
-        revoked += 1;
     }
-    Ok(revoked)
+    Ok(revoked.len())
 }

@@ -8,14 +8,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tollgate_shared::{ErrorCode, Kind};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::changes::ListChanges;
-use super::extract::{Body, Params, present};
+use super::extract::{Body, Params};
 use super::records::{UserRecord, cursor, page_limit, parse_cursor};
-use super::schema::{Role, UserName, UserPath};
+use super::schema::UserPath;
 use super::{audited, with_sequence};
 use crate::auth::{Caller, hash_password};
 use crate::errors::ApiError;
@@ -28,36 +28,7 @@ use crate::store::audit::{self, Action, NewEvent, Outcome};
 use crate::store::users::{self, UserRow};
 use crate::store::{StoreError, Tx, tokens};
 use crate::times::UnixTime;
-
-/// Body of `POST /api/v1/users`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    /// Unique, also ignoring case.
-    #[schema(value_type = UserName)]
-    pub name: String,
-    /// Required for people, refused for service accounts.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(
-        nullable = false,
-        min_length = 8,
-        max_length = 256,
-        pattern = "^[^\\u0000]*$"
-    )]
-    pub password: Option<String>,
-    /// Default: `["user"]`.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
-    pub roles: Option<Vec<String>>,
-    /// Default: false.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    pub service_account: Option<bool>,
-    /// Default: true.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    pub active: Option<bool>,
-}
+pub use tollgate_api::users::{CreateUser, PatchUser, UserPage};
 
 async fn hash(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || hash_password(&password))
@@ -197,14 +168,6 @@ pub struct UserQuery {
     pub cursor: Option<String>,
 }
 
-/// A page of users.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserPage {
-    pub users: Vec<UserRecord>,
-    /// Pass as `cursor` for the next page; none on the last.
-    pub next_cursor: Option<String>,
-}
-
 /// `GET /api/v1/users`: everyone for admins; oneself and one's service accounts otherwise.
 pub async fn list(
     State(state): State<AppState>,
@@ -252,44 +215,6 @@ pub async fn get(
         .filter(|u| may_see(&caller, u));
     user.map(|u| Json(UserRecord::from(&u)))
         .ok_or_else(|| ApiError::not_found("no such user"))
-}
-
-/// Body of `PATCH /api/v1/users/{name}`: at least one field; `roles` excludes `add_roles` and
-/// `remove_roles`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchUser {
-    /// The whole new role set.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
-    pub roles: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
-    pub add_roles: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<Vec<Role>>)]
-    pub remove_roles: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    pub active: Option<bool>,
-    /// Turning a service account into a person needs `password` too; a service account has none.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    pub service_account: Option<bool>,
-    /// Admins only; ends the user's login sessions.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(
-        nullable = false,
-        min_length = 8,
-        max_length = 256,
-        pattern = "^[^\\u0000]*$"
-    )]
-    pub password: Option<String>,
-    /// Admins only: hand a service account to another manager, an active person holding every
-    /// role the account holds.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Option<UserName>)]
-    pub manager: Option<String>,
 }
 
 /// `PATCH /api/v1/users/{name}`.
@@ -416,17 +341,10 @@ async fn end_sessions(
     owner: &str,
     now: UnixTime,
 ) -> Result<usize, ApiError> {
-    let mut ended = 0;
-    for mut t in tokens::of_owner_for_update(tx, owner).await? {
-        let live = t.revoked_at.is_none() && t.deleted_at.is_none() && now < t.expires_at;
-        if t.kind == Kind::Session && live {
-            t.revoked_at = Some(now);
-            t.revoked_by = Some(caller.user.clone());
-            changes.token(tx, &mut t).await?;
-            ended += 1;
-        }
-    }
-    Ok(ended)
+    let ended = changes
+        .revoke_owned(tx, caller, owner, now, |t| t.kind == Kind::Session)
+        .await?;
+    Ok(ended.len())
 }
 
 /// Passes a manager's `loss` on to the service accounts it manages, and theirs in turn

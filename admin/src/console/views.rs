@@ -356,7 +356,7 @@ pub fn token_list(frame: &Frame<'_>, list: &TokenList<'_>) -> Markup {
 }
 
 fn token_row(frame: &Frame<'_>, t: &TokenRecord, all: bool) -> Markup {
-    let live = matches!(t.state, "active" | "disabled" | "grace");
+    let live = t.is_live();
     html! {
         tr data-token=(t.id) {
             th scope="row" data-label="Name" { a href={ "/tokens/" (t.id) } { (t.name) } }
@@ -364,7 +364,7 @@ fn token_row(frame: &Frame<'_>, t: &TokenRecord, all: bool) -> Markup {
             td.description data-label="Description" { (t.description) }
             td data-label="Roles" { (t.roles.join(", ")) }
             td data-label="Kind" { (t.kind) }
-            td data-label="State" { span class={ "state state-" (t.state) } { (state_label(t.state)) } }
+            td data-label="State" { span class={ "state state-" (t.state) } { (state_label(&t.state)) } }
             td data-label="Expires" { (when(&t.expires_at, frame.now)) }
             td data-label="Last used" {
                 @match &t.last_used_at {
@@ -471,7 +471,7 @@ pub fn shown_dialog(s: &Shown) -> Markup {
 /// One token's page, with every action on it.
 pub fn token_page(frame: &Frame<'_>, t: &TokenRecord, shown: Option<&Shown>) -> Markup {
     let base = format!("/tokens/{}", t.id);
-    let live = matches!(t.state, "active" | "disabled" | "grace");
+    let live = t.is_live();
     let expires_local = t.expires_at.get(..16).unwrap_or("");
     html! {
         p { a href="/tokens" { "← My tokens" } }
@@ -481,7 +481,7 @@ pub fn token_page(frame: &Frame<'_>, t: &TokenRecord, shown: Option<&Shown>) -> 
             dt { "Owner" } dd { (t.owner) }
             dt { "Kind" } dd { (t.kind) }
             dt { "Roles" } dd { (t.roles.join(", ")) }
-            dt { "State" } dd { span class={ "state state-" (t.state) } { (state_label(t.state)) } }
+            dt { "State" } dd { span class={ "state state-" (t.state) } { (state_label(&t.state)) } }
             dt { "Created" } dd { (when(&t.created_at, frame.now)) " by " (t.created_by) }
             dt { "Expires" } dd { (when(&t.expires_at, frame.now)) " (" (exact(&t.expires_at)) ")" }
             @if let Some(g) = &t.grace_until { dt { "Grace ends" } dd { (when(g, frame.now)) } }

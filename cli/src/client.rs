@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::blocking::{Client as Http, Response};
+use serde::Serialize;
 use serde_json::Value;
+use tollgate_api::tokens::Empty;
 
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -163,7 +165,7 @@ impl Client {
     /// Exchanges the renewal token for a new session, saves it and uses it from now on.
     fn renew(&self, renewal: &Renewal) -> Result<(), ClientError> {
         let exchange = Client::new(&self.base, Some(renewal.token.clone()))?;
-        let answer = exchange.post("/api/v1/sessions", &serde_json::json!({}))?;
+        let answer = exchange.post("/api/v1/sessions", &Empty {})?;
         let token = (renewal.save)(&self.base, &answer)?;
         *self.token.borrow_mut() = Some(token);
         Ok(())
@@ -180,13 +182,21 @@ impl Client {
     }
 
     /// `POST path` with a JSON body.
-    pub fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
-        self.send(Method::POST, path, &[], Some(body))
+    pub fn post(&self, path: &str, body: &impl Serialize) -> Result<Value, ClientError> {
+        self.send(Method::POST, path, &[], Some(&self.encode(body)?))
     }
 
     /// `PATCH path` with a JSON body.
-    pub fn patch(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
-        self.send(Method::PATCH, path, &[], Some(body))
+    pub fn patch(&self, path: &str, body: &impl Serialize) -> Result<Value, ClientError> {
+        self.send(Method::PATCH, path, &[], Some(&self.encode(body)?))
+    }
+
+    /// A request body as JSON (the `tollgate-api` types always encode).
+    fn encode(&self, body: &impl Serialize) -> Result<Value, ClientError> {
+        serde_json::to_value(body).map_err(|e| ClientError::BadAnswer {
+            url: self.base().to_owned(),
+            reason: format!("the request could not be encoded: {e}"),
+        })
     }
 
     /// `DELETE path`.

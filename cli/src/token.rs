@@ -1,15 +1,16 @@
 //! `tollgate token ...`: the token lifecycle against the admin's `/api/v1/tokens` API.
 
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::client::ClientError;
 use super::commands::{Common, Session};
 use super::errors::CliResult;
 use super::output::utc;
-use super::records::{TokenView, decode, token_table};
+use super::records::{decode, token_table};
 use super::token_actions::{self as actions, EditArgs, Irreversible, Picked, RegenerateArgs};
-use crate::times::{parse_duration, parse_time};
+use tollgate_api::tokens::{CreateToken, TokenRecord};
+use tollgate_api::when::{parse_duration, parse_time};
 
 /// Examples for `tollgate token`.
 pub const EXAMPLES: &str = "\
@@ -147,14 +148,14 @@ impl Expiry {
         self.expires_at.is_some() || self.expires_in_days.is_some() || self.ttl.is_some()
     }
 
-    /// Adds `expires_at` or `ttl_seconds` to a request body.
-    pub fn add_to(&self, body: &mut Map<String, Value>) {
+    /// The `expires_at` and `ttl_seconds` of a request body (at most one is set).
+    pub fn fields(&self) -> (Option<String>, Option<u64>) {
         if let Some(at) = &self.expires_at {
-            body.insert("expires_at".into(), json!(at));
+            (Some(at.clone()), None)
         } else if let Some(days) = self.expires_in_days {
-            body.insert("ttl_seconds".into(), json!(u64::from(days) * 86_400));
-        } else if let Some(ttl) = self.ttl {
-            body.insert("ttl_seconds".into(), json!(ttl));
+            (None, Some(u64::from(days) * 86_400))
+        } else {
+            (None, self.ttl)
         }
     }
 }
@@ -230,14 +231,14 @@ pub(super) fn print_minted(session: &Session, answer: &Value, headline: &str) ->
     if session.json() {
         session.print(answer);
     } else {
-        let record: TokenView = decode(answer.get("record").unwrap_or(&Value::Null), url)?;
+        let record: TokenRecord = decode(answer.get("record").unwrap_or(&Value::Null), url)?;
         eprintln!(
             "{headline} token {:?} (id {}) for {}, roles [{}], expires {}.",
             record.name,
             record.id,
             record.owner,
             record.roles.join(", "),
-            utc(record.expires_at.as_deref())
+            utc(Some(&record.expires_at))
         );
         println!("{token}");
     }
@@ -246,25 +247,17 @@ pub(super) fn print_minted(session: &Session, answer: &Value, headline: &str) ->
 }
 
 fn create(session: &Session, a: CreateArgs) -> CliResult {
-    let mut body = Map::new();
-    body.insert("name".into(), json!(a.name));
-    if let Some(d) = a.description {
-        body.insert("description".into(), json!(d));
-    }
-    a.expiry.add_to(&mut body);
-    if !a.roles.is_empty() {
-        body.insert("roles".into(), json!(a.roles));
-    }
-    if let Some(u) = a.user {
-        body.insert("user".into(), json!(u));
-    }
-    if let Some(svc) = a.service_account {
-        body.insert("user".into(), json!(svc));
-        body.insert("create_service_account".into(), json!(true));
-    }
-    let answer = session
-        .client
-        .post("/api/v1/tokens", &Value::Object(body))?;
+    let (expires_at, ttl_seconds) = a.expiry.fields();
+    let body = CreateToken {
+        name: a.name,
+        description: a.description,
+        expires_at,
+        ttl_seconds,
+        roles: (!a.roles.is_empty()).then_some(a.roles),
+        create_service_account: a.service_account.is_some().then_some(true),
+        user: a.service_account.or(a.user),
+    };
+    let answer = session.client.post("/api/v1/tokens", &body)?;
     print_minted(session, &answer, "Created")
 }
 
@@ -320,7 +313,7 @@ fn list(session: &Session, a: ListArgs) -> CliResult {
     } else if session.json() {
         session.print(&Value::Array(tokens));
     } else {
-        let views: Vec<TokenView> = tokens
+        let views: Vec<TokenRecord> = tokens
             .iter()
             .map(|t| decode(t, session.client.base()))
             .collect::<Result<_, _>>()?;

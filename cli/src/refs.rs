@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::client::ClientError;
 use super::commands::Session;
 use super::errors::{CliError, CliResult};
-use super::records::{TokenView, decode};
+use super::records::decode;
+use tollgate_api::tokens::TokenRecord;
 
 /// Fewest hexadecimal digits that may stand for an id.
 pub const MIN_PREFIX: usize = 8;
@@ -29,7 +30,7 @@ pub struct Target {
 
 impl Target {
     fn of(record: &Value, url: &str) -> Result<Self, ClientError> {
-        let view: TokenView = decode(record, url)?;
+        let view: TokenRecord = decode(record, url)?;
         Ok(Target {
             id: view.id,
             name: view.name,

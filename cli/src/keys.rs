@@ -92,13 +92,8 @@ fn load_keyring(keys: Option<String>, keys_file: Option<PathBuf>) -> Result<Keyr
 }
 
 fn default_id() -> String {
-    let today = time::OffsetDateTime::from_unix_timestamp(crate::times::now())
-        .map(|d| d.date())
-        .ok();
-    match today {
-        Some(d) => format!("k{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day()),
-        None => "k1".to_owned(),
-    }
+    let d = time::OffsetDateTime::now_utc().date();
+    format!("k{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 #[cfg(test)]

@@ -3,15 +3,16 @@
 //! ([`super::refs`]), several at once where it makes sense.
 
 use clap::Args;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::commands::Session;
 use super::errors::{CliError, CliResult};
 use super::output::{Table, utc};
 use super::prompt::confirm;
-use super::records::{TokenView, decode};
+use super::records::{Describe, decode};
 use super::refs::{Target, resolve, split};
 use super::token::{Expiry, grace_arg, print_minted};
+use tollgate_api::tokens::{Empty, PatchToken, Regenerate, TokenRecord};
 
 /// Tokens named on the command line, and whose names they are.
 #[derive(Debug, Args)]
@@ -144,7 +145,7 @@ pub fn describe(session: &Session, picked: &Picked) -> CliResult {
     }
     let blocks: Vec<String> = records
         .iter()
-        .map(|r| decode::<TokenView>(r, session.client.base()).map(|v| v.describe()))
+        .map(|r| decode::<TokenRecord>(r, session.client.base()).map(|v| v.describe()))
         .collect::<Result<_, _>>()?;
     print!("{}", blocks.join("\n"));
     Ok(())
@@ -155,7 +156,7 @@ pub fn describe(session: &Session, picked: &Picked) -> CliResult {
 pub fn roles(session: &Session, token: &str, user: Option<&str>) -> CliResult {
     let targets = resolve(session, user, &[token.to_owned()])?;
     for t in &targets {
-        let view: TokenView = decode(&t.record, session.client.base())?;
+        let view: TokenRecord = decode(&t.record, session.client.base())?;
         if session.json() {
             session.print(&json!({
                 "id": view.id,
@@ -169,8 +170,8 @@ pub fn roles(session: &Session, token: &str, user: Option<&str>) -> CliResult {
             for r in &view.roles {
                 table.row(vec![
                     r.clone(),
-                    view.created_by.clone().unwrap_or_else(|| "-".into()),
-                    utc(view.created_at.as_deref()),
+                    view.created_by.clone(),
+                    utc(Some(&view.created_at)),
                 ]);
             }
             table.print();
@@ -181,27 +182,25 @@ pub fn roles(session: &Session, token: &str, user: Option<&str>) -> CliResult {
 
 /// `tollgate token edit`: the same change to every token named.
 pub fn edit(session: &Session, a: EditArgs) -> CliResult {
-    let mut body = Map::new();
-    if let Some(d) = a.description {
-        body.insert("description".into(), json!(d));
-    }
-    a.expiry.add_to(&mut body);
-    if a.enable || a.disable {
-        body.insert("enabled".into(), json!(a.enable));
-    }
-    if body.is_empty() {
+    let (expires_at, ttl_seconds) = a.expiry.fields();
+    let body = PatchToken {
+        description: a.description,
+        expires_at,
+        ttl_seconds,
+        enabled: (a.enable || a.disable).then_some(a.enable),
+    };
+    if serde_json::to_value(&body).is_ok_and(|v| v == json!({})) {
         return Err(CliError::usage(
             "nothing to change: give --description, an expiry, --enable or --disable",
         ));
     }
-    let body = Value::Object(body);
     let targets = a.picked.resolve(session)?;
     each(session, &targets, |t| {
         let record = session.client.patch(&path(t), &body)?;
         if !session.json() {
             print!(
                 "{}",
-                decode::<TokenView>(&record, session.client.base())?.describe()
+                decode::<TokenRecord>(&record, session.client.base())?.describe()
             );
         }
         Ok(record)
@@ -217,9 +216,9 @@ pub fn revoke(session: &Session, a: Irreversible) -> CliResult {
     each(session, &targets, |t| {
         let record = session
             .client
-            .post(&format!("{}/revoke", path(t)), &json!({}))?;
+            .post(&format!("{}/revoke", path(t)), &Empty {})?;
         if !session.json() {
-            let v: TokenView = decode(&record, session.client.base())?;
+            let v: TokenRecord = decode(&record, session.client.base())?;
             println!(
                 "Revoked token {} ({:?}) at {}.",
                 v.id,
@@ -233,12 +232,12 @@ pub fn revoke(session: &Session, a: Irreversible) -> CliResult {
 
 /// `tollgate token regenerate`: a new text for every token named.
 pub fn regenerate(session: &Session, a: RegenerateArgs) -> CliResult {
-    let mut body = Map::new();
-    if let Some(g) = a.grace {
-        body.insert("grace_seconds".into(), json!(g));
-    }
-    a.expiry.add_to(&mut body);
-    let body = Value::Object(body);
+    let (expires_at, ttl_seconds) = a.expiry.fields();
+    let body = Regenerate {
+        grace_seconds: a.grace,
+        expires_at,
+        ttl_seconds,
+    };
     let targets = a.picked.resolve(session)?;
     let json = session.json();
     each(session, &targets, |t| {
@@ -246,7 +245,7 @@ pub fn regenerate(session: &Session, a: RegenerateArgs) -> CliResult {
             .client
             .post(&format!("{}/regenerate", path(t)), &body)?;
         if !json {
-            let previous: TokenView = decode(
+            let previous: TokenRecord = decode(
                 answer.get("previous").unwrap_or(&Value::Null),
                 session.client.base(),
             )?;

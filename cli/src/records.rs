@@ -1,9 +1,11 @@
-//! The records the admin answers, as the command line reads them to print tables. Unknown
-//! fields are ignored and missing ones default, so a newer server still prints; `--output json`
-//! prints the server's own JSON instead.
+//! The admin's records (the `tollgate-api` types) as the command line prints them: tables and
+//! `label  value` lines. `--output json` prints the server's own JSON instead.
 
-use serde::Deserialize;
 use serde_json::Value;
+use tollgate_api::audit::AuditRecord;
+use tollgate_api::sessions::Me;
+use tollgate_api::tokens::TokenRecord;
+use tollgate_api::users::UserRecord;
 
 use super::client::ClientError;
 use super::output::{Table, fields, list, or_dash, relative, utc, yes_no};
@@ -17,41 +19,14 @@ pub fn decode<T: serde::de::DeserializeOwned>(value: &Value, url: &str) -> Resul
     })
 }
 
-/// A token record (never the token text).
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-pub struct TokenView {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub owner: String,
-    pub kind: String,
-    pub roles: Vec<String>,
-    pub created_at: Option<String>,
-    pub created_by: Option<String>,
-    pub expires_at: Option<String>,
-    pub enabled: bool,
-    pub state: String,
-    pub revoked_at: Option<String>,
-    pub revoked_by: Option<String>,
-    pub grace_until: Option<String>,
-    pub last_used_at: Option<String>,
-    pub replaces: Option<String>,
-    pub replaced_by: Option<String>,
-}
-
 /// Digits of a token id the table shows.
 const SHORT_ID: usize = 12;
 
 /// The columns of `tollgate token list`: relative times and cut to the terminal for `table`,
 /// every column with exact times for `wide`.
-pub fn token_table(tokens: &[TokenView], wide: bool, now: OffsetDateTime) -> Table {
-    let when = |t: &Option<String>| {
-        if wide {
-            utc(t.as_deref())
-        } else {
-            relative(t.as_deref(), now)
-        }
+pub fn token_table(tokens: &[TokenRecord], wide: bool, now: OffsetDateTime) -> Table {
+    let when = |t: Option<&str>| {
+        if wide { utc(t) } else { relative(t, now) }
     };
     let headers: &[&'static str] = if wide {
         &[
@@ -88,7 +63,7 @@ pub fn token_table(tokens: &[TokenView], wide: bool, now: OffsetDateTime) -> Tab
     let mut t = Table::new(headers).shrink(shrinkable);
     for k in tokens {
         let state = match &k.grace_until {
-            Some(_) => format!("{} (ends {})", k.state, when(&k.grace_until)),
+            Some(_) => format!("{} (ends {})", k.state, when(k.grace_until.as_deref())),
             None => k.state.clone(),
         };
         // The table's short id is enough to name the token again (an id prefix of 8+ digits).
@@ -107,25 +82,26 @@ pub fn token_table(tokens: &[TokenView], wide: bool, now: OffsetDateTime) -> Tab
             state,
         ];
         if wide {
-            row.push(when(&k.created_at));
+            row.push(when(Some(&k.created_at)));
         }
-        row.extend([when(&k.expires_at), when(&k.last_used_at)]);
+        row.extend([when(Some(&k.expires_at)), when(k.last_used_at.as_deref())]);
         if wide {
-            row.push(or_dash(k.created_by.as_deref()));
+            row.push(or_dash(Some(&k.created_by)));
         }
         t.row(row);
     }
     t
 }
 
-impl TokenView {
+/// A record as `label  value` lines, every field.
+pub trait Describe {
     /// Every field as `label  value` lines.
-    pub fn describe(&self) -> String {
-        let by = |who: &Option<String>| {
-            who.as_deref()
-                .map(|w| format!(" by {w}"))
-                .unwrap_or_default()
-        };
+    fn describe(&self) -> String;
+}
+
+impl Describe for TokenRecord {
+    fn describe(&self) -> String {
+        let by = |who: Option<&str>| who.map(|w| format!(" by {w}")).unwrap_or_default();
         let mut pairs = vec![
             ("ID", self.id.clone()),
             ("Name", self.name.clone()),
@@ -139,11 +115,11 @@ impl TokenView {
                 "Created",
                 format!(
                     "{}{}",
-                    utc(self.created_at.as_deref()),
-                    by(&self.created_by)
+                    utc(Some(&self.created_at)),
+                    by(Some(&self.created_by))
                 ),
             ),
-            ("Expires", utc(self.expires_at.as_deref())),
+            ("Expires", utc(Some(&self.expires_at))),
         ];
         if self.revoked_at.is_some() {
             pairs.push((
@@ -151,7 +127,7 @@ impl TokenView {
                 format!(
                     "{}{}",
                     utc(self.revoked_at.as_deref()),
-                    by(&self.revoked_by)
+                    by(self.revoked_by.as_deref())
                 ),
             ));
         }
@@ -169,22 +145,8 @@ impl TokenView {
     }
 }
 
-/// A user or service account.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-pub struct UserView {
-    pub name: String,
-    pub roles: Vec<String>,
-    pub active: bool,
-    pub service_account: bool,
-    pub manager: Option<String>,
-    pub has_password: bool,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-}
-
 /// The columns of `tollgate user list`.
-pub fn user_table(users: &[UserView]) -> Table {
+pub fn user_table(users: &[UserRecord]) -> Table {
     let mut t = Table::new(&[
         "NAME",
         "ROLES",
@@ -200,15 +162,14 @@ pub fn user_table(users: &[UserView]) -> Table {
             yes_no(u.active).to_owned(),
             yes_no(u.service_account).to_owned(),
             or_dash(u.manager.as_deref()),
-            utc(u.created_at.as_deref()),
+            utc(Some(&u.created_at)),
         ]);
     }
     t
 }
 
-impl UserView {
-    /// Every field as `label  value` lines.
-    pub fn describe(&self) -> String {
+impl Describe for UserRecord {
+    fn describe(&self) -> String {
         fields(&[
             ("Name", self.name.clone()),
             ("Roles", list(&self.roles)),
@@ -219,78 +180,39 @@ impl UserView {
                 "Password",
                 if self.has_password { "set" } else { "none" }.to_owned(),
             ),
-            ("Created", utc(self.created_at.as_deref())),
-            ("Updated", utc(self.updated_at.as_deref())),
+            ("Created", utc(Some(&self.created_at))),
+            ("Updated", utc(Some(&self.updated_at))),
         ])
     }
 }
 
-/// The token a call was made with, as `GET /api/v1/me` shows it.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-pub struct CurrentTokenView {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub roles: Vec<String>,
-    pub created_at: Option<String>,
-    pub expires_at: Option<String>,
-}
-
-/// The answer of `GET /api/v1/me`.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-pub struct MeView {
-    pub user: UserView,
-    pub token: CurrentTokenView,
-}
-
-impl MeView {
-    /// The profile as `label  value` lines.
-    pub fn describe(&self, server: &str) -> String {
-        let account = if self.user.service_account {
-            "service account"
-        } else {
-            "person"
-        };
-        fields(&[
-            ("Server", server.to_owned()),
-            ("User", self.user.name.clone()),
-            ("Account", account.to_owned()),
-            ("Active", yes_no(self.user.active).to_owned()),
-            ("Roles", list(&self.user.roles)),
-            (
-                "Token",
-                format!("{} ({})", self.token.name, self.token.kind),
-            ),
-            ("Token ID", self.token.id.clone()),
-            ("Token roles", list(&self.token.roles)),
-            ("Token created", utc(self.token.created_at.as_deref())),
-            ("Token expires", utc(self.token.expires_at.as_deref())),
-        ])
-    }
-}
-
-/// An audit event.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-pub struct AuditView {
-    pub id: i64,
-    pub at: Option<String>,
-    pub actor: Option<String>,
-    pub action: String,
-    pub target: Option<String>,
-    pub subject: Option<String>,
-    pub outcome: String,
-    pub detail: Option<String>,
+/// The profile `GET /api/v1/me` answers, as `label  value` lines.
+pub fn describe_me(me: &Me, server: &str) -> String {
+    let account = if me.user.service_account {
+        "service account"
+    } else {
+        "person"
+    };
+    fields(&[
+        ("Server", server.to_owned()),
+        ("User", me.user.name.clone()),
+        ("Account", account.to_owned()),
+        ("Active", yes_no(me.user.active).to_owned()),
+        ("Roles", list(&me.user.roles)),
+        ("Token", format!("{} ({})", me.token.name, me.token.kind)),
+        ("Token ID", me.token.id.clone()),
+        ("Token roles", list(&me.token.roles)),
+        ("Token created", utc(Some(&me.token.created_at))),
+        ("Token expires", utc(Some(&me.token.expires_at))),
+    ])
 }
 
 /// The columns of `tollgate audit`.
-pub fn audit_table(events: &[AuditView]) -> Table {
+pub fn audit_table(events: &[AuditRecord]) -> Table {
     let mut t = Table::new(&["TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAIL"]);
     for e in events {
         t.row(vec![
-            utc(e.at.as_deref()),
+            utc(Some(&e.at)),
             or_dash(e.actor.as_deref()),
             e.action.clone(),
             or_dash(e.target.as_deref()),
@@ -308,10 +230,12 @@ mod tests {
     use time::format_description::well_known::Rfc3339;
 
     #[test]
-    fn tolerant_decoding_and_rendering() {
-        let v = json!({"id": "ab", "name": "ci", "roles": ["user"], "state": "active",
-                       "expires_at": "2027-01-15T08:00:00Z", "new_field": 1});
-        let t: TokenView = decode(&v, "http://x").unwrap();
+    fn decoding_ignores_new_fields_and_renders() {
+        let v = json!({"id": "ab", "name": "ci", "description": "", "owner": "ana",
+                       "kind": "personal", "roles": ["user"], "created_at": "2027-01-01T08:00:00Z",
+                       "created_by": "ana", "expires_at": "2027-01-15T08:00:00Z",
+                       "enabled": true, "state": "active", "new_field": 1});
+        let t: TokenRecord = decode(&v, "http://x").unwrap();
         assert_eq!(t.name, "ci");
         let now = OffsetDateTime::parse("2027-01-09T08:00:00Z", &Rfc3339).unwrap();
         let text = token_table(std::slice::from_ref(&t), true, now).render();
@@ -320,6 +244,6 @@ mod tests {
         let text = token_table(std::slice::from_ref(&t), false, now).render();
         assert!(text.contains("in 6 days"), "{text}");
         assert!(t.describe().contains("Description  -"));
-        assert!(decode::<TokenView>(&json!([1]), "http://x").is_err());
+        assert!(decode::<TokenRecord>(&json!([1]), "http://x").is_err());
     }
 }

@@ -6,15 +6,15 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::config::Settings;
-use crate::server;
+use tollgate_admin::config::Settings;
+use tollgate_admin::server;
 
 /// Options of `tollgate serve`: each one also read from its `TOLLGATE_*` variable.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Settings (options or TOLLGATE_* variables)")]
 pub struct ServeArgs {
     /// Store: `sqlite://FILE` (created on first start) or `postgres://...`.
-    #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = crate::config::DEFAULT_DATABASE_URL, value_name = "URL")]
+    #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = tollgate_admin::config::DEFAULT_DATABASE_URL, value_name = "URL")]
     pub database_url: String,
     /// Keyring `id:base64key,...`; the first entry signs (make one with `tollgate keys generate`;
     /// prefer the variable or a file: arguments are visible to other local users).
@@ -29,7 +29,7 @@ pub struct ServeArgs {
     #[arg(long, env = "TOLLGATE_KEYS_FILE", value_name = "PATH")]
     pub keys_file: Option<String>,
     /// Address to listen on.
-    #[arg(long, env = "TOLLGATE_LISTEN", default_value = crate::config::DEFAULT_LISTEN, value_name = "HOST:PORT")]
+    #[arg(long, env = "TOLLGATE_LISTEN", default_value = tollgate_admin::config::DEFAULT_LISTEN, value_name = "HOST:PORT")]
     pub listen: String,
     /// Prefix of minted tokens (1-8 of a-z 0-9).
     #[arg(long, env = "TOLLGATE_TOKEN_PREFIX", default_value = tollgate_shared::DEFAULT_PREFIX, value_name = "PREFIX")]
@@ -200,7 +200,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::logging::init(settings.log_format, args.log.as_deref());
+    tollgate_admin::logging::init(settings.log_format, args.log.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -224,12 +224,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
 mod tests {
     use clap::{CommandFactory, Parser};
 
-    use super::super::{Cli, Command};
-    use crate::config::Settings;
+    use crate::{Cli, Command};
+    use tollgate_admin::config::Settings;
 
-    /// The variables `Settings::from_lookup` reads, from its source.
+    /// The variables `Settings::from_lookup` reads, from its source (in the same workspace).
     fn variables() -> Vec<String> {
-        let source = include_str!("../config.rs").to_owned() + include_str!("../logging.rs");
+        let source = include_str!("../../admin/src/config.rs").to_owned()
+            + include_str!("../../admin/src/logging.rs");
         let mut vars: Vec<String> = source
             .split('"')
             .filter(|s| {

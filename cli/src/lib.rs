@@ -1,6 +1,10 @@
-//! The `tollgate` command. `serve` runs the admin service; `keys` manages signing keys.
-//! Client commands talking to a running admin over HTTP live beside these as further
-//! subcommands of [`Command`].
+//! # tollgate-cli
+//!
+//! The `tollgate` command. Client commands talk to a running admin over HTTP with the request
+//! and response types of `tollgate-api`; `keys` manages signing keys; `serve` (the default
+//! `serve` feature) runs the admin service from `tollgate-admin`. Without that feature the
+//! binary links neither axum nor sqlx.
+#![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod client;
@@ -15,6 +19,7 @@ pub mod profile;
 pub mod prompt;
 pub mod records;
 pub mod refs;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod token;
 pub mod token_actions;
@@ -36,6 +41,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the admin service (settings from options or TOLLGATE_* environment variables).
+    #[cfg(feature = "serve")]
     #[command(after_help = commands::SERVE_EXAMPLES)]
     Serve(Box<serve::ServeArgs>),
     /// Signing keys.
@@ -49,6 +55,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(*args),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Client(cmd) => {
@@ -73,8 +80,12 @@ mod tests {
         assert!(
             matches!(cli.command, Command::Keys(keys::KeysCommand::Generate { ref id }) if id.as_deref() == Some("k2"))
         );
-        let cli = Cli::try_parse_from(["tollgate", "serve", "--listen", "127.0.0.1:0"]).unwrap();
-        assert!(matches!(cli.command, Command::Serve(ref a) if a.listen == "127.0.0.1:0"));
+        #[cfg(feature = "serve")]
+        {
+            let cli =
+                Cli::try_parse_from(["tollgate", "serve", "--listen", "127.0.0.1:0"]).unwrap();
+            assert!(matches!(cli.command, Command::Serve(ref a) if a.listen == "127.0.0.1:0"));
+        }
         assert!(Cli::try_parse_from(["tollgate", "frobnicate"]).is_err());
     }
 }

@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::client::ClientError;
 use super::commands::{Common, Session};
 use super::errors::CliResult;
-use super::records::{AuditView, audit_table, decode};
+use super::records::{audit_table, decode};
+use tollgate_api::audit::AuditRecord;
 
 /// Examples for `tollgate audit`.
 pub const EXAMPLES: &str = "\
@@ -78,7 +79,7 @@ pub fn run(args: AuditArgs) -> CliResult {
     if session.json() {
         session.print(&Value::Array(events));
     } else {
-        let views: Vec<AuditView> = events
+        let views: Vec<AuditRecord> = events
             .iter()
             .map(|e| decode(e, session.client.base()))
             .collect::<Result<_, _>>()?;

@@ -4,14 +4,15 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::json;
 
 use super::client::{Client, ClientError, normalize_url};
 use super::credentials::{Credentials, Saved};
 use super::errors::{CliError, CliResult};
 use super::output::utc;
 use super::prompt;
-use super::records::{MeView, TokenView, decode};
+use super::records::decode;
+use tollgate_api::sessions::{Login, Me};
+use tollgate_api::tokens::{Empty, TokenRecord};
 
 /// Examples for `tollgate login`.
 pub const LOGIN_EXAMPLES: &str = "\
@@ -108,7 +109,7 @@ pub fn login(args: LoginArgs) -> CliResult {
 /// here is saved as it is).
 fn with_token(url: &str, token: String) -> CliResult<Saved> {
     let client = Client::new(url, Some(token.clone()))?;
-    let me: MeView = decode(&client.get("/api/v1/me", &[])?, url)?;
+    let me: Me = decode(&client.get("/api/v1/me", &[])?, url)?;
     if me.token.kind == "session" {
         // A session cannot be exchanged: it is saved as it is and ends when it ends.
         return Ok(Saved {
@@ -116,11 +117,11 @@ fn with_token(url: &str, token: String) -> CliResult<Saved> {
             username: Some(me.user.name),
             kind: Some(me.token.kind),
             token_id: Some(me.token.id),
-            expires_at: me.token.expires_at,
+            expires_at: Some(me.token.expires_at),
             renewal: None,
         });
     }
-    let answer = client.post("/api/v1/sessions", &json!({}))?;
+    let answer = client.post("/api/v1/sessions", &Empty {})?;
     let mut saved = session_of(url, &answer)?;
     saved.username = Some(me.user.name);
     saved.renewal = Some(token);
@@ -137,7 +138,7 @@ fn session_of(url: &str, answer: &serde_json::Value) -> Result<Saved, ClientErro
             url: url.to_owned(),
             reason: "the answer holds no token".into(),
         })?;
-    let record: TokenView = decode(
+    let record: TokenRecord = decode(
         answer.get("record").unwrap_or(&serde_json::Value::Null),
         url,
     )?;
@@ -150,7 +151,7 @@ fn session_of(url: &str, answer: &serde_json::Value) -> Result<Saved, ClientErro
             record.kind
         }),
         token_id: Some(record.id),
-        expires_at: record.expires_at,
+        expires_at: Some(record.expires_at),
         renewal: None,
     })
 }
@@ -191,7 +192,10 @@ fn with_password(url: &str, args: &LoginArgs) -> CliResult<Saved> {
     let client = Client::new(url, None)?;
     let answer = client.post(
         "/api/v1/login",
-        &json!({ "username": username, "password": password }),
+        &Login {
+            username: username.clone(),
+            password,
+        },
     )?;
     let mut saved = session_of(url, &answer)?;
     saved.username = Some(username);
@@ -215,7 +219,7 @@ pub fn logout(args: LogoutArgs) -> CliResult {
     };
     if saved.kind.as_deref() == Some("session") {
         let ended = Client::new(&url, Some(saved.token.clone()))
-            .and_then(|c| c.post("/api/v1/logout", &json!({})));
+            .and_then(|c| c.post("/api/v1/logout", &Empty {}));
         match ended {
             Ok(_) | Err(ClientError::Refused { status: 401, .. }) => {}
             Err(e) => eprintln!(

@@ -4,7 +4,8 @@ use clap::Args;
 
 use super::commands::{Common, Session};
 use super::errors::CliResult;
-use super::records::{MeView, decode};
+use super::records::{decode, describe_me};
+use tollgate_api::sessions::Me;
 
 /// Examples for `tollgate profile`.
 pub const EXAMPLES: &str = "\
@@ -27,8 +28,8 @@ pub fn run(args: ProfileArgs) -> CliResult {
     if session.json() {
         session.print(&answer);
     } else {
-        let me: MeView = decode(&answer, session.client.base())?;
-        print!("{}", me.describe(session.client.base()));
+        let me: Me = decode(&answer, session.client.base())?;
+        print!("{}", describe_me(&me, session.client.base()));
     }
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! `tollgate user ...`: users and service accounts through `/api/v1/users`.
 
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::commands::{Common, Session, segment};
 use super::errors::{CliError, CliResult};
 use super::prompt;
-use super::records::{UserView, decode, user_table};
+use super::records::{Describe, decode, user_table};
 use super::token::all_pages;
+use tollgate_api::users::{CreateUser, PatchUser, UserRecord};
 
 /// Examples for `tollgate user`.
 pub const EXAMPLES: &str = "\
@@ -165,32 +166,28 @@ fn print_record(session: &Session, record: &Value) -> CliResult {
     } else {
         print!(
             "{}",
-            decode::<UserView>(record, session.client.base())?.describe()
+            decode::<UserRecord>(record, session.client.base())?.describe()
         );
     }
     Ok(())
 }
 
 fn create(session: &Session, a: CreateArgs) -> CliResult {
-    let mut body = Map::new();
-    body.insert("name".into(), json!(a.name));
-    if !a.roles.is_empty() {
-        body.insert("roles".into(), json!(a.roles));
-    }
-    if a.service_account {
-        body.insert("service_account".into(), json!(true));
+    let password = if a.service_account {
+        None
+    } else if a.password_stdin {
+        Some(prompt::secret_from_stdin("password")?)
     } else {
-        let password = if a.password_stdin {
-            prompt::secret_from_stdin("password")?
-        } else {
-            prompt::new_secret("password", "--password-stdin")?
-        };
-        body.insert("password".into(), json!(password));
-    }
-    if a.inactive {
-        body.insert("active".into(), json!(false));
-    }
-    let record = session.client.post("/api/v1/users", &Value::Object(body))?;
+        Some(prompt::new_secret("password", "--password-stdin")?)
+    };
+    let body = CreateUser {
+        name: a.name,
+        password,
+        roles: (!a.roles.is_empty()).then_some(a.roles),
+        service_account: a.service_account.then_some(true),
+        active: a.inactive.then_some(false),
+    };
+    let record = session.client.post("/api/v1/users", &body)?;
     print_record(session, &record)
 }
 
@@ -204,7 +201,7 @@ fn list(session: &Session) -> CliResult {
     if session.json() {
         session.print(&Value::Array(users));
     } else {
-        let views: Vec<UserView> = users
+        let views: Vec<UserRecord> = users
             .iter()
             .map(|u| decode(u, session.client.base()))
             .collect::<Result<_, _>>()?;
@@ -214,46 +211,30 @@ fn list(session: &Session) -> CliResult {
 }
 
 fn edit(session: &Session, a: EditArgs) -> CliResult {
-    let mut body = Map::new();
-    if let Some(roles) = a.roles {
-        body.insert("roles".into(), json!(roles));
-    }
-    if !a.add_roles.is_empty() {
-        body.insert("add_roles".into(), json!(a.add_roles));
-    }
-    if !a.remove_roles.is_empty() {
-        body.insert("remove_roles".into(), json!(a.remove_roles));
-    }
-    if a.activate || a.deactivate {
-        body.insert("active".into(), json!(a.activate));
-    }
-    if a.service_account || a.no_service_account {
-        body.insert("service_account".into(), json!(a.service_account));
-    }
-    if let Some(m) = a.manager {
-        body.insert("manager".into(), json!(m));
-    }
-    if body.is_empty() && !a.password && !a.password_stdin {
+    let mut body = PatchUser {
+        roles: a.roles,
+        add_roles: (!a.add_roles.is_empty()).then_some(a.add_roles),
+        remove_roles: (!a.remove_roles.is_empty()).then_some(a.remove_roles),
+        active: (a.activate || a.deactivate).then_some(a.activate),
+        service_account: (a.service_account || a.no_service_account).then_some(a.service_account),
+        manager: a.manager,
+        password: None,
+    };
+    let unchanged = serde_json::to_value(&body).is_ok_and(|v| v == serde_json::json!({}));
+    if unchanged && !a.password && !a.password_stdin {
         return Err(CliError::usage(
             "nothing to change: give --roles, --add-role, --remove-role, --activate, --deactivate, \
              --service-account, --no-service-account, --password, --password-stdin or --manager",
         ));
     }
     if a.password_stdin {
-        body.insert(
-            "password".into(),
-            json!(prompt::secret_from_stdin("password")?),
-        );
+        body.password = Some(prompt::secret_from_stdin("password")?);
     } else if a.password {
-        body.insert(
-            "password".into(),
-            json!(prompt::new_secret("password", "--password-stdin")?),
-        );
+        body.password = Some(prompt::new_secret("password", "--password-stdin")?);
     }
-    let record = session.client.patch(
-        &format!("/api/v1/users/{}", segment(&a.name)),
-        &Value::Object(body),
-    )?;
+    let record = session
+        .client
+        .patch(&format!("/api/v1/users/{}", segment(&a.name)), &body)?;
     print_record(session, &record)
 }
 

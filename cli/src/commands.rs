@@ -9,8 +9,9 @@ use super::client::{Client, Renewal};
 use super::credentials::{Connection, resolve};
 use super::errors::CliResult;
 use super::output::Format;
-use super::records::{MeView, decode};
+use super::records::decode;
 use super::{audit, completions, login, profile, token, user};
+use tollgate_api::sessions::Me;
 
 /// The top-level help's closing text: a first session, exit codes, environment.
 pub const TOUR: &str = "\
@@ -153,7 +154,7 @@ impl Session {
     }
 
     /// `GET /api/v1/me`.
-    pub fn me(&self) -> CliResult<MeView> {
+    pub fn me(&self) -> CliResult<Me> {
         let value = self.client.get("/api/v1/me", &[])?;
         Ok(decode(&value, self.client.base())?)
     }
