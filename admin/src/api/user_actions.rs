@@ -108,7 +108,9 @@ async fn revoke_all(
     owner: &str,
     now: UnixTime,
 ) -> Result<usize, ApiError> {
-    let revoked = changes.revoke_owned(tx, caller, owner, now, |_| true).await?;
+    let revoked = changes
+        .revoke_owned(tx, caller, owner, now, |_| true)
+        .await?;
     for row in &revoked {
         let event = NewEvent {
             at: now,
