@@ -18,12 +18,10 @@ use crate::auth::Caller;
 use crate::errors::ApiError;
 use crate::revocation::subjects::{self, CutOff};
 use crate::rules::roles::ADMIN;
-use crate::rules::tokens::decide_revoke;
 use crate::rules::users::{self as rules, may_see};
 use crate::state::AppState;
 use crate::store::Tx;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
-use crate::store::tokens;
 use crate::store::users;
 use crate::times::UnixTime;
 
