@@ -24,6 +24,14 @@ macro_rules! codes {
                 }
             }
 
+            /// The code spelled `text`, if there is one.
+            pub fn parse(text: &str) -> Option<ErrorCode> {
+                match text {
+                    $($text => Some(ErrorCode::$variant),)*
+                    _ => None,
+                }
+            }
+
             /// The HTTP status this code is answered with.
             pub fn status(self) -> u16 {
                 match self {
@@ -141,6 +149,8 @@ codes! {
     TokenExpired = "token_expired", 409;
     /// A revoked token cannot be changed.
     TokenRevoked = "token_revoked", 409;
+    /// A usage batch whose sequence number was already taken, or sent too long ago.
+    ReplayedBatch = "replayed_batch", 409;
     /// A user with this name (in any case) exists.
     UserExists = "user_exists", 409;
     /// The user is deactivated.
@@ -195,6 +205,8 @@ codes! {
     TooManyRequests = "too_many_requests", 429;
     /// Too many failed logins; the answer says when to retry.
     TooManyAttempts = "too_many_attempts", 429;
+    /// The token is over a route's rate limit; the answer says when to retry.
+    RateLimited = "rate_limited", 429;
 
     // 5xx: not the caller's fault.
     /// Our fault; details go to the log, not the caller.
@@ -236,6 +248,7 @@ mod tests {
                 "{text}"
             );
             assert!((400..600).contains(&code.status()), "{text}");
+            assert_eq!(ErrorCode::parse(text), Some(*code));
         }
     }
 }

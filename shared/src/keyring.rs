@@ -22,6 +22,7 @@ pub const MAX_KEY_ID_LEN: usize = 16;
 const TOKEN_DOMAIN: &[u8] = b"tollgate/token/v1";
 const LIST_DOMAIN: &[u8] = b"tollgate/revocation-list/v1";
 const FRESHNESS_DOMAIN: &[u8] = b"tollgate/freshness/v1";
+const USAGE_DOMAIN: &[u8] = b"tollgate/usage-report/v1";
 /// Origins hold only this derivation (`tollgate keys derive-origin`).
 pub(crate) const ASSERTION_DOMAIN: &[u8] = b"tollgate/origin-assertion/v1";
 
@@ -62,6 +63,8 @@ pub(crate) struct Key {
     pub(crate) list_mac: HmacSha256,
     /// Signs "sequence N is current as of T" statements.
     pub(crate) freshness_mac: HmacSha256,
+    /// Signs the usage reports the edge sends the admin.
+    pub(crate) usage_mac: HmacSha256,
     /// The origin-assertion subkey; an origin gets this and nothing else.
     pub(crate) assertion_key: [u8; 32],
 }
@@ -137,6 +140,7 @@ impl Keyring {
                 token_tag: TagKey::new(&token_key),
                 list_mac: mac(&derive(&secret, LIST_DOMAIN)),
                 freshness_mac: mac(&derive(&secret, FRESHNESS_DOMAIN)),
+                usage_mac: mac(&derive(&secret, USAGE_DOMAIN)),
                 assertion_key: derive(&secret, ASSERTION_DOMAIN),
                 id: id.into(),
             });

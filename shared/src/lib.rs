@@ -4,9 +4,10 @@
 //! (`wasm32-unknown-unknown`): the token format ([`token`]), the [`Keyring`],
 //! minting and verification ([`Authority`]), the signed revocation list
 //! ([`revocation`]), the signed freshness statements that accompany it
-//! ([`freshness`]) and the identity assertion the edge sends origins
-//! ([`assertion`]). It does no I/O and reads no clock: callers pass `now`
-//! as Unix seconds.
+//! ([`freshness`]), the identity assertion the edge sends origins
+//! ([`assertion`]) and the usage reports the edge sends the admin
+//! ([`usage`]). It does no I/O and reads no clock: callers pass `now` as
+//! Unix seconds.
 //!
 //! ```
 //! use tollgate_shared::{Authority, Claims, Keyring, Kind, RevocationList, TokenId};
@@ -36,6 +37,7 @@ pub mod keyring;
 pub mod revocation;
 mod tag;
 pub mod token;
+pub mod usage;
 mod verified;
 
 pub use assertion::{AssertionError, AssertionKeys, Identity};
