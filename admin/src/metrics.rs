@@ -47,6 +47,72 @@ struct Families {
     list_sequence: IntGauge,
     list_entries: IntGauge,
     list_bytes: IntGauge,
+    edge: EdgeFamilies,
+}
+
+/// What edge isolates report with their usage reports, summed over the reports this server took.
+struct EdgeFamilies {
+    requests: IntCounterVec,
+    verified: IntCounter,
+    refused: IntCounterVec,
+    rate_limited: IntCounter,
+    reports: IntCounterVec,
+}
+
+impl EdgeFamilies {
+    fn new(r: &Registry) -> prometheus::Result<EdgeFamilies> {
+        let requests = register(
+            r,
+            IntCounterVec::new(
+                Opts::new(
+                    "tollgate_edge_token_requests_total",
+                    "Requests the edge let through, by token kind (from usage reports).",
+                ),
+                &["kind"],
+            )?,
+        )?;
+        for kind in [Kind::Session, Kind::Personal, Kind::Service] {
+            requests.get_metric_with_label_values(&[kind.as_str()])?;
+        }
+        let refused = register(
+            r,
+            IntCounterVec::new(
+                Opts::new(
+                    "tollgate_edge_refused_total",
+                    "Requests the edge refused, by error code (from usage reports).",
+                ),
+                &["reason"],
+            )?,
+        )?;
+        let reports = register(
+            r,
+            IntCounterVec::new(
+                Opts::new(
+                    "tollgate_usage_reports_total",
+                    "Usage reports received from the edge, by outcome (taken, refused).",
+                ),
+                &["outcome"],
+            )?,
+        )?;
+        for outcome in ["taken", "refused"] {
+            reports.get_metric_with_label_values(&[outcome])?;
+        }
+        Ok(EdgeFamilies {
+            requests,
+            verified: counter(
+                r,
+                "tollgate_edge_verified_total",
+                "Requests whose token the edge verified and allowed (from usage reports).",
+            )?,
+            refused,
+            rate_limited: counter(
+                r,
+                "tollgate_edge_rate_limited_total",
+                "Requests the edge refused because their token was over a limit (from usage reports).",
+            )?,
+            reports,
+        })
+    }
 }
 
 /// Counters, gauges and histograms kept by the server.
@@ -157,6 +223,7 @@ impl Families {
                 "tollgate_revocation_list_bytes",
                 "Size of the full list last served.",
             )?,
+            edge: EdgeFamilies::new(r)?,
             registry,
         })
     }
@@ -258,6 +325,36 @@ impl Metrics {
             f.list_entries
                 .set(i64::try_from(entries).unwrap_or(i64::MAX));
             f.list_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Adds what a taken usage report says to the edge's series.
+    pub fn usage_report(&self, report: &tollgate_shared::usage::Report) {
+        let Some(f) = &self.families else { return };
+        let e = &f.edge;
+        for u in &report.uses {
+            if let Ok(c) = e.requests.get_metric_with_label_values(&[u.kind.as_str()]) {
+                c.inc_by(u.count);
+            }
+        }
+        let counters = &report.counters;
+        e.verified.inc_by(counters.verified);
+        e.rate_limited.inc_by(counters.rate_limited);
+        // Reasons are error codes or `other`: a closed set.
+        for (reason, n) in &counters.refused {
+            if let Ok(c) = e.refused.get_metric_with_label_values(&[reason.as_str()]) {
+                c.inc_by(*n);
+            }
+        }
+    }
+
+    /// Counts a usage report received, taken or refused.
+    pub fn usage_batch(&self, taken: bool) {
+        if let Some(f) = &self.families {
+            let outcome = if taken { "taken" } else { "refused" };
+            if let Ok(c) = f.edge.reports.get_metric_with_label_values(&[outcome]) {
+                c.inc();
+            }
         }
     }
 

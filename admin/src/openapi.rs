@@ -67,6 +67,10 @@ pub fn document() -> Value {
             }
             o.insert("requestBody".into(), body);
         }
+        if op.path == "/api/v1/usage" {
+            o.insert("requestBody".into(), json!({"required": true, "content": {
+                tollgate_shared::usage::CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}));
+        }
         if op.auth {
             o.insert("security".into(), json!([{"bearer": []}]));
         }

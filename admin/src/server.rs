@@ -160,7 +160,11 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::console::router())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(s.max_body_bytes))
-        .layer(RequestBodyLimitLayer::new(s.max_body_bytes))
+        // Usage reports have a limit of their own (`api::usage`); every other body the setting's.
+        .layer(RequestBodyLimitLayer::new(
+            s.max_body_bytes
+                .max(tollgate_shared::usage::MAX_REPORT_BYTES),
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             s.request_timeout,

@@ -4,7 +4,7 @@
 //! reads requests and writes answers with them and derives its OpenAPI document from them; the
 //! `tollgate` command writes requests and reads answers with the same types.
 //!
-//! - [`tokens`], [`users`], [`audit`], [`sessions`]: the bodies, by resource;
+//! - [`tokens`], [`users`], [`audit`], [`sessions`], [`usage`]: the bodies, by resource;
 //! - [`schema`]: the shared shapes the OpenAPI document names (token id, user name, role,
 //!   timestamp, expiry) and the enumerations;
 //! - [`fields`]: how optional request fields are read (left out is `None`, `null` is refused);
@@ -18,5 +18,6 @@ pub mod fields;
 pub mod schema;
 pub mod sessions;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 pub mod when;

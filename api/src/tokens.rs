@@ -223,6 +223,14 @@ pub enum KindFilter {
     All,
 }
 
+/// The `sort` of a token listing.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum TokenSort {
+    Created,
+    LastUsed,
+}
+
 /// A page of tokens.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TokenPage {

@@ -32,9 +32,13 @@ pub const BENCHMARK_PASSTHROUGH: &str = "TOLLGATE_BENCHMARK_PASSTHROUGH";
 pub const CASE_INSENSITIVE_ROUTES: &str = "TOLLGATE_CASE_INSENSITIVE_ROUTES";
 /// Lifetime of the identity assertion sent to the origin (seconds, default 60).
 pub const ASSERTION_SECONDS: &str = "TOLLGATE_ASSERTION_SECONDS";
+/// Seconds between an isolate's usage reports to the admin (default 5, 1 to 60).
+pub const USAGE_SECONDS: &str = "TOLLGATE_USAGE_SECONDS";
+/// The Durable Object binding that counts rate limits (declared in `wrangler.toml`).
+pub const LIMITER_BINDING: &str = "TOLLGATE_LIMITER";
 
 /// Every setting the worker reads, for documentation and diagnostics.
-pub const ALL: [&str; 11] = [
+pub const ALL: [&str; 12] = [
     ADMIN_URL,
     ORIGIN_URL,
     POLICY,
@@ -46,10 +50,13 @@ pub const ALL: [&str; 11] = [
     BENCHMARK_PASSTHROUGH,
     CASE_INSENSITIVE_ROUTES,
     ASSERTION_SECONDS,
+    USAGE_SECONDS,
 ];
 
 const DEFAULT_REFRESH_SECONDS: u64 = 1;
 const DEFAULT_MAX_STALE_SECONDS: u64 = 300;
+const DEFAULT_USAGE_SECONDS: u64 = 5;
+const MAX_USAGE_SECONDS: u64 = 60;
 const MAX_SECONDS: u64 = 7 * 24 * 3600;
 
 /// A setting that is missing or wrong. Never carries secret material.
@@ -74,6 +81,10 @@ fn bad(setting: &'static str, problem: impl Into<String>) -> ConfigError {
 pub struct Config {
     /// The revocation list endpoint, `<admin>/api/v1/revocations`.
     pub revocations_url: String,
+    /// Where usage reports go, `<admin>/api/v1/usage`.
+    pub usage_url: String,
+    /// Time between an isolate's usage reports, milliseconds.
+    pub usage_interval_ms: u64,
     /// The origin's base URL without a trailing slash; the request path is appended.
     pub origin_base: String,
     /// The path part of `origin_base` (may be empty): what the origin sees before the request path.
@@ -163,6 +174,13 @@ impl Config {
             1,
         )?
         .min(3600);
+        let usage = seconds(USAGE_SECONDS, get(USAGE_SECONDS), DEFAULT_USAGE_SECONDS, 1)?;
+        if usage > MAX_USAGE_SECONDS {
+            return Err(bad(
+                USAGE_SECONDS,
+                format!("must be 1 to {MAX_USAGE_SECONDS}"),
+            ));
+        }
         let origin_path_prefix = origin_base
             .split_once("://")
             .and_then(|(_, rest)| rest.find('/').and_then(|i| rest.get(i..)))
@@ -170,6 +188,8 @@ impl Config {
             .to_owned();
         Ok(Config {
             revocations_url: format!("{admin}/api/v1/revocations"),
+            usage_url: format!("{admin}/api/v1/usage"),
+            usage_interval_ms: usage * 1000,
             origin_base,
             origin_path_prefix,
             assertion_keys: AssertionKeys::from_keyring(authority.keyring()),

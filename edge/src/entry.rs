@@ -1,4 +1,5 @@
-//! The `fetch` handler: configuration, the list held in the isolate, and the request path.
+//! The `fetch` handler: configuration, the list held in the isolate, the request path, rate
+//! limits and the isolate's usage reports.
 //!
 //! Nothing here panics: every failure becomes a [`Refusal`] turned into a response, because a
 //! panic would reset the isolate and drop the cached revocation list.
@@ -6,7 +7,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use tollgate_shared::RevocationList;
+use tollgate_shared::usage::ReporterId;
+use tollgate_shared::{RevocationList, Verified};
 use wasm_bindgen::JsValue;
 use web_sys::{Request, Response, ResponseInit};
 use worker::{Context, Env, event};
@@ -14,24 +16,88 @@ use worker::{Context, Env, event};
 use crate::config::{Config, ConfigError};
 use crate::gate::{self, Incoming, Step};
 use crate::introspect;
+use crate::limit::{Refused, RouteLimit};
+use crate::limiter::{self, Unasked};
 use crate::refresh::{Checks, ListCache, Outcome, Plan};
 use crate::refusal::{Refusal, Reply};
+use crate::usage::{self, Tally};
 use crate::{console, upstream};
 
 thread_local! {
     static CONFIG: RefCell<Option<Result<Rc<Config>, ConfigError>>> = const { RefCell::new(None) };
     static LIST: RefCell<ListCache> = RefCell::new(ListCache::new());
+    static TALLY: RefCell<Tally> = RefCell::new(Tally::new(reporter_id()));
+    static REFUSED: RefCell<Refused> = RefCell::new(Refused::default());
+}
+
+/// This isolate's reporter id: random, so two isolates never share a sequence of reports.
+fn reporter_id() -> ReporterId {
+    ReporterId::random().unwrap_or_else(|_| {
+        let mut id = [0u8; 16];
+        for b in &mut id {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+        ReporterId(id)
+    })
 }
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console::init();
-    match handle(&request, &env, &ctx).await {
+    let response = match handle(&request, &env, &ctx).await {
         Ok(response) => Ok(response),
         Err(e) => {
             tracing::error!(error = %upstream::describe(&e), "request failed inside the gateway");
-            Ok(respond(&Refusal::Internal.reply())?)
+            Ok(refuse(&Refusal::Internal)?)
         }
+    };
+    if let Ok(config) = config(&env) {
+        schedule_report(&config, &ctx);
+    }
+    response
+}
+
+/// Answers `refusal` and counts it for the next usage report.
+fn refuse(refusal: &Refusal) -> Result<Response, JsValue> {
+    TALLY.with_borrow_mut(|t| match refusal {
+        Refusal::RateLimited { .. } => t.rate_limited(),
+        other => t.refused(other.code()),
+    });
+    respond(&refusal.reply())
+}
+
+/// Schedules this isolate's next usage report in the background when one is due.
+fn schedule_report(config: &Rc<Config>, ctx: &Context) {
+    if config.passthrough {
+        return;
+    }
+    let usage::Plan::ReportIn(delay) =
+        TALLY.with_borrow_mut(|t| t.plan(now_ms(), config.usage_interval_ms))
+    else {
+        return;
+    };
+    let config = config.clone();
+    let task = js_sys::futures::future_to_promise(async move {
+        if delay > 0 {
+            upstream::sleep(i32::try_from(delay).unwrap_or(i32::MAX)).await;
+        }
+        let now = now_ms();
+        if let Some(report) = TALLY.with_borrow_mut(|t| t.take(now, now / 1000)) {
+            let body = report.sign(config.authority.keyring());
+            if let Err(why) = upstream::send_report(&config.usage_url, &body).await {
+                tracing::warn!(
+                    sequence = report.sequence,
+                    tokens = report.uses.len(),
+                    "usage report not taken, its counts are dropped: {why}"
+                );
+            }
+        }
+        TALLY.with_borrow_mut(Tally::finish);
+        Ok(JsValue::UNDEFINED)
+    });
+    if let Err(e) = ctx.as_ref().wait_until(&task) {
+        TALLY.with_borrow_mut(Tally::finish);
+        tracing::warn!(error = %upstream::describe(&e), "could not schedule the usage report");
     }
 }
 
@@ -94,7 +160,7 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
                 setting = e.setting,
                 "refusing a request: bad configuration: {e}"
             );
-            return respond(&Refusal::BadConfiguration(e.to_string()).reply());
+            return refuse(&Refusal::BadConfiguration(e.to_string()));
         }
     };
     let url = request.url();
@@ -109,7 +175,7 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
     };
     let decision = match gate::classify(&config, &incoming) {
         Ok(decision) => decision,
-        Err(refusal) => return respond(&refusal.reply()),
+        Err(refusal) => return refuse(&refusal),
     };
     // From here on only the canonical path the policy decided on is used.
     let target = upstream::Target {
@@ -119,15 +185,27 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
     };
     match decision.step {
         Step::Forward => forward(request, &config, &target, None).await,
-        Step::Verify { token, roles } => {
+        Step::Verify {
+            token,
+            roles,
+            limit,
+        } => {
             let verdict = with_list(&config, ctx, |list, now| {
                 gate::authorize(&config.authority, token, roles, list, now)
             })
             .await;
-            match verdict.and_then(|v| v) {
-                Ok(verified) => forward(request, &config, &target, Some(&verified)).await,
-                Err(refusal) => respond(&refusal.reply()),
+            let verified = match verdict.and_then(|v| v) {
+                Ok(verified) => verified,
+                Err(refusal) => return refuse(&refusal),
+            };
+            let now = now_ms();
+            TALLY.with_borrow_mut(|t| t.used(verified.token_id(), verified.kind(), now / 1000));
+            if let Some(limit) = limit {
+                if let Err(refusal) = within_limit(env, &verified, limit).await {
+                    return refuse(&refusal);
+                }
             }
+            forward(request, &config, &target, Some(&verified)).await
         }
         Step::Introspect { token } => {
             match with_list(&config, ctx, |list, now| {
@@ -137,9 +215,48 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
             {
                 Ok(Ok(verified)) => respond(&Reply::json(200, introspect::active(&verified))),
                 Ok(Err(_)) => respond(&Reply::json(200, introspect::inactive())),
-                Err(refusal) => respond(&refusal.reply()),
+                Err(refusal) => refuse(&refusal),
             }
         }
+    }
+}
+
+/// Counts the request against the token's limit on this route. A token this isolate saw
+/// refused is refused again without asking until its window ends; when the limiter cannot be
+/// asked, the request passes (a rate limit protects capacity, it grants no access), unless
+/// the deployment lacks the binding altogether.
+async fn within_limit(env: &Env, verified: &Verified, limit: RouteLimit) -> Result<(), Refusal> {
+    let token = verified.token_id();
+    let known = REFUSED.with_borrow(|r| r.check(token.0, limit, now_ms()));
+    let verdict = match known {
+        Some(verdict) => verdict,
+        None => match limiter::check(env, token, limit).await {
+            Ok(verdict) => {
+                REFUSED.with_borrow_mut(|r| r.remember(token.0, limit, verdict, now_ms()));
+                verdict
+            }
+            Err(Unasked::NoBinding) => {
+                tracing::error!(
+                    "the policy sets limits but the worker has no TOLLGATE_LIMITER binding"
+                );
+                return Err(Refusal::BadConfiguration(
+                    "TOLLGATE_LIMITER: the policy sets limits, and the Durable Object binding that counts them is missing"
+                        .into(),
+                ));
+            }
+            Err(Unasked::Failed(why)) => {
+                tracing::warn!("rate limiter unavailable, request let through: {why}");
+                return Ok(());
+            }
+        },
+    };
+    if verdict.allowed {
+        Ok(())
+    } else {
+        Err(Refusal::RateLimited {
+            limit: limit.limit,
+            verdict,
+        })
     }
 }
 
@@ -153,7 +270,7 @@ async fn forward(
         Ok(response) => Ok(response),
         Err(e) => {
             tracing::warn!(error = %upstream::describe(&e), "origin unreachable");
-            respond(&Refusal::OriginUnreachable.reply())
+            refuse(&Refusal::OriginUnreachable)
         }
     }
 }

@@ -10,6 +10,7 @@ use tollgate_shared::{Authority, RevocationList, Verified};
 
 use crate::bearer::{self, InvalidRequest};
 use crate::config::Config;
+use crate::limit::RouteLimit;
 use crate::path::{CanonicalPath, canonicalize};
 use crate::policy::Access;
 use crate::refusal::Refusal;
@@ -55,6 +56,8 @@ pub enum Step<'a> {
         token: &'a str,
         /// Roles the route requires (ascending).
         roles: &'a [String],
+        /// The limit the token is held to on this route, if any.
+        limit: Option<RouteLimit>,
     },
     /// Answer the introspection endpoint for this token.
     Introspect {
@@ -106,12 +109,16 @@ fn step<'a>(
             .map(|token| Step::Introspect { token })
             .ok_or(Refusal::MissingToken);
     }
-    match config.policy.access(req.method, path) {
-        Access::Public => Ok(Step::Forward),
-        Access::Roles(roles) => {
+    match config.policy.route(req.method, path) {
+        (Access::Public, _) => Ok(Step::Forward),
+        (Access::Roles(roles), limit) => {
             let token = bearer::token(req.authorization).map_err(Refusal::InvalidRequest)?;
             token
-                .map(|token| Step::Verify { token, roles })
+                .map(|token| Step::Verify {
+                    token,
+                    roles,
+                    limit,
+                })
                 .ok_or(Refusal::MissingToken)
         }
     }
@@ -247,7 +254,8 @@ mod tests {
             d.step,
             Step::Verify {
                 token: "tg_x",
-                roles: &admin
+                roles: &admin,
+                limit: None
             }
         );
         assert_eq!(d.path.as_str(), "/admin/users/");
@@ -322,7 +330,8 @@ mod tests {
             step_of(&c, &req("POST", "/admin/users", None, Some("Bearer tg_x"))),
             Ok(Step::Verify {
                 token: "tg_x",
-                roles: &roles
+                roles: &roles,
+                limit: None
             })
         );
     }

@@ -11,8 +11,9 @@
 //! tested under node with `wasm-bindgen-test`: settings ([`config`]), route
 //! rules ([`policy`]), the canonical path ([`path`]), reading the token ([`bearer`]), headers ([`headers`]),
 //! the per-request decision ([`gate`]), refusals ([`refusal`]), list refresh
-//! ([`refresh`]) and introspection bodies ([`introspect`]). The runtime glue
-//! (`entry`, `upstream`, `console`) exists only on `wasm32`.
+//! ([`refresh`]), introspection bodies ([`introspect`]), rate-limit windows
+//! ([`limit`]) and usage reports to the admin ([`usage`]). The runtime glue
+//! (`entry`, `upstream`, `limiter`, `console`) exists only on `wasm32`.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -29,14 +30,18 @@ pub mod config;
 pub mod gate;
 pub mod headers;
 pub mod introspect;
+pub mod limit;
 pub mod path;
 pub mod policy;
 pub mod refresh;
 pub mod refusal;
+pub mod usage;
 
 #[cfg(target_arch = "wasm32")]
 mod console;
 #[cfg(target_arch = "wasm32")]
 mod entry;
+#[cfg(target_arch = "wasm32")]
+mod limiter;
 #[cfg(target_arch = "wasm32")]
 mod upstream;

@@ -25,10 +25,13 @@
 //!   A trailing `/` does not matter: `/reports/` matches `GET /reports`.
 //! - `roles`: the token must carry every one of them (an empty list: any valid
 //!   token). `public: true`: no token is checked and no identity is added.
+//! - `limit` (on a rule with `roles`): `{"requests": N, "period_seconds": 10 | 60}`, N
+//!   requests per period for each token on the routes this rule matches; see [`crate::limit`].
 
 use serde::Deserialize;
 use tollgate_shared::valid_role;
 
+use crate::limit::{Limit, RawLimit, RouteLimit};
 use crate::path::CanonicalPath;
 
 /// Why `TOLLGATE_POLICY` could not be parsed.
@@ -72,6 +75,7 @@ struct Rule {
     methods: Option<Vec<String>>,
     segments: Vec<Segment>,
     access: Access,
+    limit: Option<Limit>,
 }
 
 /// How literal segments compare with request segments.
@@ -98,6 +102,7 @@ struct RawRule {
     #[serde(default)]
     public: bool,
     roles: Option<Vec<String>>,
+    limit: Option<RawLimit>,
 }
 
 impl Policy {
@@ -132,6 +137,11 @@ impl Policy {
 
     /// What a request with this (upper-case) method and canonical path requires.
     pub fn access(&self, method: &str, path: &CanonicalPath) -> &Access {
+        self.route(method, path).0
+    }
+
+    /// What a request requires, and the limit its token is held to on this route, if any.
+    pub fn route(&self, method: &str, path: &CanonicalPath) -> (&Access, Option<RouteLimit>) {
         let lowered: Vec<String>;
         let segments = match self.case {
             Case::Sensitive => path.segments(),
@@ -142,8 +152,12 @@ impl Policy {
         };
         self.rules
             .iter()
-            .find(|r| r.matches_method(method) && matches(&r.segments, segments))
-            .map_or(&ANY_VALID_TOKEN, |r| &r.access)
+            .enumerate()
+            .find(|(_, r)| r.matches_method(method) && matches(&r.segments, segments))
+            .map_or((&ANY_VALID_TOKEN, None), |(rule, r)| {
+                let limit = r.limit.map(|limit| RouteLimit { rule, limit });
+                (&r.access, limit)
+            })
     }
 }
 
@@ -171,10 +185,18 @@ impl Rule {
                 Access::Roles(roles)
             }
         };
+        let limit = match (&access, raw.limit) {
+            (_, None) => None,
+            (Access::Public, Some(_)) => {
+                return Err("a public rule cannot carry a limit: limits count per token".into());
+            }
+            (Access::Roles(_), Some(raw)) => Some(Limit::parse(&raw)?),
+        };
         Ok(Rule {
             methods,
             segments,
             access,
+            limit,
         })
     }
 
@@ -389,6 +411,43 @@ mod tests {
         for route in ["GET /a;b", "GET /a\\b", "GET /a\tb"] {
             let text = serde_json::json!([{"route": route, "public": true}]).to_string();
             assert!(Policy::parse(&text).is_err(), "{route}");
+        }
+    }
+
+    #[test]
+    fn limits_belong_to_their_rule() {
+        let p = Policy::parse(
+            r#"[
+                {"route": "GET /healthz", "public": true},
+                {"route": "GET /api/**", "roles": [], "limit": {"requests": 5, "period_seconds": 10}},
+                {"route": "* /api/**", "roles": ["writer"]}
+            ]"#,
+        )
+        .unwrap();
+        let path = |p| canonicalize(p).unwrap();
+        let (access, limit) = p.route("GET", &path("/api/x"));
+        assert_eq!(access, &Access::Roles(vec![]));
+        assert_eq!(
+            limit,
+            Some(RouteLimit {
+                rule: 1,
+                limit: Limit {
+                    requests: 5,
+                    period_s: 10
+                }
+            })
+        );
+        assert_eq!(p.route("HEAD", &path("/api/x")).1.map(|l| l.rule), Some(1));
+        assert_eq!(p.route("POST", &path("/api/x")).1, None);
+        assert_eq!(p.route("GET", &path("/other")).1, None);
+        for bad in [
+            r#"[{"route": "GET /a", "public": true, "limit": {"requests": 5, "period_seconds": 10}}]"#,
+            r#"[{"route": "GET /a", "roles": [], "limit": {"requests": 5, "period_seconds": 30}}]"#,
+            r#"[{"route": "GET /a", "roles": [], "limit": {"requests": 0, "period_seconds": 10}}]"#,
+            r#"[{"route": "GET /a", "roles": [], "limit": {"requests": 5}}]"#,
+            r#"[{"route": "GET /a", "roles": [], "limit": {"requests": 5, "period_seconds": 10, "burst": 2}}]"#,
+        ] {
+            assert!(Policy::parse(bad).is_err(), "{bad}");
         }
     }
 }

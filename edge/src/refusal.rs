@@ -8,6 +8,7 @@ use serde_json::json;
 use tollgate_shared::{ErrorCode, VerifyError};
 
 use crate::bearer::InvalidRequest;
+use crate::limit::{Limit, Verdict};
 use crate::path::AmbiguousPath;
 
 /// The realm named in `WWW-Authenticate`.
@@ -35,6 +36,13 @@ pub enum Refusal {
     BadConfiguration(String),
     /// The origin could not be reached (502).
     OriginUnreachable,
+    /// The token is over the route's limit (429, with `Retry-After` and the `RateLimit` headers).
+    RateLimited {
+        /// The limit.
+        limit: Limit,
+        /// The limiter's answer.
+        verdict: Verdict,
+    },
     /// A method the endpoint does not serve (405); the allowed methods.
     MethodNotAllowed(&'static str),
     /// The runtime failed to build a request or response (500); details go to the log only.
@@ -92,6 +100,7 @@ impl Refusal {
             Refusal::BadConfiguration(_) => ErrorCode::BadConfiguration,
             Refusal::OriginUnreachable => ErrorCode::OriginUnreachable,
             Refusal::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Refusal::RateLimited { .. } => ErrorCode::RateLimited,
             Refusal::Internal => ErrorCode::Internal,
         }
     }
@@ -110,6 +119,10 @@ impl Refusal {
             Refusal::BadConfiguration(problem) => format!("the gateway is misconfigured: {problem}"),
             Refusal::OriginUnreachable => "the origin could not be reached".into(),
             Refusal::MethodNotAllowed(allow) => format!("this endpoint only serves {allow}"),
+            Refusal::RateLimited { limit, verdict } => format!(
+                "this token is over its limit of {} requests per {} seconds on this route; retry in {} seconds",
+                limit.requests, limit.period_s, verdict.reset_s
+            ),
             Refusal::Internal => "the gateway failed to handle the request".into(),
         }
     }
@@ -148,6 +161,12 @@ impl Refusal {
                 reply.headers.push(("Retry-After", retry_after.to_string()))
             }
             Refusal::MethodNotAllowed(allow) => reply.headers.push(("Allow", (*allow).to_owned())),
+            Refusal::RateLimited { limit, verdict } => {
+                reply
+                    .headers
+                    .push(("Retry-After", verdict.reset_s.to_string()));
+                reply.headers.extend(verdict.headers(*limit));
+            }
             _ => {}
         }
         reply
@@ -276,5 +295,27 @@ mod tests {
                 .unwrap()
                 .contains("\"quoted\"")
         );
+    }
+
+    #[test]
+    fn over_the_limit_is_429_with_the_rate_limit_headers() {
+        let r = Refusal::RateLimited {
+            limit: Limit {
+                requests: 5,
+                period_s: 10,
+            },
+            verdict: Verdict {
+                allowed: false,
+                remaining: 0,
+                reset_s: 4,
+            },
+        }
+        .reply();
+        assert_eq!(r.status, 429);
+        assert_eq!(body(&r)["error"]["code"], "rate_limited");
+        assert_eq!(r.header("retry-after"), Some("4"));
+        assert_eq!(r.header("ratelimit-policy"), Some("\"token\";q=5;w=10"));
+        assert_eq!(r.header("ratelimit"), Some("\"token\";r=0;t=4"));
+        assert_eq!(r.header("www-authenticate"), None);
     }
 }

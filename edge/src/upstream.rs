@@ -1,4 +1,5 @@
-//! The worker's own requests: the revocation list from the admin, and forwarding to the origin.
+//! The worker's own requests: the revocation list from and usage reports to the admin, and
+//! forwarding to the origin.
 
 use js_sys::futures::JsFuture;
 use tollgate_shared::Verified;
@@ -79,6 +80,42 @@ async fn try_fetch_list(fetch: &Fetch) -> Result<Answer, JsValue> {
         }
         code => Answer::Unreachable(format!("the admin answered {code}")),
     })
+}
+
+/// Give up on delivering a usage report after this long; its counts are dropped.
+const REPORT_TIMEOUT_MS: u32 = 5_000;
+
+/// Posts a signed usage report; `Err` says why it was not taken (for logs).
+pub async fn send_report(url: &str, body: &[u8]) -> Result<(), String> {
+    let sent = async {
+        let headers = Headers::new()?;
+        headers.set("Content-Type", tollgate_shared::usage::CONTENT_TYPE)?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&js_sys::Uint8Array::from(body).into());
+        init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(
+            REPORT_TIMEOUT_MS,
+        )));
+        send(&Request::new_with_str_and_init(url, &init)?).await
+    };
+    let response = sent.await.map_err(|e| describe(&e))?;
+    match response.status() {
+        204 | 200 => Ok(()),
+        code => {
+            let text = match response.text() {
+                Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()),
+                Err(_) => None,
+            };
+            Err(format!(
+                "the admin answered {code}: {}",
+                text.unwrap_or_default()
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ))
+        }
+    }
 }
 
 /// What the policy decided on: the request goes to the origin with exactly these.

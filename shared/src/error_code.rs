@@ -80,7 +80,7 @@ codes! {
     MissingToken = "missing_token", 401;
     /// A wrong user name or password.
     InvalidCredentials = "invalid_credentials", 401;
-    /// A token (or assertion) that is not well-formed.
+    /// A token, assertion or usage report that is not well-formed.
     Malformed = "malformed", 401;
     /// A token whose checksum is wrong (mistyped or truncated).
     BadChecksum = "bad_checksum", 401;

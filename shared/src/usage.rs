@@ -27,7 +27,7 @@ use crate::token::{Kind, TokenId};
 /// The media type a report travels as.
 pub const CONTENT_TYPE: &str = "application/vnd.tollgate.usage-report";
 /// Most token-day entries in one report; an isolate with more sends the rest next time.
-pub const MAX_USES: usize = 4096;
+pub const MAX_USES: usize = 1024;
 /// Most distinct refusal reasons in one report.
 pub const MAX_REASONS: usize = 64;
 /// Longest refusal-reason text.
@@ -142,7 +142,11 @@ pub enum ReportError {
     /// Longer than [`MAX_REPORT_BYTES`].
     #[error("the usage report is larger than {MAX_REPORT_BYTES} bytes")]
     TooLarge,
-    /// Not a well-formed report.
+    /// Not a signed report at all: no envelope, or one that ends early (answered like any
+    /// other unauthenticated request).
+    #[error("the body is not a signed usage report")]
+    Unsigned,
+    /// Correctly signed, but its content breaks the format.
     #[error("the usage report is malformed")]
     Malformed,
     /// Signed with a key id the keyring does not hold.
@@ -158,6 +162,7 @@ impl ReportError {
     pub fn code(self) -> ErrorCode {
         match self {
             ReportError::TooLarge => ErrorCode::BodyTooLarge,
+            ReportError::Unsigned => ErrorCode::Malformed,
             ReportError::Malformed => ErrorCode::InvalidBody,
             ReportError::UnknownKey => ErrorCode::UnknownKey,
             ReportError::BadSignature => ErrorCode::BadSignature,
@@ -211,14 +216,16 @@ impl Report {
         let body_len = bin
             .len()
             .checked_sub(TAG_LEN)
-            .ok_or(ReportError::Malformed)?;
+            .ok_or(ReportError::Unsigned)?;
         let (body, tag) = bin.split_at(body_len);
         let mut r = Reader::new(body);
-        let m = |_| ReportError::Malformed;
-        if r.bytes(4).map_err(m)? != MAGIC || r.u8().map_err(m)? != FORMAT {
-            return Err(ReportError::Malformed);
+        let unsigned = |_| ReportError::Unsigned;
+        if r.bytes(4).map_err(unsigned)? != MAGIC || r.u8().map_err(unsigned)? != FORMAT {
+            return Err(ReportError::Unsigned);
         }
-        let key_id = r.short_str(MAX_KEY_ID_LEN, valid_key_id).map_err(m)?;
+        let key_id = r
+            .short_str(MAX_KEY_ID_LEN, valid_key_id)
+            .map_err(unsigned)?;
         // The tag is checked before anything else is read, so unsigned content is never parsed.
         let key = keyring
             .get(key_id.as_bytes())
@@ -228,7 +235,7 @@ impl Report {
             .chain_update(body)
             .verify_slice(tag)
             .map_err(|_| ReportError::BadSignature)?;
-        read_body(&mut r).map_err(m)
+        read_body(&mut r).map_err(|_| ReportError::Malformed)
     }
 }
 
@@ -363,6 +370,12 @@ mod tests {
         );
         let k2 = keyring("k2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
         assert_eq!(Report::verify(&bin, &k2), Err(ReportError::UnknownKey));
+        for junk in [&b""[..], b"{\"uses\": []}", &[0u8; 40]] {
+            assert_eq!(
+                Report::verify(junk, &keyring(K1)),
+                Err(ReportError::Unsigned)
+            );
+        }
         // A freshness statement signed by the same key is not a report.
         let statement = crate::Freshness {
             sequence: 1,

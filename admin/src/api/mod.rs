@@ -15,10 +15,12 @@ pub mod settings;
 pub mod system;
 pub mod token_actions;
 pub mod tokens;
+pub mod usage;
 pub mod user_actions;
 pub mod users;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, patch, post};
@@ -29,6 +31,7 @@ use crate::state::AppState;
 use crate::store::audit::{Action, NewEvent, Outcome, append_alone};
 use crate::times::UnixTime;
 use schema::{ParamsOf, Payload, RequestBody, TokenPath, UserPath, body, optional_body};
+use tollgate_shared::usage::MAX_REPORT_BYTES;
 
 /// Response header carrying the revocation-list version that includes a change.
 pub const SEQUENCE_HEADER: &str = "x-tollgate-revocation-sequence";
@@ -86,6 +89,7 @@ pub fn operations() -> Vec<Operation> {
     use system::Health;
     use token_actions::{Empty, PatchToken, Regenerate, Regenerated};
     use tokens::{CreateToken, ListQuery, Minted, TokenBatch, TokenPage};
+    use usage::{TokenUsage, UsageQuery};
     use users::{CreateUser, PatchUser, UserPage, UserQuery};
     vec![
         op!(GET "/healthz", get(system::healthz), "system", "Health check: 200 when the store answers.", auth: false,
@@ -110,6 +114,9 @@ pub fn operations() -> Vec<Operation> {
             request: None, response: (200, [TokenPage, TokenBatch]), params: [ListQuery], errors: AUTHED),
         op!(GET "/api/v1/tokens/{id}", get(tokens::get), "tokens", "One token.", auth: true,
             request: None, response: (200, [TokenRecord]), params: [TokenPath], errors: &[400, 401, 404]),
+        op!(GET "/api/v1/tokens/{id}/usage", get(usage::token_usage), "tokens",
+            "Requests through the edge per day over a range of days (default: the last 30), and the last use.", auth: true,
+            request: None, response: (200, [TokenUsage]), params: [TokenPath, UsageQuery], errors: &[400, 401, 403, 404, 422]),
         op!(PATCH "/api/v1/tokens/{id}", patch(token_actions::patch), "tokens",
             "Change description, expiry (owners shorten, admins may extend) or enabled.", auth: true,
             request: body::<PatchToken>(), response: (200, [TokenRecord]), params: [TokenPath], errors: AUTHED),
@@ -143,6 +150,9 @@ pub fn operations() -> Vec<Operation> {
         op!(GET "/api/v1/revocations", get(revocations::get), "revocations",
             "The signed revocation list (ETag, If-None-Match, ?since=N for a delta).", auth: false,
             request: None, response: (200, []), params: [revocations::ListQuery], errors: &[400]),
+        op!(POST "/api/v1/usage", post(usage::ingest).layer(DefaultBodyLimit::max(MAX_REPORT_BYTES)), "usage",
+            "Take a usage report from an edge isolate (signed with the keyring's usage subkey; no bearer token).", auth: false,
+            request: None, response: (204, []), params: [], errors: &[400, 401, 409, 413, 415]),
     ]
 }
 

@@ -156,7 +156,7 @@ pub fn parse_cursor(text: &str) -> Result<String, ApiError> {
 }
 
 /// A cursor of the documented form that holds no position this server handed out.
-fn unknown_cursor() -> ApiError {
+pub fn unknown_cursor() -> ApiError {
     ApiError::new(
         ErrorCode::UnknownCursor,
         "the cursor is not one this server handed out",

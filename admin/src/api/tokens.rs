@@ -16,7 +16,8 @@ use super::audited;
 use super::extract::{Body, Params};
 use super::minting::{cut_this_second, in_a_settled_second, mint, name_clash};
 use super::records::{
-    TokenRecord, cursor, page_limit, parse_number_cursor, records_with_cutoffs, token_record,
+    TokenRecord, cursor, page_limit, parse_cursor, parse_number_cursor, records_with_cutoffs,
+    token_record, unknown_cursor,
 };
 use super::schema::{TokenPath, UserName};
 use super::settings::token_api;
@@ -30,10 +31,10 @@ use crate::rules::text::{check_name, parse_id};
 use crate::rules::tokens::{self as rules, Limits, NewToken, Owner, may_manage};
 use crate::state::AppState;
 use crate::store::audit::{self, Action, NewEvent, Outcome};
-use crate::store::tokens::{self, ListFilter, TokenRow};
+use crate::store::tokens::{self, ListFilter, Order, Position, TokenRow};
 use crate::store::users;
 use crate::times::UnixTime;
-pub use tollgate_api::tokens::{CreateToken, KindFilter, Minted, TokenBatch, TokenPage};
+pub use tollgate_api::tokens::{CreateToken, KindFilter, Minted, TokenBatch, TokenPage, TokenSort};
 
 /// Most ids in one `?ids=` request.
 pub const MAX_IDS: usize = 100;
@@ -189,6 +190,77 @@ pub struct ListQuery {
     /// Only tokens whose id starts with these 8 to 32 hexadecimal digits.
     #[param(nullable = false, pattern = "^[0-9a-f]{8,32}$")]
     pub id_prefix: Option<String>,
+    /// `created` (the default: oldest first) or `last_used` (least recently used first: never
+    /// used, then the oldest last use).
+    #[param(nullable = false, inline, value_type = Option<TokenSort>)]
+    pub sort: Option<String>,
+    /// Only tokens neither used nor created within this long: seconds, or a number with a unit
+    /// (`90m`, `12h`, `30d`, `2w`).
+    #[param(nullable = false, pattern = "^[0-9]{1,10}[smhdw]?$")]
+    pub unused_for: Option<String>,
+}
+
+/// The order and the first position of a listing, from its `sort` and `cursor`.
+fn order_and_position(q: &ListQuery) -> Result<(Order, Position), ApiError> {
+    let order = match q.sort.as_deref() {
+        None | Some("created") => Order::Created,
+        Some("last_used") => Order::LastUsed,
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                "sort is created or last_used",
+            ));
+        }
+    };
+    let after = match (&q.cursor, order) {
+        (None, _) => Position::default(),
+        (Some(c), Order::Created) => Position {
+            last_used: None,
+            seq: parse_number_cursor(c)?,
+        },
+        (Some(c), Order::LastUsed) => {
+            let text = parse_cursor(c)?;
+            let (used, seq) = text
+                .strip_prefix("lu:")
+                .and_then(|t| t.split_once(':'))
+                .and_then(|(u, s)| Some((u.parse().ok()?, s.parse().ok()?)))
+                .ok_or_else(unknown_cursor)?;
+            Position {
+                last_used: Some(used),
+                seq,
+            }
+        }
+    };
+    Ok((order, after))
+}
+
+/// The cursor that continues a listing after `row`.
+fn cursor_after(row: &TokenRow, order: Order) -> String {
+    match order {
+        Order::Created => cursor(&row.seq.to_string()),
+        Order::LastUsed => cursor(&format!(
+            "lu:{}:{}",
+            row.last_used_at.map_or(-1, UnixTime::as_secs),
+            row.seq
+        )),
+    }
+}
+
+/// The `unused_for` filter as a cut-off time.
+fn unused_since(q: &ListQuery, now: UnixTime) -> Result<Option<i64>, ApiError> {
+    q.unused_for
+        .as_deref()
+        .map(|text| {
+            tollgate_api::when::parse_duration(text)
+                .map(|d| now.minus(d).as_secs())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidQuery,
+                        "unused_for is a duration: seconds, or a number with s, m, h, d or w",
+                    )
+                })
+        })
+        .transpose()
 }
 
 /// The name and id-prefix filters of a listing, checked.
@@ -250,6 +322,8 @@ pub(crate) async fn list_tokens(
         }
     };
     let (name, id_prefix) = search_filters(&q)?;
+    let (order, after) = order_and_position(&q)?;
+    let unused_since = unused_since(&q, now)?;
     let owner = match q.user {
         Some(u) if u == caller.user => Some(u),
         Some(u) => {
@@ -269,18 +343,14 @@ pub(crate) async fn list_tokens(
         None => Some(caller.user.clone()),
     };
     let limit = page_limit(q.limit, 50, 500)?;
-    let after = q
-        .cursor
-        .as_deref()
-        .map(parse_number_cursor)
-        .transpose()?
-        .unwrap_or(0);
     let filter = ListFilter {
         owner,
         name,
         id_prefix,
         include_revoked: q.include_revoked.unwrap_or(false),
         kinds,
+        unused_since,
+        order,
         after,
         limit: limit + 1,
         now: now.as_secs(),
@@ -288,7 +358,7 @@ pub(crate) async fn list_tokens(
     let mut rows = tokens::list(&state.store, &filter).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|r| cursor(&r.seq.to_string()))
+        rows.last().map(|r| cursor_after(r, order))
     } else {
         None
     };
@@ -320,7 +390,8 @@ fn check_listing(q: &ListQuery) -> Result<(), ApiError> {
     }
     search_filters(q)?;
     page_limit(q.limit, 50, 500)?;
-    q.cursor.as_deref().map(parse_number_cursor).transpose()?;
+    order_and_position(q)?;
+    unused_since(q, UnixTime::now())?;
     Ok(())
 }
 

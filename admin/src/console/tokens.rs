@@ -206,6 +206,8 @@ async fn load_tokens(
             name: None,
             id_prefix: None,
             kind: kind.clone(),
+            sort: None,
+            unused_for: None,
         };
         let page = list_tokens(state, &viewer.caller, q).await?;
         out.extend(page.tokens);

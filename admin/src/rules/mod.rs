@@ -10,7 +10,8 @@
 //! - [`users`]: who may create and change which users and service accounts, and what a
 //!   manager's loss does to the accounts it manages, who deletes which account and who manages
 //!   a service account;
-//! - [`service_accounts`]: the service account a token creation makes on its way.
+//! - [`service_accounts`]: the service account a token creation makes on its way;
+//! - [`usage`]: whether a usage report from the edge is taken, and what it writes.
 
 pub mod expiry;
 pub mod roles;
@@ -18,6 +19,7 @@ pub mod service_accounts;
 pub mod sessions;
 pub mod text;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use std::borrow::Cow;

@@ -52,6 +52,7 @@ pub mod audit;
 pub mod list;
 pub mod switches;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use std::str::FromStr;

@@ -273,6 +273,25 @@ pub async fn latest_expiry(tx: &mut Tx, owner: &str) -> Result<Option<UnixTime>,
     })?)
 }
 
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first (`seq`).
+    #[default]
+    Created,
+    /// Least recently used first: never used, then the oldest last use; ties by `seq`.
+    LastUsed,
+}
+
+/// Where a page starts: after this position in the listing's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// For [`Order::LastUsed`]: the last use of the previous page's last token (-1: never).
+    pub last_used: Option<i64>,
+    /// The `seq` of the previous page's last token (0: from the start).
+    pub seq: i64,
+}
+
 /// Which tokens a listing shows.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -287,23 +306,39 @@ pub struct ListFilter {
     pub include_revoked: bool,
     /// Kinds to show (`session`, `personal`, `service`); must not be empty.
     pub kinds: Vec<Kind>,
-    /// Only records after this `seq` (the cursor).
-    pub after: i64,
+    /// Only tokens neither used nor created at or after this time.
+    pub unused_since: Option<i64>,
+    /// The order.
+    pub order: Order,
+    /// Only records after this position (the cursor).
+    pub after: Position,
     /// At most this many.
     pub limit: i64,
     /// The current time, to tell grace periods from revocations in force.
     pub now: i64,
 }
 
-/// A page of non-deleted tokens in `seq` order.
+/// The last use as the [`Order::LastUsed`] order sorts it: never used sorts first.
+const LAST_USED_KEY: &str = "COALESCE(last_used_at, -1)";
+
+/// A page of non-deleted tokens in the filter's order.
 pub async fn list(store: &Store, f: &ListFilter) -> Result<Vec<TokenRow>, StoreError> {
     let mut sql = String::from(concat!(
         "SELECT ",
         token_columns!(),
-        " FROM tokens WHERE deleted_at IS NULL AND seq > $1"
+        " FROM tokens WHERE deleted_at IS NULL"
     ));
     let mut args = Args::default();
-    args.int(f.after);
+    let seq = args.int(f.after.seq);
+    match (f.order, f.after.last_used) {
+        (Order::LastUsed, Some(used)) => {
+            let used = args.int(used);
+            sql.push_str(&format!(
+                " AND ({LAST_USED_KEY} > ${used} OR ({LAST_USED_KEY} = ${used} AND seq > ${seq}))"
+            ));
+        }
+        _ => sql.push_str(&format!(" AND seq > ${seq}")),
+    }
     if let Some(owner) = &f.owner {
         sql.push_str(&format!(" AND owner = ${}", args.text(owner)));
     }
@@ -326,6 +361,16 @@ pub async fn list(store: &Store, f: &ListFilter) -> Result<Vec<TokenRow>, StoreE
             " AND (revoked_at IS NULL OR (revoked_from IS NOT NULL AND revoked_from > ${now}))"
         ));
     }
+    if let Some(since) = f.unused_since {
+        sql.push_str(&format!(
+            " AND COALESCE(last_used_at, issued_at) < ${}",
+            args.int(since)
+        ));
+    }
+    let order = match f.order {
+        Order::Created => "seq".to_owned(),
+        Order::LastUsed => format!("{LAST_USED_KEY}, seq"),
+    };
     // Kinds come from a fixed set, never from the request text.
     let kinds: Vec<String> = f
         .kinds
@@ -333,7 +378,7 @@ pub async fn list(store: &Store, f: &ListFilter) -> Result<Vec<TokenRow>, StoreE
         .map(|k| format!("'{}'", k.as_str()))
         .collect();
     sql.push_str(&format!(
-        " AND kind IN ({}) ORDER BY seq LIMIT ${}",
+        " AND kind IN ({}) ORDER BY {order} LIMIT ${}",
         kinds.join(", "),
         args.int(f.limit)
     ));
