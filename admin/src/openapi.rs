@@ -245,7 +245,7 @@ mod tests {
                 .collect();
             assert!(schemas.contains_key(&name), "missing schema {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 16);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 18);
         let operations: usize = doc["paths"]
             .as_object()
             .unwrap()

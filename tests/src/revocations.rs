@@ -7,20 +7,27 @@
 //! Every answer, 304 included, carries a freshness statement (`X-Tollgate-Freshness`) signed
 //! now for the sequence it answers, as the admin's does.
 //!
+//! It also takes the edge's usage reports (`POST /api/v1/usage`), keeping those whose signature
+//! holds ([`ListServer::reports`]); they are not counted among the list requests it saw.
+//!
 //! Tests change the list ([`ListServer::update`]), make the server misbehave
 //! ([`Misbehave`]), or take it down and up again ([`ListServer::stop`], [`ListServer::restart`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use http_body_util::BodyExt as _;
 use hyper::{Request, Response};
 use tollgate_shared::freshness::HEADER as FRESHNESS;
+use tollgate_shared::usage::Report;
 use tollgate_shared::{Delta, Entry, Freshness, Keyring, RevocationList, TokenId};
 
 use crate::net::{Body, Handler, Server, full};
 
 /// The path the edge fetches, relative to the admin URL.
 pub const PATH: &str = "/api/v1/revocations";
+/// Where the edge sends usage reports, relative to the admin URL.
+pub const USAGE_PATH: &str = "/api/v1/usage";
 /// Content type of list documents.
 pub const CONTENT_TYPE: &str = "application/vnd.tollgate.revocations";
 
@@ -64,6 +71,7 @@ struct State {
     published: BTreeMap<u64, u64>,
     misbehave: Option<Misbehave>,
     seen: Vec<Seen>,
+    reports: Vec<Report>,
 }
 
 impl State {
@@ -97,11 +105,18 @@ impl ListServer {
             published: BTreeMap::from([(1, now())]),
             misbehave: None,
             seen: Vec::new(),
+            reports: Vec::new(),
         }));
         let shared = state.clone();
         let handler: Handler = Arc::new(move |req| {
             let state = shared.clone();
-            Box::pin(async move { answer(&state, &req) })
+            Box::pin(async move {
+                if req.uri().path() == USAGE_PATH {
+                    take_report(&state, req).await
+                } else {
+                    answer(&state, &req)
+                }
+            })
         });
         Ok(ListServer {
             server: Server::start(0, handler).await?,
@@ -154,6 +169,11 @@ impl ListServer {
         self.lock().seen.clone()
     }
 
+    /// The usage reports taken so far, in arrival order.
+    pub fn reports(&self) -> Vec<Report> {
+        self.lock().reports.clone()
+    }
+
     /// Takes the server down: connections are refused until [`restart`](Self::restart).
     pub fn stop(&mut self) {
         self.server.stop();
@@ -163,6 +183,30 @@ impl ListServer {
     pub async fn restart(&mut self) -> std::io::Result<()> {
         self.server.restart().await
     }
+}
+
+async fn take_report(state: &Mutex<State>, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return status(400),
+    };
+    let mut state = state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match Report::verify(&body, &state.keyring) {
+        Ok(report) => {
+            state.reports.push(report);
+            status(204)
+        }
+        Err(_) => status(401),
+    }
+}
+
+fn status(code: u16) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .body(full(""))
+        .unwrap_or_else(|_| Response::new(full("")))
 }
 
 fn since(req: &Request<hyper::body::Incoming>) -> Option<u64> {

@@ -195,6 +195,18 @@ fn compatibility_date(root: &Path) -> String {
         .unwrap_or_else(|| "2026-04-01".into())
 }
 
+/// The Durable Object bindings and migrations of the repository's `wrangler.toml` (everything
+/// from its first `[[durable_objects.bindings]]` on), so tests count limits as deployed.
+fn durable_objects(root: &Path) -> String {
+    std::fs::read_to_string(root.join("wrangler.toml"))
+        .ok()
+        .and_then(|text| {
+            text.find("[[durable_objects.bindings]]")
+                .map(|i| text[i..].to_owned())
+        })
+        .unwrap_or_default()
+}
+
 /// The worker's `[vars]` and secrets (`.dev.vars`).
 #[derive(Debug, Clone, Default)]
 pub struct WorkerConfig {
@@ -242,6 +254,8 @@ impl WorkerConfig {
         for (k, v) in &self.vars {
             out.push_str(&format!("{k} = {}\n", quote(v)));
         }
+        out.push('\n');
+        out.push_str(&durable_objects(&repo_root()));
         out
     }
 

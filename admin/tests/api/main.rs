@@ -14,4 +14,5 @@ mod revocations;
 mod service;
 mod sessions;
 mod tokens;
+mod usage;
 mod users;
