@@ -198,13 +198,13 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
                 Ok(verified) => verified,
                 Err(refusal) => return refuse(&refusal),
             };
-            let now = now_ms();
-            TALLY.with_borrow_mut(|t| t.used(verified.token_id(), verified.kind(), now / 1000));
             if let Some(limit) = limit {
                 if let Err(refusal) = within_limit(env, &verified, limit).await {
                     return refuse(&refusal);
                 }
             }
+            let now_s = now_ms() / 1000;
+            TALLY.with_borrow_mut(|t| t.used(verified.token_id(), verified.kind(), now_s));
             forward(request, &config, &target, Some(&verified)).await
         }
         Step::Introspect { token } => {

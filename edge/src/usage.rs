@@ -72,7 +72,8 @@ impl Tally {
         }
     }
 
-    /// Counts a request the token `id` was verified and allowed for, at `now_s` (Unix seconds).
+    /// Counts a request the token `id` was verified and let through for (its roles held and it
+    /// was within its limit), at `now_s` (Unix seconds).
     pub fn used(&mut self, id: TokenId, kind: Kind, now_s: u64) {
         self.verified += 1;
         let key = (id.0, now_s / tollgate_shared::usage::SECONDS_PER_DAY);

@@ -72,6 +72,7 @@ struct State {
     misbehave: Option<Misbehave>,
     seen: Vec<Seen>,
     reports: Vec<Report>,
+    refuse_reports: bool,
 }
 
 impl State {
@@ -106,6 +107,7 @@ impl ListServer {
             misbehave: None,
             seen: Vec::new(),
             reports: Vec::new(),
+            refuse_reports: false,
         }));
         let shared = state.clone();
         let handler: Handler = Arc::new(move |req| {
@@ -169,6 +171,11 @@ impl ListServer {
         self.lock().seen.clone()
     }
 
+    /// Refuses usage reports (503) from now on, or takes them again.
+    pub fn refuse_reports(&self, refuse: bool) {
+        self.lock().refuse_reports = refuse;
+    }
+
     /// The usage reports taken so far, in arrival order.
     pub fn reports(&self) -> Vec<Report> {
         self.lock().reports.clone()
@@ -193,6 +200,9 @@ async fn take_report(state: &Mutex<State>, req: Request<hyper::body::Incoming>) 
     let mut state = state
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if state.refuse_reports {
+        return status(503);
+    }
     match Report::verify(&body, &state.keyring) {
         Ok(report) => {
             state.reports.push(report);

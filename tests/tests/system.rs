@@ -383,3 +383,130 @@ async fn admin_down_serves_the_last_good_list_then_fails_closed() {
     s.admin.restart().await;
     s.until("/data", &good, 200).await;
 }
+
+/// Seconds between the worker's usage reports in the usage tests.
+const USAGE_SECONDS: u64 = 1;
+
+/// The admin's `/metrics` sample for `series`, if any.
+async fn metric(s: &System, series: &str) -> Option<f64> {
+    let text = s
+        .http
+        .get(format!("{}/metrics", s.admin.url()))
+        .send()
+        .await
+        .expect("the admin answers")
+        .text()
+        .await
+        .unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn use_through_the_edge_reaches_the_admin_within_the_report_interval() {
+    let keys = Keys::generate("k1").text;
+    let s = System::start_with(&keys, |c| {
+        c.var("TOLLGATE_USAGE_SECONDS", &USAGE_SECONDS.to_string())
+    })
+    .await;
+    let alice = s.user("alice", &["user", "token_creator"]).await;
+    let (token, id) = alice.create_token("ci", json!({})).await;
+    const N: u64 = 6;
+    let first = tollgate_e2e::now();
+    for _ in 0..N {
+        assert_eq!(s.status("/data", &token).await, 200);
+    }
+    let last = tollgate_e2e::now();
+    let sent = Instant::now();
+    let usage = loop {
+        let usage = alice
+            .call("GET", &format!("/api/v1/tokens/{id}/usage"), None)
+            .await;
+        if usage["total"] == N {
+            break usage;
+        }
+        assert!(
+            usage["total"].as_u64().unwrap_or(0) < N,
+            "counted more than was used: {usage}"
+        );
+        assert!(
+            sent.elapsed() < Duration::from_secs(USAGE_SECONDS + 4),
+            "the uses did not reach the admin within the report interval and slack: {usage}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let days = usage["days"].as_array().unwrap();
+    assert_eq!(days.last().unwrap()["requests"], N, "all of them today");
+    let at = |v: &serde_json::Value| {
+        tollgate_admin::times::UnixTime::parse(v.as_str().expect("a time"))
+            .expect("RFC 3339")
+            .as_unsigned()
+    };
+    let last_used = at(&usage["last_used_at"]);
+    assert!(
+        (first..=last).contains(&last_used),
+        "last used {last_used} outside {first}..={last}"
+    );
+    let record = alice
+        .call("GET", &format!("/api/v1/tokens/{id}"), None)
+        .await;
+    assert_eq!(at(&record["last_used_at"]), last_used);
+    assert!(
+        metric(&s, r#"tollgate_edge_token_requests_total{kind="personal"}"#).await
+            >= Some(N as f64)
+    );
+    assert!(metric(&s, r#"tollgate_usage_reports_total{outcome="taken"}"#).await >= Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_answers_while_the_admin_refuses_its_reports() {
+    // A rotation half done: the edge already signs with a key the admin does not hold yet, so
+    // the admin refuses every report (unknown key), while tokens and lists still verify.
+    let old = Keys::generate("k1").text;
+    let new = Keys::generate("k2").text;
+    let admin = Admin::start(&old).await;
+    let origin = Origin::start().await.expect("origin starts");
+    let worker = Worker::start(
+        &worker_config(&admin, &origin, &format!("{new},{old}"))
+            .var("TOLLGATE_USAGE_SECONDS", &USAGE_SECONDS.to_string()),
+    )
+    .await
+    .expect("wrangler dev starts");
+    let root = admin.login_admin().await;
+    let s = System {
+        keys: old,
+        admin,
+        origin,
+        worker,
+        http: client(),
+        root,
+    };
+    let (token, id) = s.root.create_token("ci", json!({})).await;
+    let until = Instant::now() + Duration::from_secs(3 * USAGE_SECONDS + 1);
+    let mut answered = 0;
+    while Instant::now() < until {
+        assert_eq!(s.status("/data", &token).await, 200);
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric(&s, r#"tollgate_usage_reports_total{outcome="refused"}"#).await < Some(2.0) {
+        assert!(
+            Instant::now() < deadline,
+            "the admin saw no refused reports"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        metric(&s, r#"tollgate_usage_reports_total{outcome="taken"}"#).await,
+        Some(0.0)
+    );
+    let usage = s
+        .root
+        .call("GET", &format!("/api/v1/tokens/{id}/usage"), None)
+        .await;
+    assert_eq!(
+        usage["total"], 0,
+        "after {answered} answered requests: {usage}"
+    );
+}
