@@ -23,6 +23,7 @@ pub mod refs;
 pub mod serve;
 pub mod token;
 pub mod token_actions;
+pub mod token_usage;
 pub mod user;
 
 use std::process::ExitCode;

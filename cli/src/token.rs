@@ -9,6 +9,7 @@ use super::errors::CliResult;
 use super::output::utc;
 use super::records::{decode, token_table};
 use super::token_actions::{self as actions, EditArgs, Irreversible, Picked, RegenerateArgs};
+use super::token_usage::UsageArgs;
 use tollgate_api::tokens::{CreateToken, TokenRecord};
 use tollgate_api::when::{parse_duration, parse_time};
 
@@ -18,6 +19,7 @@ Examples:
   tollgate token create ci-deploy --ttl 12h --role deploy
   tollgate token list
   tollgate token describe ci-deploy             # by name, full id, or id prefix (8+ digits)
+  tollgate token usage ci-deploy                # requests per day through the edge
   tollgate token revoke ci-deploy 3f2a9c0e
   tollgate token revoke --yes \"$(tollgate token list --quiet)\"     # every token you have";
 
@@ -35,6 +37,7 @@ Examples:
   tollgate token list --revoked
   tollgate token list --all -o json          # admins: every user's tokens
   tollgate token list --user build-bot
+  tollgate token list --sort last-used --unused-for 30d     # what nobody used for a month
   tollgate token revoke \"$(tollgate token list --quiet)\"     # revoke all of yours";
 const DESCRIBE_EXAMPLES: &str = "\
 Examples:
@@ -107,6 +110,9 @@ pub enum TokenCommand {
     /// Revoke tokens and remove them from lists.
     #[command(after_help = DELETE_EXAMPLES)]
     Delete(Irreversible),
+    /// Show a token's requests through the edge per day, and when it was last used.
+    #[command(after_help = super::token_usage::EXAMPLES)]
+    Usage(UsageArgs),
 }
 
 /// Parses a positive duration such as `90m`, `12h`, `30d` or `2w` (seconds without a unit).
@@ -200,6 +206,13 @@ pub struct ListArgs {
     /// Kind of tokens listed [default: personal and service tokens]
     #[arg(long, value_parser = ["personal", "service", "session", "all"])]
     pub kind: Option<String>,
+    /// Order: `created` (oldest first, the default) or `last-used` (never used first, then
+    /// the longest unused).
+    #[arg(long, value_name = "ORDER", value_parser = ["created", "last-used"])]
+    pub sort: Option<String>,
+    /// Only tokens neither used nor created within this long, e.g. 30d: the ones to clean up.
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub unused_for: Option<u64>,
 }
 
 /// Runs a token subcommand.
@@ -214,6 +227,7 @@ pub fn run(args: TokenArgs) -> CliResult {
         TokenCommand::Revoke(a) => actions::revoke(&session, a),
         TokenCommand::Regenerate(a) => actions::regenerate(&session, a),
         TokenCommand::Delete(a) => actions::delete(&session, a),
+        TokenCommand::Usage(a) => super::token_usage::usage(&session, a),
     }
 }
 
@@ -301,6 +315,12 @@ fn list(session: &Session, a: ListArgs) -> CliResult {
     }
     if let Some(k) = a.kind {
         query.push(("kind", k));
+    }
+    if let Some(sort) = a.sort {
+        query.push(("sort", sort.replace('-', "_")));
+    }
+    if let Some(seconds) = a.unused_for {
+        query.push(("unused_for", seconds.to_string()));
     }
     let tokens = all_pages(session, "/api/v1/tokens", query, "tokens")?;
     if a.quiet {

@@ -12,6 +12,9 @@ use tollgate_admin::Server;
 use tollgate_admin::config::{BootstrapAdmin, Settings};
 use tollgate_shared::{Keyring, generate_entry};
 
+/// Sequence numbers of the usage reports the tests send.
+static NEXT_REPORT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// The first admin's name and password.
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
@@ -21,6 +24,8 @@ pub struct Admin {
     server: Option<Server>,
     runtime: Option<tokio::runtime::Runtime>,
     pub url: String,
+    /// The keyring the admin signs with (and an edge would hold).
+    pub keyring: Keyring,
     dir: TempDir,
 }
 
@@ -35,7 +40,7 @@ impl Admin {
         let dir = tempfile::tempdir().expect("temporary directory");
         let keyring = Keyring::parse(&generate_entry("k1").expect("random key")).expect("keyring");
         let database = format!("sqlite://{}", dir.path().join("admin.db").display());
-        let mut settings = Settings::new(database, keyring);
+        let mut settings = Settings::new(database, keyring.clone());
         settings.listen = "127.0.0.1:0".parse().expect("address");
         settings.bootstrap_admin = Some(BootstrapAdmin {
             username: ADMIN.into(),
@@ -55,8 +60,44 @@ impl Admin {
             server: Some(server),
             runtime: Some(runtime),
             url,
+            keyring,
             dir,
         }
+    }
+
+    /// Posts a usage report, as an edge isolate would, signed with the admin's keyring.
+    pub fn report_use(&self, uses: &[(&str, u64, u64)]) {
+        use tollgate_shared::usage::{Counters, Report, ReporterId, TokenUse};
+        let now =
+            tollgate_api::when::parse_time(&time::OffsetDateTime::now_utc().date().to_string())
+                .expect("today") as u64;
+        let sequence = NEXT_REPORT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let report = Report {
+            reporter: ReporterId([9; 16]),
+            sequence,
+            sent_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs(),
+            uses: uses
+                .iter()
+                .map(|(id, count, seconds_into_today)| TokenUse {
+                    token_id: id.parse().expect("token id"),
+                    kind: tollgate_shared::Kind::Personal,
+                    count: *count,
+                    last_seen: now + seconds_into_today,
+                })
+                .collect(),
+            counters: Counters::default(),
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let answer = reqwest::blocking::Client::new()
+            .post(format!("{}/api/v1/usage", self.url))
+            .header("content-type", tollgate_shared::usage::CONTENT_TYPE)
+            .body(report.sign(&self.keyring))
+            .send()
+            .expect("the admin answers");
+        assert_eq!(answer.status().as_u16(), 204, "{:?}", answer.text());
     }
 
     /// A fresh configuration directory for one person using the command line.

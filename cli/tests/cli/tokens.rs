@@ -282,3 +282,65 @@ fn refused_actions_exit_1_with_the_server_code() {
     let err = ops.fails(&["token", "create", "admin-only"], 1);
     assert!(err.contains("name_taken"), "{err}");
 }
+
+#[test]
+fn usage_and_the_unused_tokens() {
+    let admin = Admin::start();
+    let home = admin.home("ops");
+    home.login_admin();
+    for name in ["busy", "idle"] {
+        home.ok(&["token", "create", name]);
+    }
+    let listed = home.json(&["token", "list"]);
+    let busy = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "busy")
+        .and_then(|t| t["id"].as_str())
+        .unwrap()
+        .to_owned();
+    admin.report_use(&[(&busy, 7, 1)]);
+
+    let out = home.ok(&["token", "usage", "busy"]);
+    assert!(out.contains("7 requests through the edge"), "{out}");
+    assert!(out.contains("DATE") && out.contains("  7"), "{out}");
+    let json = home.json(&["token", "usage", "busy", "--days", "3"]);
+    assert_eq!(json["total"], 7);
+    assert_eq!(json["days"].as_array().unwrap().len(), 3);
+    assert_eq!(json["token_id"], busy.as_str());
+    assert!(json["last_used_at"].is_string());
+    let out = home.ok(&["token", "usage", "idle"]);
+    assert!(
+        out.contains("0 requests") && out.contains("last used -"),
+        "{out}"
+    );
+
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let sorted = home.json(&["token", "list", "--sort", "last-used"]);
+    assert_eq!(names(&sorted), ["idle", "busy"]);
+    let unused = home.json(&["token", "list", "--unused-for", "30d"]);
+    assert!(
+        names(&unused).is_empty(),
+        "both were created just now: {unused}"
+    );
+    home.fails(&["token", "list", "--unused-for", "soon"], 2);
+    home.fails(
+        &[
+            "token",
+            "usage",
+            "busy",
+            "--from",
+            "2026-01-01",
+            "--days",
+            "3",
+        ],
+        2,
+    );
+}
