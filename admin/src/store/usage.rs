@@ -61,18 +61,38 @@ pub async fn add_days(tx: &mut Tx, days: &[DayCount]) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Moves each token's `last_used_at` forward to the time given, never back.
+/// Moves each token's `last_used_at` forward to the time given, never back (one token once per
+/// call).
 pub async fn seen(tx: &mut Tx, last_seen: &[(String, UnixTime)]) -> Result<(), StoreError> {
-    for (id, at) in last_seen {
+    for chunk in last_seen.chunks(CHUNK) {
+        let rows = |cast: bool| -> String {
+            (0..chunk.len())
+                .map(|i| match cast {
+                    true => format!("(${}::text, ${}::bigint)", 2 * i + 1, 2 * i + 2),
+                    false => format!("({})", placeholders(2 * i + 1, 2)),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = sql_for!(
+            tx,
+            format!(
+                "UPDATE tokens SET last_used_at = v.column2 FROM (VALUES {}) AS v \
+                 WHERE tokens.id = v.column1 AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.column2)",
+                rows(false)
+            ),
+            format!(
+                "UPDATE tokens SET last_used_at = v.seen FROM (VALUES {}) AS v (id, seen) \
+                 WHERE tokens.id = v.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.seen)",
+                rows(true)
+            )
+        );
         on_tx!(tx, |c| {
-            sqlx::query(
-            "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)"
-        )
-        .bind(id)
-        .bind(*at)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
+            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+            for (id, at) in chunk {
+                q = q.bind(id).bind(*at);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
     }
     Ok(())
