@@ -16,7 +16,7 @@ use worker::{Context, Env, event};
 use crate::config::{Config, ConfigError};
 use crate::gate::{self, Incoming, Step};
 use crate::introspect;
-use crate::limit::{Refused, RouteLimit};
+use crate::limit::{Leases, Local, RouteLimit};
 use crate::limiter::{self, Unasked};
 use crate::refresh::{Checks, ListCache, Outcome, Plan};
 use crate::refusal::{Refusal, Reply};
@@ -27,7 +27,7 @@ thread_local! {
     static CONFIG: RefCell<Option<Result<Rc<Config>, ConfigError>>> = const { RefCell::new(None) };
     static LIST: RefCell<ListCache> = RefCell::new(ListCache::new());
     static TALLY: RefCell<Tally> = RefCell::new(Tally::new(reporter_id()));
-    static REFUSED: RefCell<Refused> = RefCell::new(Refused::default());
+    static LEASES: RefCell<Leases> = RefCell::new(Leases::default());
 }
 
 /// This isolate's reporter id: random, so two isolates never share a sequence of reports.
@@ -221,18 +221,19 @@ async fn handle(request: &Request, env: &Env, ctx: &Context) -> Result<Response,
     }
 }
 
-/// Counts the request against the token's limit on this route. A token this isolate saw
-/// refused is refused again without asking until its window ends; when the limiter cannot be
-/// asked, the request passes (a rate limit protects capacity, it grants no access), unless
-/// the deployment lacks the binding altogether.
+/// Counts the request against the token's limit on this route: with a permit this isolate
+/// holds, or refused while the window is known to be spent, or by asking the limiter for more.
+/// When the limiter cannot be asked, the request passes (a rate limit protects capacity, it
+/// grants no access), unless the deployment lacks the binding altogether.
 async fn within_limit(env: &Env, verified: &Verified, limit: RouteLimit) -> Result<(), Refusal> {
     let token = verified.token_id();
-    let known = REFUSED.with_borrow(|r| r.check(token.0, limit, now_ms()));
-    let verdict = match known {
-        Some(verdict) => verdict,
-        None => match limiter::check(env, token, limit).await {
+    let asked_ms = now_ms();
+    let verdict = match LEASES.with_borrow_mut(|l| l.spend(token.0, limit, asked_ms)) {
+        Local::Pass => return Ok(()),
+        Local::Refuse(verdict) => verdict,
+        Local::Ask(want) => match limiter::take(env, token, limit, want).await {
             Ok(verdict) => {
-                REFUSED.with_borrow_mut(|r| r.remember(token.0, limit, verdict, now_ms()));
+                LEASES.with_borrow_mut(|l| l.granted(token.0, limit, verdict, asked_ms));
                 verdict
             }
             Err(Unasked::NoBinding) => {
@@ -250,7 +251,7 @@ async fn within_limit(env: &Env, verified: &Verified, limit: RouteLimit) -> Resu
             }
         },
     };
-    if verdict.allowed {
+    if verdict.allowed() {
         Ok(())
     } else {
         Err(Refusal::RateLimited {

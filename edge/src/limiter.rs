@@ -2,8 +2,8 @@
 //! call to it.
 //!
 //! One object per token id (`idFromName`), declared in `wrangler.toml` as `TOLLGATE_LIMITER`:
-//! every isolate in every location asks the same object, so a token's count is exact however
-//! its requests are spread. The windows live in the object's memory ([`Windows`]): an object is
+//! every isolate in every location takes its permits from the same object, so a token never
+//! passes more than its limit however its requests are spread ([`crate::limit`]). The windows live in the object's memory ([`Windows`]): an object is
 //! only evicted after it has been idle for longer than the longest period (60 s), by which time
 //! every window it held has ended.
 
@@ -31,9 +31,9 @@ impl DurableObject for RateLimiter {
     async fn fetch(&self, request: Request) -> worker::Result<Response> {
         let url = request.url()?;
         match url.query().and_then(RouteLimit::from_query) {
-            Some(limit) => {
+            Some((limit, want)) => {
                 let now_ms = js_sys::Date::now() as u64;
-                let verdict = self.windows.borrow_mut().hit(limit, now_ms);
+                let verdict = self.windows.borrow_mut().take(limit, want, now_ms);
                 Response::ok(verdict.encode())
             }
             None => Response::error("not a limiter query", 400),
@@ -49,8 +49,13 @@ pub enum Unasked {
     Failed(String),
 }
 
-/// Counts one request of `token` under `limit`.
-pub async fn check(env: &Env, token: TokenId, limit: RouteLimit) -> Result<Verdict, Unasked> {
+/// Asks for `want` permits for `token` under `limit`.
+pub async fn take(
+    env: &Env,
+    token: TokenId,
+    limit: RouteLimit,
+    want: u32,
+) -> Result<Verdict, Unasked> {
     let namespace = env
         .durable_object(LIMITER_BINDING)
         .map_err(|_| Unasked::NoBinding)?;
@@ -59,7 +64,7 @@ pub async fn check(env: &Env, token: TokenId, limit: RouteLimit) -> Result<Verdi
         .id_from_name(&token.to_string())
         .and_then(|id| id.get_stub())
         .map_err(failed)?;
-    let url = format!("https://limiter.invalid/?{}", limit.query());
+    let url = format!("https://limiter.invalid/?{}", limit.query(want));
     let mut response = stub.fetch_with_str(&url).await.map_err(failed)?;
     let text = response.text().await.map_err(failed)?;
     Verdict::decode(&text).ok_or_else(|| Unasked::Failed(format!("unexpected answer {text:?}")))

@@ -121,7 +121,9 @@ impl Refusal {
             Refusal::MethodNotAllowed(allow) => format!("this endpoint only serves {allow}"),
             Refusal::RateLimited { limit, verdict } => format!(
                 "this token is over its limit of {} requests per {} seconds on this route; retry in {} seconds",
-                limit.requests, limit.period_s, verdict.reset_s
+                limit.requests,
+                limit.period_s,
+                verdict.reset_s()
             ),
             Refusal::Internal => "the gateway failed to handle the request".into(),
         }
@@ -164,7 +166,7 @@ impl Refusal {
             Refusal::RateLimited { limit, verdict } => {
                 reply
                     .headers
-                    .push(("Retry-After", verdict.reset_s.to_string()));
+                    .push(("Retry-After", verdict.reset_s().to_string()));
                 reply.headers.extend(verdict.headers(*limit));
             }
             _ => {}
@@ -305,9 +307,9 @@ mod tests {
                 period_s: 10,
             },
             verdict: Verdict {
-                allowed: false,
+                granted: 0,
                 remaining: 0,
-                reset_s: 4,
+                reset_ms: 3_200,
             },
         }
         .reply();

@@ -1,6 +1,9 @@
 //! Edge worker figures under `wrangler dev` on workerd:
-//! - requests/s with a valid token, against the same build with `TOLLGATE_BENCHMARK_PASSTHROUGH=true`
-//!   (no verification) in the same run, alternating rounds so both see the same machine, and the ratio;
+//! - requests/s with a valid token, on a route with a per-token limit in force (counted in the
+//!   rate-limit Durable Object) and usage reports on (every 5 s, to the list server, which checks
+//!   and keeps them), against the same build with `TOLLGATE_BENCHMARK_PASSTHROUGH=true`
+//!   (no verification, no limit, no reports) in the same run, alternating rounds so both see the
+//!   same machine, and the ratio;
 //! - revoke-to-refusal time: from publishing a revocation at the list server to the first 401;
 //! - revocation propagation through the real admin: `POST /api/v1/tokens/{id}/revoke`, then poll
 //!   the edge until 401, over `TOLLGATE_BENCH_REVOCATIONS` (default 100) revocations, p50 and p99.
@@ -26,6 +29,10 @@ fn setting(name: &str, default: u64) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// The verifying worker's policy: `/bench` with a limit far above what the run sends, so every
+/// request is counted by the limiter and none is refused.
+const BENCH_POLICY: &str = r#"[{"route": "GET /bench", "roles": [], "limit": {"requests": 1000000, "period_seconds": 60}}]"#;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -60,7 +67,7 @@ async fn bench() {
     });
     let origin = Origin::start_unrecorded().await.expect("origin");
     let base = WorkerConfig::new(&list.url(), &origin.url(), &keys.text);
-    let verified = Worker::start(&base)
+    let verified = Worker::start(&base.clone().var("TOLLGATE_POLICY", BENCH_POLICY))
         .await
         .expect("wrangler dev (verifying)");
     let passthrough = Worker::start(&base.clone().var("TOLLGATE_BENCHMARK_PASSTHROUGH", "true"))
@@ -186,6 +193,13 @@ async fn bench() {
         "CPU per request in wrangler dev: verified {vc:.0} us, passthrough {pc:.0} us, \
          ratio passthrough/verified {:.3}",
         pc / vc
+    );
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let reports = list.reports();
+    let counted: u64 = reports.iter().flat_map(|r| &r.uses).map(|u| u.count).sum();
+    println!(
+        "usage reports taken from the verifying worker: {} ({counted} requests counted)",
+        reports.len()
     );
 
     // Revoke-to-refusal, with the default refresh period (1 s).
