@@ -68,8 +68,10 @@ pub fn document() -> Value {
             o.insert("requestBody".into(), body);
         }
         if op.path == "/api/v1/usage" {
-            o.insert("requestBody".into(), json!({"required": true, "content": {
-                tollgate_shared::usage::CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}));
+            // `application/vnd.tollgate.usage-report` (what the edge sends) is accepted too.
+            o.insert("requestBody".into(), json!({"required": true,
+                "description": "A signed usage report (tollgate_shared::usage), as application/octet-stream or application/vnd.tollgate.usage-report.",
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}));
         }
         if op.auth {
             o.insert("security".into(), json!([{"bearer": []}]));

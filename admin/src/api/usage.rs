@@ -55,10 +55,14 @@ async fn take(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(str::trim);
-    if !media.is_some_and(|m| m.eq_ignore_ascii_case(report::CONTENT_TYPE)) {
+    let known = [report::CONTENT_TYPE, "application/octet-stream"];
+    if !media.is_some_and(|m| known.iter().any(|k| m.eq_ignore_ascii_case(k))) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
-            format!("a usage report is sent as {}", report::CONTENT_TYPE),
+            format!(
+                "a usage report is sent as {} (or application/octet-stream)",
+                report::CONTENT_TYPE
+            ),
         ));
     }
     let report = Report::verify(body, &state.settings.keyring)
