@@ -4,7 +4,7 @@
 use crate::harness::{Admin, Db, both_backends};
 
 /// The value of the one sample line starting with `series` (name and labels), if any.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

@@ -8,6 +8,7 @@ use tollgate_shared::usage::{
 use tollgate_shared::{ErrorCode, Keyring, Kind, TokenId};
 
 use crate::harness::{Admin, Db, Resp, both_backends, keyring};
+use crate::metrics::sample;
 
 /// Same key id as the test keyring, another secret: what a forger without the key would sign with.
 const FORGED: &str = "k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
@@ -90,11 +91,6 @@ async fn usage(a: &Admin, token: &str, id: &str, query: &str) -> Value {
     a.get(&format!("/api/v1/tokens/{id}/usage{query}"), token)
         .await
         .expect(200)
-}
-
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// A report is taken once; unsigned, forged, replayed, stale, oversized and mistyped ones are
