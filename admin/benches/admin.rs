@@ -6,59 +6,32 @@
 //! Run with `cargo bench -p tollgate-admin --bench admin`. `BENCH_SECONDS` (default 5) sets the
 //! length of the throughput run, `BENCH_CLIENTS` (default 16) the concurrent connections.
 
+mod common;
+
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{KEYS, env_num, login, settings};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tollgate_admin::config::BootstrapAdmin;
+use tollgate_admin::Server;
 use tollgate_admin::revocation::Publisher;
 use tollgate_admin::revocation::entries::{ListColumns, derive};
 use tollgate_admin::rules::roles::Roles;
 use tollgate_admin::store::list::{self, Change};
 use tollgate_admin::store::tokens::{self, TokenRow};
 use tollgate_admin::times::UnixTime;
-use tollgate_admin::{Server, Settings};
 use tollgate_shared::{Document, Keyring, TokenId};
 
-const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const ENTRIES: usize = 100_000;
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 async fn start(dir: &std::path::Path) -> Server {
-    let mut s = Settings::new(
-        format!("sqlite://{}", dir.join("bench.db").display()),
-        Keyring::parse(KEYS).unwrap(),
-    );
-    s.listen = "127.0.0.1:0".parse().unwrap();
-    s.bootstrap_admin = Some(BootstrapAdmin {
-        username: "root".into(),
-        password: "bench-password".into(),
-    });
+    let mut s = settings(format!("sqlite://{}", dir.join("bench.db").display()));
     s.list_maintenance_interval = Duration::from_secs(3600);
     Server::start(s).await.unwrap()
-}
-
-async fn login(http: &reqwest::Client, base: &str) -> String {
-    let r: serde_json::Value = http
-        .post(format!("{base}/api/v1/login"))
-        .json(&json!({"username": "root", "password": "bench-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["token"].as_str().unwrap().to_owned()
 }
 
 /// A minimal HTTP/1.1 keep-alive client, so the load generator takes as little of the two

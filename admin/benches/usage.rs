@@ -6,24 +6,17 @@
 //! `BENCH_SECONDS` (default 5) per variant. SQLite always; PostgreSQL too when
 //! `TOLLGATE_TEST_DATABASE_URL` is set. `cargo bench -p tollgate-admin --bench usage`.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{KEYS, env_num, login, settings};
 use serde_json::json;
-use tollgate_admin::config::BootstrapAdmin;
-use tollgate_admin::{Server, Settings};
+use tollgate_admin::Server;
 use tollgate_shared::usage::{CONTENT_TYPE, Counters, Report, ReporterId, TokenUse};
 use tollgate_shared::{Keyring, Kind, TokenId};
-
-const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -34,16 +27,7 @@ fn now() -> u64 {
 
 /// Token ids minted through the API, ascending (as a report lists them).
 async fn mint(http: &reqwest::Client, base: &str, n: u64) -> Vec<TokenId> {
-    let login: serde_json::Value = http
-        .post(format!("{base}/api/v1/login"))
-        .json(&json!({"username": "root", "password": "bench-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let session = login["token"].as_str().unwrap().to_owned();
+    let session = login(http, base).await;
     let mut ids = Vec::new();
     for i in 0..n {
         let minted: serde_json::Value = http
@@ -96,13 +80,7 @@ where
 }
 
 async fn bench(label: &str, database: String) {
-    let mut s = Settings::new(database, Keyring::parse(KEYS).unwrap());
-    s.listen = "127.0.0.1:0".parse().unwrap();
-    s.bootstrap_admin = Some(BootstrapAdmin {
-        username: "root".into(),
-        password: "bench-password".into(),
-    });
-    let server = Server::start(s).await.unwrap();
+    let server = Server::start(settings(database)).await.unwrap();
     let base = server.url();
     let http = reqwest::Client::new();
     let uses = env_num("BENCH_USES", 100);
