@@ -233,7 +233,9 @@ impl Admin {
         body: Option<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> Resp {
-        let oversized = body.as_ref().is_some_and(|b| b.len() > 64 * 1024);
+        // Over the smallest body limit the server has (64 KiB, and usage reports' own).
+        let limit = (64 * 1024).min(tollgate_shared::usage::MAX_REPORT_BYTES);
+        let oversized = body.as_ref().is_some_and(|b| b.len() > limit);
         let build = || {
             let mut req = self.http.request(
                 Method::from_bytes(method.as_bytes()).unwrap(),
@@ -243,7 +245,14 @@ impl Admin {
                 req = req.bearer_auth(t);
             }
             if let Some(b) = body.clone() {
-                req = req.header("content-type", "application/json").body(b);
+                // JSON unless the caller names its own content type.
+                if !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                {
+                    req = req.header("content-type", "application/json");
+                }
+                req = req.body(b);
             }
             for (k, v) in headers {
                 req = req.header(*k, *v);

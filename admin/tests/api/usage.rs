@@ -55,32 +55,14 @@ fn report(reporter: u8, sequence: u64, sent_at: u64, uses: &[(&str, u64, u64)]) 
 }
 
 async fn send(a: &Admin, body: Vec<u8>, content_type: &str) -> Resp {
-    let build = || {
-        a.http
-            .post(format!("{}/api/v1/usage", a.base))
-            .header("content-type", content_type)
-            // An oversized body is answered (413) before it is read, and the connection closed.
-            .header("connection", "close")
-            .body(body.clone())
-    };
-    let mut sent = build().send().await;
-    for attempt in 1..=10 {
-        if sent.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
-        sent = build().send().await;
-    }
-    let r = sent.unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let body = r.bytes().await.unwrap().to_vec();
-    assert!(status < 500, "{status}");
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    a.raw(
+        "POST",
+        "/api/v1/usage",
+        None,
+        Some(body),
+        &[("content-type", content_type)],
+    )
+    .await
 }
 
 async fn take(a: &Admin, r: &Report, keys: &Keyring) -> Resp {
